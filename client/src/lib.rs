@@ -1,0 +1,1 @@
+//! floe-client: the SDK behind the `floe` CLI.

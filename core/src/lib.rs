@@ -1,0 +1,1 @@
+//! floe-core: the pure heart of floe (no I/O, no chain).

@@ -1,0 +1,1 @@
+//! floe-node: the storage node daemon.
