@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @title floe staking, epochs, committees and prices
+/// @notice Storage nodes register with a BLS12-381 key (G1, EIP-2537 encoding, 128 bytes) and a
+/// proof of possession; anyone stakes WAL to a node. Epochs advance by time; at each advance the
+/// next committee (staked nodes, up to a maximum) is chosen and the `n` shards are apportioned in
+/// proportion to stake, moving as few shards as possible. Prices are set by committee votes.
+/// @dev Node id = the operator's address (one node per address). Epoch 0 is the genesis epoch with
+/// no committee; it may be advanced at any time. Every later epoch lasts `epochDuration()` seconds.
+interface IStaking {
+    /// @notice A node's registration.
+    struct NodeInfo {
+        /// @notice BLS12-381 public key in G1, EIP-2537 encoding (128 bytes).
+        bytes publicKey;
+        /// @notice Where the node's HTTP API is reached, e.g. "127.0.0.1:9101".
+        string networkAddress;
+        /// @notice Operator commission on rewards, in basis points (0..10000).
+        uint16 commissionBps;
+        /// @notice Storage the node offers, in bytes.
+        uint64 capacity;
+        /// @notice Active stake (self and delegated) counted for the next committee.
+        uint256 stake;
+        /// @notice True once registered.
+        bool registered;
+    }
+
+    /// @notice Emitted when a node registers.
+    event NodeRegistered(address indexed node, bytes publicKey, string networkAddress, uint16 commissionBps, uint64 capacity);
+    /// @notice Emitted when a node changes its network address or commission.
+    event NodeUpdated(address indexed node, string networkAddress, uint16 commissionBps);
+    /// @notice Emitted when `staker` stakes `amount` FROST to `node`.
+    event Staked(address indexed node, address indexed staker, uint256 amount);
+    /// @notice Emitted when `staker` asks to withdraw `amount` from `node`, effective at `epoch`.
+    event WithdrawalRequested(address indexed node, address indexed staker, uint256 amount, uint32 epoch);
+    /// @notice Emitted when `staker` receives `amount` of withdrawn stake.
+    event Withdrawn(address indexed node, address indexed staker, uint256 amount);
+    /// @notice Emitted when the epoch advances; the new committee and shards are readable from here on.
+    event EpochAdvanced(uint32 indexed epoch, uint64 startTime, uint256 committeeSize);
+    /// @notice Emitted when a committee member votes prices (FROST per MiB per epoch, FROST per MiB written).
+    event PricesVoted(address indexed node, uint64 storagePrice, uint64 writePrice);
+    /// @notice Emitted when the prices in force change at an epoch advance.
+    event PricesSet(uint32 indexed epoch, uint64 storagePrice, uint64 writePrice);
+    /// @notice Emitted when rewards are claimed.
+    event RewardsClaimed(address indexed node, address indexed account, uint256 amount);
+
+    /// @notice Registers msg.sender as a storage node.
+    /// @param publicKey BLS12-381 G1 public key, EIP-2537 encoding (128 bytes).
+    /// @param proofOfPossession BLS signature (G2, EIP-2537, 256 bytes) over the proof-of-possession message.
+    function registerNode(
+        bytes calldata publicKey,
+        bytes calldata proofOfPossession,
+        string calldata networkAddress,
+        uint16 commissionBps,
+        uint64 capacity
+    ) external;
+
+    /// @notice Changes msg.sender's node network address and commission.
+    function updateNode(string calldata networkAddress, uint16 commissionBps) external;
+
+    /// @notice Stakes `amount` FROST of msg.sender's WAL to `node` (needs an allowance).
+    function stake(address node, uint256 amount) external;
+
+    /// @notice Asks to withdraw `amount` of msg.sender's stake in `node`; it stops counting at the next epoch boundary.
+    function requestWithdrawal(address node, uint256 amount) external;
+
+    /// @notice Pays out msg.sender's withdrawals from `node` whose epoch has come.
+    function withdraw(address node) external returns (uint256 amount);
+
+    /// @notice Advances to the next epoch once the current one's time is up (anyone may call).
+    function advanceEpoch() external;
+
+    /// @notice Votes the prices msg.sender's node wants (committee members only), in force from the next epoch.
+    function votePrices(uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB) external;
+
+    /// @notice Claims msg.sender's rewards from `node` (commission if msg.sender is the operator, plus delegator share).
+    function claimRewards(address node) external returns (uint256 amount);
+
+    /// @notice Rewards `account` can claim from `node`.
+    function pendingRewards(address node, address account) external view returns (uint256);
+
+    /// @notice The WAL token.
+    function wal() external view returns (address);
+    /// @notice The number of shards `n`.
+    function nShards() external view returns (uint16);
+    /// @notice The current epoch.
+    function currentEpoch() external view returns (uint32);
+    /// @notice When the current epoch started (unix seconds).
+    function epochStartTime() external view returns (uint64);
+    /// @notice Duration of an epoch, in seconds.
+    function epochDuration() external view returns (uint64);
+    /// @notice A node's registration.
+    function nodeInfo(address node) external view returns (NodeInfo memory);
+    /// @notice The committee of `epoch`: members (in bitmap order) and each member's shard count.
+    function committee(uint32 epoch) external view returns (address[] memory members, uint16[] memory shardCounts);
+    /// @notice For `epoch`, the committee index owning each shard (length `n`).
+    function shardOwners(uint32 epoch) external view returns (uint16[] memory ownerIndex);
+    /// @notice The aggregate G1 public key (EIP-2537) of `epoch`'s whole committee.
+    function aggregatePublicKey(uint32 epoch) external view returns (bytes memory);
+    /// @notice The prices in force: FROST per MiB per epoch of storage, FROST per MiB of encoded size written.
+    function prices() external view returns (uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB);
+}
