@@ -7,4 +7,5 @@
 //! - encoding, Merkle commitments, metadata, blob ids, recovery and the wire format follow.
 
 pub mod bls;
+pub mod ids;
 pub mod messages;

@@ -8,6 +8,8 @@ pragma solidity 0.8.30;
 /// proportion to stake, moving as few shards as possible. Prices are set by committee votes.
 /// @dev Node id = the operator's address (one node per address). Epoch 0 is the genesis epoch with
 /// no committee; it may be advanced at any time. Every later epoch lasts `epochDuration()` seconds.
+/// Deployment: `new Staking(wal, nShards, epochDuration, minStake, maxCommitteeSize,
+/// initialStoragePrice, initialWritePrice)`, then `setRegistry(registry)` once by the deployer.
 interface IStaking {
     /// @notice A node's registration.
     struct NodeInfo {
@@ -73,6 +75,13 @@ interface IStaking {
     /// @notice Votes the prices msg.sender's node wants (committee members only), in force from the next epoch.
     function votePrices(uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB) external;
 
+    /// @notice Sets the blob registry allowed to fund rewards; once, by the deployer.
+    function setRegistry(address registry) external;
+
+    /// @notice Called by the registry after it transferred `amount` WAL here: the amount is paid
+    /// out over epochs [fromEpoch, fromEpoch + epochs) to those epochs' committees.
+    function fundRewards(uint32 fromEpoch, uint32 epochs, uint256 amount) external;
+
     /// @notice Claims msg.sender's rewards from `node` (commission if msg.sender is the operator, plus delegator share).
     function claimRewards(address node) external returns (uint256 amount);
 
@@ -97,6 +106,14 @@ interface IStaking {
     function shardOwners(uint32 epoch) external view returns (uint16[] memory ownerIndex);
     /// @notice The aggregate G1 public key (EIP-2537) of `epoch`'s whole committee.
     function aggregatePublicKey(uint32 epoch) external view returns (bytes memory);
+    /// @notice What a certificate check of `epoch` needs up front: committee size, total shards
+    /// and the aggregate G1 key (EIP-2537).
+    function certificateContext(uint32 epoch)
+        external
+        view
+        returns (uint256 committeeSize, uint16 n, bytes memory aggregateKey);
+    /// @notice Member `index` of `epoch`'s committee: its G1 key (EIP-2537) and shard count.
+    function member(uint32 epoch, uint256 index) external view returns (bytes memory publicKey, uint16 shards);
     /// @notice The prices in force: FROST per MiB per epoch of storage, FROST per MiB of encoded size written.
     function prices() external view returns (uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB);
 }
