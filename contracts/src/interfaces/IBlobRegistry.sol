@@ -63,10 +63,22 @@ interface IBlobRegistry {
         bytes signature;
     }
 
-    event StorageBought(uint256 indexed storageId, address indexed owner, uint64 size, uint32 startEpoch, uint32 endEpoch, uint256 paid);
+    event StorageBought(
+        uint256 indexed storageId, address indexed owner, uint64 size, uint32 startEpoch, uint32 endEpoch, uint256 paid
+    );
     event StorageSplit(uint256 indexed storageId, uint256 indexed newStorageId);
     event StorageExtended(uint256 indexed storageId, uint32 endEpoch, uint256 paid);
-    event BlobRegistered(bytes32 indexed blobId, address indexed owner, uint64 size, uint8 encodingType, bool deletable, uint32 epoch, uint32 endEpoch, uint256 storageId, bytes32 root);
+    event BlobRegistered(
+        bytes32 indexed blobId,
+        address indexed owner,
+        uint64 size,
+        uint8 encodingType,
+        bool deletable,
+        uint32 epoch,
+        uint32 endEpoch,
+        uint256 storageId,
+        bytes32 root
+    );
     event BlobCertified(bytes32 indexed blobId, uint32 epoch, uint32 endEpoch, bool deletable);
     event BlobExtended(bytes32 indexed blobId, uint32 endEpoch);
     event BlobDeleted(bytes32 indexed blobId, uint32 epoch, uint256 storageId);

@@ -28,7 +28,9 @@ interface IStaking {
     }
 
     /// @notice Emitted when a node registers.
-    event NodeRegistered(address indexed node, bytes publicKey, string networkAddress, uint16 commissionBps, uint64 capacity);
+    event NodeRegistered(
+        address indexed node, bytes publicKey, string networkAddress, uint16 commissionBps, uint64 capacity
+    );
     /// @notice Emitted when a node changes its network address or commission.
     event NodeUpdated(address indexed node, string networkAddress, uint16 commissionBps);
     /// @notice Emitted when `staker` stakes `amount` FROST to `node`.
