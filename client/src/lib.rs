@@ -1,1 +1,32 @@
-//! floe-client: the SDK behind the `floe` CLI.
+//! floe-client: the SDK behind the `floe` CLI, and the local network `floe devnet`.
+//!
+//! A [`Client`] stores a blob by encoding it (floe-core's Red Stuff), paying for and registering
+//! it on-chain, uploading each shard's sliver pair to the node holding that shard, collecting
+//! BLS confirmations from nodes holding a quorum of shards and certifying the blob with their
+//! aggregate. It reads a blob back from any `n-2f` verified primary slivers.
+//!
+//! Layout:
+//! - [`client`]: the SDK ([`Client`]): store, read, status, info, delete, extend, faucet, stake.
+//! - [`config`]: the client config file and where it is looked up (`FLOE_CONFIG`, `FLOE_HOME`).
+//! - [`error`]: [`ClientError`], messages that say what to do next.
+//! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
+//! - [`devnet`]: a whole local network (anvil, contracts, node processes) as a library, used
+//!   by `floe devnet` and the end-to-end tests.
+//! - [`process`]: child processes, free ports, finding `anvil` and `floe-node`.
+//! - [`progress`]: indicatif progress bars.
+
+pub mod client;
+mod read;
+mod store;
+pub mod config;
+pub mod devnet;
+pub mod error;
+pub mod node_api;
+pub mod process;
+pub mod progress;
+pub mod units;
+
+pub use client::{BlobStatus, Client, NetworkInfo, StoreOptions, StoreOutcome, StoreResult, StoreTimings};
+pub use config::ClientConfig;
+pub use error::ClientError;
+pub use progress::Progress;

@@ -11,7 +11,9 @@ use sha3::{Digest, Keccak256};
 pub const ENCODING_RED_STUFF: u8 = 1;
 
 /// The 32-byte id of a blob.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct BlobId(pub [u8; 32]);
 
 /// A blob id string that is not 32 bytes of hex.
@@ -33,7 +35,10 @@ impl BlobId {
     pub fn rotation(&self, n_shards: u16) -> u16 {
         let n = u32::from(n_shards.max(1));
         // Big-endian 256-bit number modulo n, by Horner's rule.
-        let r = self.0.iter().fold(0u32, |acc, b| ((acc << 8) | u32::from(*b)) % n);
+        let r = self
+            .0
+            .iter()
+            .fold(0u32, |acc, b| ((acc << 8) | u32::from(*b)) % n);
         r as u16
     }
 

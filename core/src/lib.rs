@@ -1,11 +1,35 @@
 //! floe-core: the pure heart of floe (no I/O, no chain).
 //!
 //! Layout (each module's owner keeps it compiling at all times):
+//! - [`encoding`]: Red Stuff, the two-dimensional Reed–Solomon code over GF(2^16):
+//!   [`EncodingConfig`] (parameters for `n` shards, sizes, encode, decode), [`Sliver`],
+//!   [`SliverPair`], [`EncodedBlob`].
+//! - [`merkle`]: BLAKE3 Merkle trees with domain-separated leaves and inner nodes, proofs.
+//! - [`metadata`]: [`BlobMetadata`] (encoding type, length, pair hashes), its root and blob id.
+//! - [`recovery`]: recovery symbols with proofs, rebuilding lost slivers, inconsistency proofs.
+//! - [`wire`]: the stable, versioned binary format of metadata, slivers, symbols and proofs.
+//! - [`ids`]: blob ids (keccak, as the contract derives them) and the pair-to-shard rotation.
 //! - `bls`: BLS12-381 min-pk keys, signatures, proofs of possession, aggregation, certificates,
 //!   EIP-2537 encodings for the contracts.
 //! - `messages`: the exact 65-byte messages nodes sign and the contracts hash to G2.
-//! - encoding, Merkle commitments, metadata, blob ids, recovery and the wire format follow.
 
 pub mod bls;
+pub mod encoding;
 pub mod ids;
+pub mod merkle;
 pub mod messages;
+pub mod metadata;
+pub mod recovery;
+mod rs;
+pub mod wire;
+
+pub use encoding::{
+    DecodeError, EncodeError, EncodedBlob, EncodingConfig, EncodingConfigError, Sliver,
+    SliverError, SliverKind, SliverPair,
+};
+pub use ids::{BlobId, ENCODING_RED_STUFF};
+pub use merkle::MerkleProof;
+pub use metadata::{BlobMetadata, MetadataError, SliverPairHashes};
+pub use recovery::{InconsistencyError, InconsistencyProof, RecoveryError, RecoverySymbol};
+pub use rs::CodecError;
+pub use wire::{Wire, WireError};

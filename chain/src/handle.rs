@@ -1,0 +1,516 @@
+//! [`Chain`]: one handle on the floe contracts over one provider, with typed reads and
+//! transactions returning their hashes.
+
+use std::sync::Arc;
+
+use alloy::{
+    primitives::{Address, B256, Bytes, TxHash, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::{Filter, TransactionReceipt},
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use floe_core::{bls::PublicKey, ids::BlobId};
+use tokio::sync::Mutex;
+
+use crate::{
+    bindings::{
+        registry::{BlobRegistry, IBlobRegistry},
+        staking::Staking,
+        wal::WAL,
+    },
+    committee::{Committee, Member},
+    error::ChainError,
+    events::{EventRecord, FloeEvent},
+    types::{BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost},
+};
+
+/// Connects to `rpc_url` (checking that it answers) and returns a type-erased provider, with
+/// `signer` as its wallet when given.
+pub async fn connect(rpc_url: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvider, ChainError> {
+    let url: alloy::transports::http::reqwest::Url =
+        rpc_url.parse().map_err(|e: url_error::ParseError| ChainError::BadUrl {
+            url: rpc_url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let provider = match signer {
+        Some(s) => ProviderBuilder::new().wallet(s).connect_http(url).erased(),
+        None => ProviderBuilder::new().connect_http(url).erased(),
+    };
+    provider
+        .get_chain_id()
+        .await
+        .map_err(|e| ChainError::Unreachable { url: rpc_url.to_owned(), reason: e.to_string() })?;
+    Ok(provider)
+}
+
+mod url_error {
+    pub(super) use alloy::transports::http::reqwest::Url;
+    pub(super) type ParseError = <Url as std::str::FromStr>::Err;
+}
+
+/// A handle on a floe deployment. Cheap to clone; transactions from one handle are sent one
+/// at a time (nonces stay in order) and each waits for its receipt.
+#[derive(Clone)]
+pub struct Chain {
+    provider: DynProvider,
+    deployment: Deployment,
+    sender: Option<Address>,
+    url: String,
+    send_lock: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("url", &self.url)
+            .field("deployment", &self.deployment)
+            .field("sender", &self.sender)
+            .finish()
+    }
+}
+
+/// Sends a contract call built by `$call` (a `CallBuilder`), waits for the receipt, maps errors.
+macro_rules! send {
+    ($self:ident, $name:literal, $addr:expr, $call:expr) => {{
+        let _guard = $self.send_lock.lock().await;
+        let _ = $self.require_wallet($name)?;
+        let pending = $call.send().await.map_err(|e| ChainError::from_contract($name, $addr, e))?;
+        drop(_guard);
+        let receipt = pending
+            .get_receipt()
+            .await
+            .map_err(|e| ChainError::Rpc { call: $name, reason: e.to_string() })?;
+        if !receipt.status() {
+            return Err(ChainError::TxFailed { call: $name, tx: receipt.transaction_hash });
+        }
+        Ok::<TransactionReceipt, ChainError>(receipt)
+    }};
+}
+
+/// Makes a view call, mapping errors.
+macro_rules! view {
+    ($name:literal, $addr:expr, $call:expr) => {
+        $call.call().await.map_err(|e| ChainError::from_contract($name, $addr, e))
+    };
+}
+
+impl Chain {
+    /// Connects to `rpc_url` for `deployment`, with `signer` as the wallet for transactions
+    /// (`None` = read-only). Fails with [`ChainError::Unreachable`] naming the URL if the RPC
+    /// does not answer, and [`ChainError::WrongChain`] if it serves another chain.
+    pub async fn connect(
+        rpc_url: &str,
+        deployment: Deployment,
+        signer: Option<PrivateKeySigner>,
+    ) -> Result<Self, ChainError> {
+        let sender = signer.as_ref().map(|s| s.address());
+        let provider = connect(rpc_url, signer).await?;
+        let actual = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| ChainError::Unreachable { url: rpc_url.to_owned(), reason: e.to_string() })?;
+        if actual != deployment.chain_id {
+            return Err(ChainError::WrongChain { url: rpc_url.to_owned(), expected: deployment.chain_id, actual });
+        }
+        Ok(Self::from_provider(provider, deployment, sender, rpc_url))
+    }
+
+    /// Wraps an existing provider (e.g. the one [`crate::deploy`] used). `sender` is the
+    /// provider wallet's address, if it has one.
+    pub fn from_provider(provider: DynProvider, deployment: Deployment, sender: Option<Address>, url: &str) -> Self {
+        Chain { provider, deployment, sender, url: url.to_owned(), send_lock: Arc::new(Mutex::new(())) }
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// The deployment.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The RPC URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The wallet's address, if the handle can send transactions.
+    pub fn sender(&self) -> Option<Address> {
+        self.sender
+    }
+
+    fn require_wallet(&self, call: &'static str) -> Result<Address, ChainError> {
+        self.sender.ok_or(ChainError::NoWallet { call })
+    }
+
+    /// The WAL contract.
+    pub fn wal(&self) -> WAL::WALInstance<DynProvider> {
+        WAL::new(self.deployment.wal, self.provider.clone())
+    }
+
+    /// The staking contract.
+    pub fn staking(&self) -> Staking::StakingInstance<DynProvider> {
+        Staking::new(self.deployment.staking, self.provider.clone())
+    }
+
+    /// The blob registry.
+    pub fn registry(&self) -> BlobRegistry::BlobRegistryInstance<DynProvider> {
+        BlobRegistry::new(self.deployment.registry, self.provider.clone())
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /// The latest block number.
+    pub async fn block_number(&self) -> Result<u64, ChainError> {
+        self.provider.get_block_number().await.map_err(|e| ChainError::from_transport("eth_blockNumber", e))
+    }
+
+    /// The latest block's timestamp (unix seconds).
+    pub async fn block_timestamp(&self) -> Result<u64, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getBlockByNumber", e))?
+            .ok_or_else(|| ChainError::BadData("no latest block".into()))?;
+        Ok(block.header.timestamp)
+    }
+
+    /// The current epoch.
+    pub async fn current_epoch(&self) -> Result<u32, ChainError> {
+        view!("currentEpoch", self.deployment.staking, self.staking().currentEpoch())
+    }
+
+    /// The current epoch, its start and the epoch duration.
+    pub async fn epoch_timing(&self) -> Result<EpochTiming, ChainError> {
+        let s = self.staking();
+        let a = self.deployment.staking;
+        let (epoch, start_time, duration) = tokio::try_join!(
+            async { view!("currentEpoch", a, s.currentEpoch()) },
+            async { view!("epochStartTime", a, s.epochStartTime()) },
+            async { view!("epochDuration", a, s.epochDuration()) },
+        )?;
+        Ok(EpochTiming { epoch, start_time, duration })
+    }
+
+    /// The number of shards `n`.
+    pub async fn n_shards(&self) -> Result<u16, ChainError> {
+        view!("nShards", self.deployment.staking, self.staking().nShards())
+    }
+
+    /// A node's registration.
+    pub async fn node_info(&self, node: Address) -> Result<NodeInfo, ChainError> {
+        let i = view!("nodeInfo", self.deployment.staking, self.staking().nodeInfo(node))?;
+        Ok(NodeInfo {
+            node,
+            public_key_eip2537: i.publicKey.to_vec(),
+            network_address: i.networkAddress,
+            commission_bps: i.commissionBps,
+            capacity: i.capacity,
+            stake: i.stake,
+            registered: i.registered,
+        })
+    }
+
+    /// The committee of `epoch` (empty for epoch 0), with keys, addresses and shards.
+    pub async fn committee(&self, epoch: u32) -> Result<Committee, ChainError> {
+        let s = self.staking();
+        let a = self.deployment.staking;
+        let n_shards = self.n_shards().await?;
+        let c = view!("committee", a, s.committee(epoch))?;
+        if c.members.is_empty() {
+            return Ok(Committee::new(epoch, n_shards, vec![], vec![]));
+        }
+        let owners = view!("shardOwners", a, s.shardOwners(epoch))?;
+        if owners.len() != usize::from(n_shards) || owners.iter().any(|&o| usize::from(o) >= c.members.len()) {
+            return Err(ChainError::BadData(format!(
+                "shardOwners({epoch}) has {} entries for {n_shards} shards and {} members",
+                owners.len(),
+                c.members.len()
+            )));
+        }
+        let infos = futures_join_all(c.members.iter().map(|&m| self.node_info(m))).await?;
+        let members = infos
+            .into_iter()
+            .map(|info| {
+                let public_key = PublicKey::from_eip2537(&info.public_key_eip2537).map_err(|e| {
+                    ChainError::BadData(format!("node {} has an unusable BLS key: {e}", info.node))
+                })?;
+                Ok(Member { node: info.node, public_key, network_address: info.network_address, shards: vec![] })
+            })
+            .collect::<Result<Vec<_>, ChainError>>()?;
+        Ok(Committee::new(epoch, n_shards, members, owners))
+    }
+
+    /// A blob's registration; `state == BlobState::None` if it was never registered.
+    pub async fn blob(&self, blob_id: &BlobId) -> Result<BlobRecord, ChainError> {
+        let b = view!("blob", self.deployment.registry, self.registry().blob(B256::from(blob_id.0)))?;
+        Ok(BlobRecord {
+            blob_id: *blob_id,
+            owner: b.owner,
+            size: b.size,
+            encoding_type: b.encodingType,
+            deletable: b.deletable,
+            state: BlobState::from_u8(b.state)?,
+            registered_epoch: b.registeredEpoch,
+            certified_epoch: b.certifiedEpoch,
+            end_epoch: b.endEpoch,
+            storage_id: b.storageId,
+            root: b.root.0,
+        })
+    }
+
+    /// The prices in force.
+    pub async fn prices(&self) -> Result<Prices, ChainError> {
+        let p = view!("prices", self.deployment.staking, self.staking().prices())?;
+        Ok(Prices { storage_per_mib_epoch: p.storagePricePerMiBEpoch, write_per_mib: p.writePricePerMiB })
+    }
+
+    /// The WAL cost of `encoded_size` bytes for `epochs` epochs, plus the write fee.
+    pub async fn storage_cost(&self, encoded_size: u64, epochs: u32) -> Result<StorageCost, ChainError> {
+        let c = view!("storageCost", self.deployment.registry, self.registry().storageCost(encoded_size, epochs))?;
+        Ok(StorageCost { storage: c.storage_, write: c.write })
+    }
+
+    /// The encoded size the registry charges for a blob of `size` bytes.
+    pub async fn encoded_size(&self, size: u64) -> Result<u64, ChainError> {
+        view!("encodedSize", self.deployment.registry, self.registry().encodedSize(size))
+    }
+
+    /// WAL balance of `account`, in FROST.
+    pub async fn wal_balance(&self, account: Address) -> Result<U256, ChainError> {
+        view!("balanceOf", self.deployment.wal, self.wal().balanceOf(account))
+    }
+
+    /// WAL allowance `owner` gave `spender`.
+    pub async fn allowance(&self, owner: Address, spender: Address) -> Result<U256, ChainError> {
+        view!("allowance", self.deployment.wal, self.wal().allowance(owner, spender))
+    }
+
+    /// Rewards `account` can claim from `node`.
+    pub async fn pending_rewards(&self, node: Address, account: Address) -> Result<U256, ChainError> {
+        view!("pendingRewards", self.deployment.staking, self.staking().pendingRewards(node, account))
+    }
+
+    // ---------------------------------------------------------------- transactions
+
+    /// Mints `amount` FROST from the faucet to the wallet.
+    pub async fn faucet(&self, amount: U256) -> Result<TxHash, ChainError> {
+        let r = send!(self, "faucet", self.deployment.wal, self.wal().faucet(amount))?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Approves `spender` to spend `amount` of the wallet's WAL.
+    pub async fn approve(&self, spender: Address, amount: U256) -> Result<TxHash, ChainError> {
+        let r = send!(self, "approve", self.deployment.wal, self.wal().approve(spender, amount))?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Transfers `amount` FROST of the wallet's WAL to `to`.
+    pub async fn transfer(&self, to: Address, amount: U256) -> Result<TxHash, ChainError> {
+        let r = send!(self, "transfer", self.deployment.wal, self.wal().transfer(to, amount))?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Approves the registry for `amount` if the current allowance is lower; `None` if no
+    /// transaction was needed.
+    pub async fn ensure_registry_allowance(&self, amount: U256) -> Result<Option<TxHash>, ChainError> {
+        let me = self.require_wallet("approve")?;
+        if self.allowance(me, self.deployment.registry).await? >= amount {
+            return Ok(None);
+        }
+        self.approve(self.deployment.registry, amount).await.map(Some)
+    }
+
+    /// Registers the wallet as a storage node.
+    pub async fn register_node(
+        &self,
+        public_key: &PublicKey,
+        proof_of_possession: &floe_core::bls::Signature,
+        network_address: &str,
+        commission_bps: u16,
+        capacity: u64,
+    ) -> Result<TxHash, ChainError> {
+        let stk = self.staking();
+        let call = stk.registerNode(
+            Bytes::from(public_key.to_eip2537().to_vec()),
+            Bytes::from(proof_of_possession.to_eip2537().to_vec()),
+            network_address.to_owned(),
+            commission_bps,
+            capacity,
+        );
+        let r = send!(self, "registerNode", self.deployment.staking, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Changes the wallet's node network address and commission.
+    pub async fn update_node(&self, network_address: &str, commission_bps: u16) -> Result<TxHash, ChainError> {
+        let stk = self.staking();
+        let call = stk.updateNode(network_address.to_owned(), commission_bps);
+        let r = send!(self, "updateNode", self.deployment.staking, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Stakes `amount` FROST to `node`, approving staking first if needed.
+    pub async fn stake(&self, node: Address, amount: U256) -> Result<TxHash, ChainError> {
+        let me = self.require_wallet("stake")?;
+        if self.allowance(me, self.deployment.staking).await? < amount {
+            self.approve(self.deployment.staking, amount).await?;
+        }
+        let r = send!(self, "stake", self.deployment.staking, self.staking().stake(node, amount))?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Advances the epoch (reverts if its time is not up).
+    pub async fn advance_epoch(&self) -> Result<TxHash, ChainError> {
+        let r = send!(self, "advanceEpoch", self.deployment.staking, self.staking().advanceEpoch())?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Votes prices (committee members only).
+    pub async fn vote_prices(&self, storage_per_mib_epoch: u64, write_per_mib: u64) -> Result<TxHash, ChainError> {
+        let stk = self.staking();
+        let call = stk.votePrices(storage_per_mib_epoch, write_per_mib);
+        let r = send!(self, "votePrices", self.deployment.staking, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Buys exactly the storage a blob needs for `epochs` epochs and registers it (needs a WAL
+    /// allowance for the registry: see [`Chain::ensure_registry_allowance`]).
+    pub async fn register_blob_with_new_storage(
+        &self,
+        root: [u8; 32],
+        size: u64,
+        encoding_type: u8,
+        deletable: bool,
+        epochs: u32,
+    ) -> Result<Registration, ChainError> {
+        let reg = self.registry();
+        let call = reg.registerBlobWithNewStorage(B256::from(root), size, encoding_type, deletable, epochs);
+        let r = send!(self, "registerBlobWithNewStorage", self.deployment.registry, call)?;
+        self.registration_from(&r)
+    }
+
+    /// Registers a blob against free storage the wallet owns.
+    pub async fn register_blob(
+        &self,
+        storage_id: U256,
+        root: [u8; 32],
+        size: u64,
+        encoding_type: u8,
+        deletable: bool,
+    ) -> Result<Registration, ChainError> {
+        let reg = self.registry();
+        let call = reg.registerBlob(storage_id, B256::from(root), size, encoding_type, deletable);
+        let r = send!(self, "registerBlob", self.deployment.registry, call)?;
+        self.registration_from(&r)
+    }
+
+    fn registration_from(&self, r: &TransactionReceipt) -> Result<Registration, ChainError> {
+        for log in r.inner.logs() {
+            if log.address() != self.deployment.registry {
+                continue;
+            }
+            if let Ok(e) = BlobRegistry::BlobRegistered::decode_log_data(log.data()) {
+                return Ok(Registration {
+                    tx: r.transaction_hash,
+                    blob_id: BlobId(e.blobId.0),
+                    storage_id: e.storageId,
+                    end_epoch: e.endEpoch,
+                });
+            }
+        }
+        Err(ChainError::BadData(format!("registration {} emitted no BlobRegistered", r.transaction_hash)))
+    }
+
+    /// Certifies one blob with a certificate.
+    pub async fn certify_blob(&self, blob_id: &BlobId, cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.certifyBlob(B256::from(blob_id.0), cert_arg(cert));
+        let r = send!(self, "certifyBlob", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Certifies several blobs with one certificate over all of them.
+    pub async fn certify_blobs(&self, blob_ids: &[BlobId], cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+        let ids = blob_ids.iter().map(|b| B256::from(b.0)).collect();
+        let reg = self.registry();
+        let call = reg.certifyBlobs(ids, cert_arg(cert));
+        let r = send!(self, "certifyBlobs", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Extends a blob by `epochs` (needs a WAL allowance for the registry).
+    pub async fn extend_blob(&self, blob_id: &BlobId, epochs: u32) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.extendBlob(B256::from(blob_id.0), epochs);
+        let r = send!(self, "extendBlob", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Deletes a deletable blob the wallet owns.
+    pub async fn delete_blob(&self, blob_id: &BlobId) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.deleteBlob(B256::from(blob_id.0));
+        let r = send!(self, "deleteBlob", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Marks a blob invalid with a certificate of f+1 shards.
+    pub async fn invalidate_blob(&self, blob_id: &BlobId, cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.invalidateBlob(B256::from(blob_id.0), cert_arg(cert));
+        let r = send!(self, "invalidateBlob", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// The floe events (staking and registry) in blocks `from..=to`, in chain order.
+    pub async fn events(&self, from: u64, to: u64) -> Result<Vec<EventRecord>, ChainError> {
+        let filter = Filter::new()
+            .address(vec![self.deployment.staking, self.deployment.registry])
+            .from_block(from)
+            .to_block(to);
+        let logs = self.provider.get_logs(&filter).await.map_err(|e| ChainError::from_transport("eth_getLogs", e))?;
+        let mut out = Vec::with_capacity(logs.len());
+        for log in &logs {
+            if let Some(event) = FloeEvent::decode(log, self.deployment.staking, self.deployment.registry) {
+                out.push(EventRecord {
+                    event,
+                    block: log.block_number.unwrap_or(from),
+                    tx: log.transaction_hash,
+                    log_index: log.log_index.unwrap_or(0),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn cert_arg(cert: &floe_core::bls::Certificate) -> IBlobRegistry::Certificate {
+    IBlobRegistry::Certificate {
+        epoch: cert.epoch,
+        signers: Bytes::from(cert.signers.clone()),
+        signature: Bytes::from(cert.signature.to_eip2537().to_vec()),
+    }
+}
+
+async fn futures_join_all<T, F>(futs: impl Iterator<Item = F>) -> Result<Vec<T>, ChainError>
+where
+    F: std::future::Future<Output = Result<T, ChainError>>,
+{
+    let mut set = Vec::new();
+    for f in futs {
+        set.push(f);
+    }
+    let mut out = Vec::with_capacity(set.len());
+    // Sequential awaits keep this dependency-free; committees are small and calls are local.
+    for f in set {
+        out.push(f.await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,183 @@
+//! Plain Rust views of on-chain records: blobs, prices, epochs, nodes, and the deployment.
+
+use alloy::primitives::{Address, U256};
+use floe_core::ids::BlobId;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ChainError;
+
+/// Where the floe contracts live on a chain: written by `floe devnet` (JSON), read by nodes
+/// and clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// The WAL token.
+    pub wal: Address,
+    /// The staking contract (epochs, committees, prices).
+    pub staking: Address,
+    /// The blob registry.
+    pub registry: Address,
+    /// The chain's id (`eth_chainId`).
+    pub chain_id: u64,
+    /// The block before the deployment: event followers start here.
+    pub start_block: u64,
+}
+
+impl Deployment {
+    /// Reads a deployment JSON file.
+    pub fn load(path: &std::path::Path) -> Result<Self, ChainError> {
+        let err = |reason: String| ChainError::DeploymentFile { path: path.display().to_string(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("not a deployment JSON: {e}")))
+    }
+
+    /// Writes this deployment as pretty JSON.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), ChainError> {
+        let err = |reason: String| ChainError::DeploymentFile { path: path.display().to_string(), reason };
+        let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| err(e.to_string()))
+    }
+}
+
+/// A blob's lifecycle state on-chain (`IBlobRegistry.BlobState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobState {
+    /// Never registered.
+    None,
+    /// Registered, not yet certified.
+    Registered,
+    /// Certified: available until its end epoch.
+    Certified,
+    /// Deleted by its owner.
+    Deleted,
+    /// Marked invalid (inconsistently encoded).
+    Invalid,
+}
+
+impl BlobState {
+    /// From the ABI's `uint8`.
+    pub fn from_u8(v: u8) -> Result<Self, ChainError> {
+        Ok(match v {
+            0 => BlobState::None,
+            1 => BlobState::Registered,
+            2 => BlobState::Certified,
+            3 => BlobState::Deleted,
+            4 => BlobState::Invalid,
+            other => return Err(ChainError::BadData(format!("unknown blob state {other}"))),
+        })
+    }
+}
+
+/// A blob's registration as the registry reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRecord {
+    /// The blob id.
+    pub blob_id: BlobId,
+    /// Who registered it.
+    pub owner: Address,
+    /// Unencoded size in bytes.
+    pub size: u64,
+    /// Encoding type (1 = Red Stuff).
+    pub encoding_type: u8,
+    /// Whether the owner may delete it.
+    pub deletable: bool,
+    /// Lifecycle state (expiry is not a state: see [`BlobRecord::is_expired`]).
+    pub state: BlobState,
+    /// Epoch of registration.
+    pub registered_epoch: u32,
+    /// Epoch of certification (0 if not certified).
+    pub certified_epoch: u32,
+    /// First epoch no longer covered.
+    pub end_epoch: u32,
+    /// The storage resource backing it.
+    pub storage_id: U256,
+    /// The metadata root.
+    pub root: [u8; 32],
+}
+
+impl BlobRecord {
+    /// True once `current_epoch >= end_epoch`.
+    pub fn is_expired(&self, current_epoch: u32) -> bool {
+        current_epoch >= self.end_epoch
+    }
+
+    /// True if nodes should accept data for it: registered or certified, and unexpired.
+    pub fn is_live(&self, current_epoch: u32) -> bool {
+        matches!(self.state, BlobState::Registered | BlobState::Certified) && !self.is_expired(current_epoch)
+    }
+}
+
+/// Prices in force, in FROST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prices {
+    /// FROST per MiB (of encoded size) per epoch of storage.
+    pub storage_per_mib_epoch: u64,
+    /// FROST per MiB of encoded size written.
+    pub write_per_mib: u64,
+}
+
+/// The cost of storing, in FROST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageCost {
+    /// Storage for the epochs asked.
+    pub storage: U256,
+    /// The write fee paid at registration.
+    pub write: U256,
+}
+
+impl StorageCost {
+    /// Storage plus write fee.
+    pub fn total(&self) -> U256 {
+        self.storage + self.write
+    }
+}
+
+/// The current epoch and its timing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochTiming {
+    /// The current epoch.
+    pub epoch: u32,
+    /// When it started (unix seconds).
+    pub start_time: u64,
+    /// How long every epoch after 0 lasts (seconds).
+    pub duration: u64,
+}
+
+impl EpochTiming {
+    /// When the current epoch may be advanced (unix seconds); epoch 0 may be advanced any time.
+    pub fn next_advance_at(&self) -> u64 {
+        if self.epoch == 0 { 0 } else { self.start_time.saturating_add(self.duration) }
+    }
+}
+
+/// A storage node's registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeInfo {
+    /// The operator address (node id).
+    pub node: Address,
+    /// BLS public key, EIP-2537 encoding (128 bytes).
+    pub public_key_eip2537: Vec<u8>,
+    /// Where its HTTP API is reached (`host:port`).
+    pub network_address: String,
+    /// Commission in basis points.
+    pub commission_bps: u16,
+    /// Offered capacity in bytes.
+    pub capacity: u64,
+    /// Active stake in FROST.
+    pub stake: U256,
+    /// Registered at all.
+    pub registered: bool,
+}
+
+/// The result of registering a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The registering transaction.
+    pub tx: alloy::primitives::TxHash,
+    /// The blob id the contract derived.
+    pub blob_id: BlobId,
+    /// The storage resource used.
+    pub storage_id: U256,
+    /// The blob's end epoch.
+    pub end_epoch: u32,
+}

@@ -1,0 +1,179 @@
+//! The client configuration file (TOML) and where it is looked up.
+//!
+//! Lookup order: an explicit path (`--config`), else `FLOE_CONFIG`, else
+//! `$FLOE_HOME/devnet/client.toml` where `FLOE_HOME` defaults to `~/.floe`. `floe devnet` writes
+//! that last file, so a client started next to a devnet needs no setup.
+//!
+//! ```toml
+//! # JSON-RPC endpoint of the chain.
+//! rpc_url = "http://127.0.0.1:8545"
+//! # The wallet paying for storage: a hex secp256k1 private key.
+//! wallet_key = "0xac09…"
+//!
+//! [deployment]          # the contracts (floe_chain::Deployment)
+//! wal = "0x…"
+//! staking = "0x…"
+//! registry = "0x…"
+//! chain_id = 31337
+//! start_block = 0
+//!
+//! [timeouts]            # all optional
+//! request_secs = 30
+//! connect_secs = 5
+//! confirmation_secs = 60
+//! ```
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use floe_chain::Deployment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ClientError;
+
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "FLOE_CONFIG";
+/// Environment variable moving `~/.floe`.
+pub const HOME_ENV: &str = "FLOE_HOME";
+
+/// Default values of the optional fields.
+pub mod defaults {
+    /// Timeout of one HTTP request to a storage node, in seconds.
+    pub const REQUEST_SECS: u64 = 30;
+    /// Timeout of establishing a TCP connection to a storage node, in seconds.
+    pub const CONNECT_SECS: u64 = 5;
+    /// How long a store keeps retrying uploads and confirmations before giving up, in seconds.
+    pub const CONFIRMATION_SECS: u64 = 60;
+    /// How many storage-node requests one client runs at once.
+    pub const MAX_CONCURRENT_REQUESTS: usize = 32;
+    /// After a quorum of confirmations, how long to keep waiting for the remaining nodes, in ms.
+    pub const EXTRA_CONFIRMATION_MS: u64 = 1_000;
+}
+
+/// The client configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// JSON-RPC endpoint of the chain, e.g. `http://127.0.0.1:8545`.
+    pub rpc_url: String,
+    /// Hex secp256k1 private key of the wallet that pays for storage and sends transactions.
+    pub wallet_key: String,
+    /// Addresses of the deployed contracts.
+    pub deployment: Deployment,
+    /// Network timeouts and limits.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+/// Network timeouts and limits of the client.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// Timeout of one HTTP request to a storage node, in seconds.
+    pub request_secs: u64,
+    /// Timeout of establishing a TCP connection to a storage node, in seconds.
+    pub connect_secs: u64,
+    /// How long a store keeps retrying uploads and confirmations before giving up, in seconds.
+    pub confirmation_secs: u64,
+    /// How many storage-node requests run at once.
+    pub max_concurrent_requests: usize,
+    /// After a quorum of confirmations, how long to keep waiting for the other nodes, in ms.
+    pub extra_confirmation_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            request_secs: defaults::REQUEST_SECS,
+            connect_secs: defaults::CONNECT_SECS,
+            confirmation_secs: defaults::CONFIRMATION_SECS,
+            max_concurrent_requests: defaults::MAX_CONCURRENT_REQUESTS,
+            extra_confirmation_ms: defaults::EXTRA_CONFIRMATION_MS,
+        }
+    }
+}
+
+impl Timeouts {
+    /// [`Timeouts::request_secs`] as a duration.
+    pub fn request(&self) -> Duration {
+        Duration::from_secs(self.request_secs.max(1))
+    }
+    /// [`Timeouts::connect_secs`] as a duration.
+    pub fn connect(&self) -> Duration {
+        Duration::from_secs(self.connect_secs.max(1))
+    }
+    /// [`Timeouts::confirmation_secs`] as a duration.
+    pub fn confirmation(&self) -> Duration {
+        Duration::from_secs(self.confirmation_secs.max(1))
+    }
+    /// [`Timeouts::extra_confirmation_ms`] as a duration.
+    pub fn extra_confirmation(&self) -> Duration {
+        Duration::from_millis(self.extra_confirmation_ms)
+    }
+}
+
+/// `$FLOE_HOME`, or `~/.floe`.
+pub fn floe_home() -> PathBuf {
+    if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
+        return PathBuf::from(home);
+    }
+    let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    user_home.join(".floe")
+}
+
+/// The directory `floe devnet` uses by default: `$FLOE_HOME/devnet`.
+pub fn default_devnet_dir() -> PathBuf {
+    floe_home().join("devnet")
+}
+
+/// Where the config is read from: `explicit`, else `FLOE_CONFIG`, else the devnet's client.toml.
+pub fn config_path(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    default_devnet_dir().join("client.toml")
+}
+
+impl ClientConfig {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, ClientError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ClientError::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ClientError::ConfigParse { message, .. } => ClientError::ConfigParse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses a config from TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ClientError> {
+        toml::from_str(text).map_err(|e| ClientError::ConfigParse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Serializes the config as TOML.
+    pub fn to_toml(&self) -> String {
+        // Serializing plain structs of strings and numbers cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes the config to `path` (creating the parent directory).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, self.to_toml())
+    }
+}

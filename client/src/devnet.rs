@@ -1,0 +1,673 @@
+//! A whole local floe network as a library: anvil, the contracts, and storage nodes each in its
+//! own `floe-node` process. `floe devnet` runs one until Ctrl-C; the end-to-end tests start
+//! one per test and stop and restart its nodes.
+//!
+//! Start-up: find anvil (the repo's `node_modules/.bin`, else `PATH`) and start it on a free
+//! port → deploy the contracts → for each node: BLS key, operator account (one of anvil's dev
+//! accounts), faucet, register with a proof of possession, stake; write its config and start
+//! it → advance to epoch 1 (the first committee) → wait until every node serves → write the
+//! client config. Dropping the [`Devnet`] kills every process it started (and removes its
+//! directory if it made a temporary one).
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use alloy::{
+    primitives::{Address, U256},
+    signers::local::PrivateKeySigner,
+};
+use floe_chain::{Chain, DeployParams, Deployment};
+use floe_core::bls::{SecretKey, proof_of_possession};
+
+use crate::{
+    client::Client,
+    config::{ClientConfig, Timeouts},
+    error::ClientError,
+    node_api::{NodeClient, http_client},
+    process::{ManagedChild, find_anvil, find_floe_node, free_port},
+};
+
+/// What can go wrong starting or driving a devnet.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// anvil is not installed.
+    #[error("anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm ci` in the repository")]
+    AnvilNotFound,
+    /// The floe-node executable is not built.
+    #[error("floe-node not found next to {exe} nor on PATH; build it with `cargo build --workspace --bins`")]
+    FloeNodeNotFound {
+        /// The running executable.
+        exe: String,
+    },
+    /// A local file operation failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A chain call failed.
+    #[error(transparent)]
+    Chain(#[from] floe_chain::ChainError),
+    /// The client failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A process exited during start-up.
+    #[error("{name} exited during start-up ({status}); the end of its log {log}:\n{tail}")]
+    Exited {
+        /// Which process.
+        name: String,
+        /// Its exit status.
+        status: String,
+        /// Its log file.
+        log: PathBuf,
+        /// The end of the log.
+        tail: String,
+    },
+    /// Something did not become ready in time.
+    #[error("timed out after {secs}s waiting for {what}; see the logs in {dir}")]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long.
+        secs: u64,
+        /// The devnet directory.
+        dir: PathBuf,
+    },
+    /// A bad option.
+    #[error("invalid devnet option: {0}")]
+    BadOption(String),
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DevnetError {
+    let context = context.into();
+    move |source| DevnetError::Io { context, source }
+}
+
+/// Options of [`Devnet::start`].
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Storage nodes.
+    pub nodes: usize,
+    /// Shards `n`.
+    pub shards: u16,
+    /// Epoch duration in seconds.
+    pub epoch_secs: u64,
+    /// Working directory (wiped node data at start); `None` = a fresh temporary directory,
+    /// removed on drop.
+    pub dir: Option<PathBuf>,
+    /// The anvil executable; `None` = [`find_anvil`].
+    pub anvil: Option<PathBuf>,
+    /// The floe-node executable; `None` = [`find_floe_node`].
+    pub floe_node: Option<PathBuf>,
+    /// WAL each node operator stakes, in FROST.
+    pub stake: U256,
+    /// WAL the client wallet takes from the faucet, in FROST.
+    pub client_funds: U256,
+    /// Client timeouts written to the client config.
+    pub timeouts: Timeouts,
+    /// `RUST_LOG` for the node processes.
+    pub node_log_filter: String,
+    /// How long start-up waits for each step.
+    pub startup_timeout: Duration,
+}
+
+impl Default for DevnetOptions {
+    fn default() -> Self {
+        Self {
+            nodes: 4,
+            shards: 100,
+            epoch_secs: 600,
+            dir: None,
+            anvil: None,
+            floe_node: None,
+            stake: U256::from(1_000u64) * U256::from(crate::units::FROST_PER_WAL),
+            client_funds: U256::from(100_000u64) * U256::from(crate::units::FROST_PER_WAL),
+            timeouts: Timeouts::default(),
+            node_log_filter: "info".into(),
+            startup_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One storage node of a devnet.
+#[derive(Debug)]
+pub struct DevnetNode {
+    /// Its operator account (node id).
+    pub operator: Address,
+    /// Its operator's private key (hex).
+    pub operator_key: String,
+    /// Its BLS key.
+    pub bls_key: SecretKey,
+    /// Its HTTP port on 127.0.0.1.
+    pub port: u16,
+    /// Its directory (config, keys, storage, log).
+    pub dir: PathBuf,
+    /// Its config file.
+    pub config: PathBuf,
+    process: Option<ManagedChild>,
+    reported_exit: bool,
+}
+
+/// A running local network. Dropping it stops everything.
+#[derive(Debug)]
+pub struct Devnet {
+    dir: PathBuf,
+    remove_dir: bool,
+    rpc_url: String,
+    epoch_secs: u64,
+    floe_node: PathBuf,
+    node_log_filter: String,
+    startup_timeout: Duration,
+    deployment: Deployment,
+    accounts: Vec<String>,
+    client_config: ClientConfig,
+    nodes: Vec<DevnetNode>,
+    // Declared last: dropped after the nodes.
+    anvil: Option<ManagedChild>,
+}
+
+/// A directory name unique to this process and moment.
+fn unique_temp_dir() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    std::env::temp_dir().join(format!("floe-devnet-{}-{nanos}", std::process::id()))
+}
+
+/// The private keys anvil prints at start ("Private Keys" then "(i) 0x…").
+fn parse_anvil_keys(log: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut in_keys = false;
+    for line in log.lines() {
+        let line = line.trim();
+        if line.starts_with("Private Keys") {
+            in_keys = true;
+            continue;
+        }
+        if in_keys {
+            if let Some(rest) = line.strip_prefix('(') {
+                if let Some((_, key)) = rest.split_once(") ") {
+                    keys.push(key.trim().to_owned());
+                }
+            } else if !line.is_empty() && !line.starts_with('=') {
+                break;
+            }
+        }
+    }
+    keys
+}
+
+/// Polls `cond` every 50 ms until it yields `Some`, or fails with a timeout.
+async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, dir: &Path, mut cond: F) -> Result<T, DevnetError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, DevnetError>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = cond().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(DevnetError::Timeout {
+                what: what.to_owned(),
+                secs: timeout.as_secs(),
+                dir: dir.to_path_buf(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Devnet {
+    /// Starts a devnet: see the module doc.
+    pub async fn start(opts: DevnetOptions) -> Result<Self, DevnetError> {
+        if opts.nodes == 0 {
+            return Err(DevnetError::BadOption("--nodes must be at least 1".into()));
+        }
+        if opts.shards < 4 {
+            return Err(DevnetError::BadOption("--shards must be at least 4".into()));
+        }
+        let anvil_bin = opts.anvil.clone().or_else(find_anvil).ok_or(DevnetError::AnvilNotFound)?;
+        let floe_node = opts.floe_node.clone().or_else(find_floe_node).ok_or_else(|| DevnetError::FloeNodeNotFound {
+            exe: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+        })?;
+        let (dir, remove_dir) = match &opts.dir {
+            Some(d) => (d.clone(), false),
+            None => (unique_temp_dir(), true),
+        };
+        std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        // Old node data belongs to an old chain: start clean.
+        let nodes_dir = dir.join("nodes");
+        if nodes_dir.exists() {
+            std::fs::remove_dir_all(&nodes_dir).map_err(io(format!("cannot clear {}", nodes_dir.display())))?;
+        }
+        let mut devnet = Devnet {
+            dir: dir.clone(),
+            remove_dir,
+            rpc_url: String::new(),
+            epoch_secs: opts.epoch_secs,
+            floe_node,
+            node_log_filter: opts.node_log_filter.clone(),
+            startup_timeout: opts.startup_timeout,
+            deployment: Deployment {
+                wal: Address::ZERO,
+                staking: Address::ZERO,
+                registry: Address::ZERO,
+                chain_id: 0,
+                start_block: 0,
+            },
+            accounts: Vec::new(),
+            client_config: ClientConfig {
+                rpc_url: String::new(),
+                wallet_key: String::new(),
+                deployment: Deployment {
+                    wal: Address::ZERO,
+                    staking: Address::ZERO,
+                    registry: Address::ZERO,
+                    chain_id: 0,
+                    start_block: 0,
+                },
+                timeouts: opts.timeouts.clone(),
+            },
+            nodes: Vec::new(),
+            anvil: None,
+        };
+        devnet.start_anvil(&anvil_bin, opts.nodes + 2).await?;
+        devnet.deploy(&opts).await?;
+        devnet.setup_nodes(&opts).await?;
+        for i in 0..devnet.nodes.len() {
+            devnet.spawn_node(i)?;
+        }
+        for i in 0..devnet.nodes.len() {
+            devnet.wait_node_healthy(i).await?;
+        }
+        // The first committee: the staked nodes.
+        let chain = devnet.chain_with(&devnet.accounts[0]).await?;
+        chain.advance_epoch().await?;
+        devnet.wait_nodes_in_epoch(1).await?;
+        devnet.client_config.save(&dir.join("client.toml")).map_err(io("cannot write the client config"))?;
+        devnet
+            .deployment
+            .save(&dir.join("deployment.json"))
+            .map_err(DevnetError::Chain)?;
+        Ok(devnet)
+    }
+
+    async fn start_anvil(&mut self, anvil_bin: &Path, accounts: usize) -> Result<(), DevnetError> {
+        let port = free_port().map_err(io("cannot find a free port"))?;
+        let log = self.dir.join("anvil.log");
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = Command::new(anvil_bin);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--accounts", &accounts.max(10).to_string()])
+            .args(["--hardfork", "prague"])
+            .env("NO_COLOR", "1");
+        let child = ManagedChild::spawn("anvil", cmd, &log).map_err(io(format!("cannot start {}", anvil_bin.display())))?;
+        self.anvil = Some(child);
+        self.rpc_url = format!("http://127.0.0.1:{port}");
+        let rpc_url = self.rpc_url.clone();
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
+        let dir = self.dir.clone();
+        let timeout = self.startup_timeout;
+        let anvil = &mut self.anvil;
+        wait_for("anvil to answer JSON-RPC", timeout, &dir, || {
+            let http = http.clone();
+            let rpc_url = rpc_url.clone();
+            let exited = anvil.as_mut().and_then(|a| a.try_exited().map(|s| (s, a.log().to_path_buf(), a.log_tail(20))));
+            async move {
+                if let Some((status, log, tail)) = exited {
+                    return Err(DevnetError::Exited {
+                        name: "anvil".into(),
+                        status: status.to_string(),
+                        log,
+                        tail,
+                    });
+                }
+                let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
+                Ok(http.post(&rpc_url).json(&body).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()))
+            }
+        })
+        .await?;
+        let text = std::fs::read_to_string(&log).map_err(io("cannot read the anvil log"))?;
+        self.accounts = parse_anvil_keys(&text);
+        if self.accounts.len() < accounts {
+            return Err(DevnetError::BadOption(format!(
+                "anvil printed {} dev keys, {accounts} are needed (see {})",
+                self.accounts.len(),
+                log.display()
+            )));
+        }
+        Ok(())
+    }
+
+    async fn chain_with(&self, key: &str) -> Result<Chain, DevnetError> {
+        let signer = floe_chain::signer_from_hex(key)?;
+        Ok(Chain::connect(&self.rpc_url, self.deployment, Some(signer)).await?)
+    }
+
+    async fn deploy(&mut self, opts: &DevnetOptions) -> Result<(), DevnetError> {
+        let params = DeployParams {
+            n_shards: opts.shards,
+            epoch_duration_secs: opts.epoch_secs,
+            ..DeployParams::default()
+        };
+        let deployer = floe_chain::signer_from_hex(&self.accounts[0])?;
+        let provider = floe_chain::connect(&self.rpc_url, Some(deployer)).await?;
+        self.deployment = floe_chain::deploy(&provider, &params).await?;
+        self.client_config = ClientConfig {
+            rpc_url: self.rpc_url.clone(),
+            wallet_key: self.accounts[0].clone(),
+            deployment: self.deployment,
+            timeouts: opts.timeouts.clone(),
+        };
+        // The client wallet's WAL.
+        let chain = self.chain_with(&self.accounts[0]).await?;
+        chain.faucet(opts.client_funds).await?;
+        Ok(())
+    }
+
+    async fn setup_nodes(&mut self, opts: &DevnetOptions) -> Result<(), DevnetError> {
+        for i in 0..opts.nodes {
+            let operator_key = self.accounts[i + 1].clone();
+            let signer: PrivateKeySigner = operator_key
+                .parse()
+                .map_err(|e| DevnetError::BadOption(format!("anvil key {i} unusable: {e}")))?;
+            let operator = signer.address();
+            let seed: [u8; 32] = rand::random();
+            let bls_key = SecretKey::from_seed(&seed);
+            let port = free_port().map_err(io("cannot find a free port"))?;
+            let dir = self.dir.join("nodes").join(format!("node{i}"));
+            std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+            let chain = self.chain_with(&operator_key).await?;
+            let pop = proof_of_possession(
+                &bls_key,
+                self.deployment.chain_id,
+                self.deployment.staking.into_array(),
+                operator.into_array(),
+            );
+            chain
+                .register_node(&bls_key.public_key(), &pop, &format!("127.0.0.1:{port}"), 1_000, 1 << 40)
+                .await?;
+            chain.faucet(opts.stake).await?;
+            // Approves the staking contract first.
+            chain.stake(operator, opts.stake).await?;
+            let config = dir.join("floe-node.toml");
+            let node = DevnetNode {
+                operator,
+                operator_key,
+                bls_key,
+                port,
+                dir,
+                config,
+                process: None,
+                reported_exit: false,
+            };
+            self.write_node_config(&node)?;
+            self.nodes.push(node);
+        }
+        Ok(())
+    }
+
+    fn write_node_config(&self, node: &DevnetNode) -> Result<(), DevnetError> {
+        let bls_file = node.dir.join("bls.key");
+        std::fs::write(&bls_file, node.bls_key.to_hex()).map_err(io("cannot write a BLS key"))?;
+        let operator_file = node.dir.join("operator.key");
+        std::fs::write(&operator_file, &node.operator_key).map_err(io("cannot write an operator key"))?;
+        let toml = format!(
+            "bls_key_file = {bls:?}\noperator_key_file = {op:?}\nrpc_url = {rpc:?}\nlisten_address = \"127.0.0.1:{port}\"\n\
+             public_address = \"127.0.0.1:{port}\"\nstorage_dir = {storage:?}\n\n[deployment]\nwal = \"{wal}\"\nstaking = \"{staking}\"\n\
+             registry = \"{registry}\"\nchain_id = {chain_id}\nstart_block = {start_block}\n",
+            bls = bls_file.display().to_string(),
+            op = operator_file.display().to_string(),
+            rpc = self.rpc_url,
+            port = node.port,
+            storage = node.dir.join("db").display().to_string(),
+            wal = self.deployment.wal,
+            staking = self.deployment.staking,
+            registry = self.deployment.registry,
+            chain_id = self.deployment.chain_id,
+            start_block = self.deployment.start_block,
+        );
+        std::fs::write(&node.config, toml).map_err(io("cannot write a node config"))
+    }
+
+    fn spawn_node(&mut self, i: usize) -> Result<(), DevnetError> {
+        let node = &mut self.nodes[i];
+        let mut cmd = Command::new(&self.floe_node);
+        cmd.arg("--config").arg(&node.config).env("RUST_LOG", &self.node_log_filter).env("NO_COLOR", "1");
+        let log = node.dir.join("node.log");
+        let child = ManagedChild::spawn(&format!("node {i}"), cmd, &log)
+            .map_err(io(format!("cannot start {}", self.floe_node.display())))?;
+        node.process = Some(child);
+        node.reported_exit = false;
+        Ok(())
+    }
+
+    async fn wait_node_healthy(&mut self, i: usize) -> Result<(), DevnetError> {
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
+        let client = NodeClient::new(http, &self.node_address(i));
+        let (dir, timeout) = (self.dir.clone(), self.startup_timeout);
+        let node = &mut self.nodes[i];
+        wait_for(&format!("node {i} to serve /v1/health"), timeout, &dir, || {
+            let exited = node
+                .process
+                .as_mut()
+                .and_then(|p| p.try_exited().map(|s| (s, p.log().to_path_buf(), p.log_tail(20))));
+            let client = client.clone();
+            async move {
+                if let Some((status, log, tail)) = exited {
+                    return Err(DevnetError::Exited {
+                        name: format!("node {i}"),
+                        status: status.to_string(),
+                        log,
+                        tail,
+                    });
+                }
+                Ok(client.health().await.ok().map(|_| ()))
+            }
+        })
+        .await
+    }
+
+    /// Waits until every running node reports `epoch` (or later) on `/v1/health`.
+    pub async fn wait_nodes_in_epoch(&self, epoch: u32) -> Result<(), DevnetError> {
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.process.is_none() {
+                continue;
+            }
+            let client = NodeClient::new(http.clone(), &self.node_address(i));
+            wait_for(&format!("node {i} to reach epoch {epoch}"), self.startup_timeout, &self.dir, || {
+                let client = client.clone();
+                async move {
+                    let health = client.health().await.ok();
+                    let seen = health.as_ref().and_then(|h| h.get("epoch")).and_then(serde_json::Value::as_u64);
+                    Ok(seen.filter(|e| *e >= u64::from(epoch)).map(|_| ()))
+                }
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The chain's JSON-RPC URL.
+    pub fn rpc_url(&self) -> &str {
+        &self.rpc_url
+    }
+
+    /// The devnet's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The deployed contracts.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The config of the devnet's client wallet (also written to `dir/client.toml`).
+    pub fn client_config(&self) -> &ClientConfig {
+        &self.client_config
+    }
+
+    /// A client with the devnet's client wallet.
+    pub async fn client(&self) -> Result<Client, ClientError> {
+        Client::new(self.client_config.clone()).await
+    }
+
+    /// A client config for another of anvil's dev accounts (`account` >= nodes + 1 are unused
+    /// by the devnet itself).
+    pub fn account_key(&self, account: usize) -> Option<&str> {
+        self.accounts.get(account).map(String::as_str)
+    }
+
+    /// The chain with the devnet's client wallet.
+    pub async fn chain(&self) -> Result<Chain, DevnetError> {
+        self.chain_with(&self.accounts[0]).await
+    }
+
+    /// The number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`.
+    pub fn node(&self, i: usize) -> &DevnetNode {
+        &self.nodes[i]
+    }
+
+    /// Node `i`'s HTTP address (`127.0.0.1:port`).
+    pub fn node_address(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.nodes[i].port)
+    }
+
+    /// Node `i`'s log file.
+    pub fn node_log(&self, i: usize) -> PathBuf {
+        self.nodes[i].dir.join("node.log")
+    }
+
+    /// Whether node `i` runs.
+    pub fn is_node_running(&self, i: usize) -> bool {
+        self.nodes[i].process.is_some()
+    }
+
+    /// Stops node `i` (SIGTERM, then SIGKILL after 5 s). Its data stays.
+    pub fn stop_node(&mut self, i: usize) {
+        if let Some(mut p) = self.nodes[i].process.take() {
+            p.stop(Duration::from_secs(5));
+        }
+    }
+
+    /// Kills node `i` at once (SIGKILL), like a crash. Its data stays.
+    pub fn kill_node(&mut self, i: usize) {
+        if let Some(mut p) = self.nodes[i].process.take() {
+            p.kill();
+        }
+    }
+
+    /// (Re)starts node `i` with its data and waits until it serves.
+    pub async fn start_node(&mut self, i: usize) -> Result<(), DevnetError> {
+        if self.nodes[i].process.is_none() {
+            self.spawn_node(i)?;
+        }
+        self.wait_node_healthy(i).await
+    }
+
+    /// Moves the chain's clock past the current epoch's end (`evm_increaseTime`) and advances
+    /// the epoch (tolerating a node having done it first); waits until the running nodes see it.
+    pub async fn advance_epoch(&self) -> Result<u32, DevnetError> {
+        let chain = self.chain().await?;
+        let before = chain.current_epoch().await?;
+        increase_time(&chain, self.epoch_secs + 1).await?;
+        if let Err(e) = chain.advance_epoch().await {
+            // A node may have advanced first; only an unchanged epoch is a failure.
+            if chain.current_epoch().await? == before {
+                return Err(e.into());
+            }
+        }
+        let now = chain.current_epoch().await?;
+        self.wait_nodes_in_epoch(now).await?;
+        Ok(now)
+    }
+
+    /// A process that exited since the last call, as a message (for `floe devnet`).
+    pub fn check_processes(&mut self) -> Option<String> {
+        if let Some(a) = self.anvil.as_mut()
+            && let Some(status) = a.try_exited()
+        {
+            let log = a.log().to_path_buf();
+            self.anvil = None;
+            return Some(format!("anvil exited ({status}); see {}", log.display()));
+        }
+        for (i, node) in self.nodes.iter_mut().enumerate() {
+            if node.reported_exit {
+                continue;
+            }
+            if let Some(p) = node.process.as_mut()
+                && let Some(status) = p.try_exited()
+            {
+                node.reported_exit = true;
+                return Some(format!("node {i} exited ({status}); see {}", p.log().display()));
+            }
+        }
+        None
+    }
+
+    /// Stops every process (nodes first, then anvil).
+    pub fn shutdown(&mut self) {
+        for node in &mut self.nodes {
+            if let Some(mut p) = node.process.take() {
+                p.stop(Duration::from_secs(5));
+            }
+        }
+        if let Some(mut a) = self.anvil.take() {
+            a.stop(Duration::from_secs(3));
+        }
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        self.shutdown();
+        if self.remove_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Moves anvil's clock forward by `secs` (`evm_increaseTime`, then a block to apply it).
+pub async fn increase_time(chain: &Chain, secs: u64) -> Result<(), DevnetError> {
+    use alloy::providers::Provider;
+    let rpc = |call: &'static str| {
+        move |e: alloy::transports::TransportError| floe_chain::ChainError::Rpc {
+            call,
+            reason: e.to_string(),
+        }
+    };
+    let provider = chain.provider();
+    let _: serde_json::Value = provider
+        .raw_request("evm_increaseTime".into(), (secs,))
+        .await
+        .map_err(rpc("evm_increaseTime"))?;
+    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.map_err(rpc("evm_mine"))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_keys_anvil_prints() {
+        let log = "Available Accounts\n==================\n\n(0) 0xf39F (10000.000000000000000000 ETH)\n\n\
+                   Private Keys\n==================\n\n(0) 0xac09\n(1) 0x59c6\n\nWallet\n==================\n";
+        assert_eq!(parse_anvil_keys(log), vec!["0xac09".to_owned(), "0x59c6".to_owned()]);
+    }
+}

@@ -1,0 +1,355 @@
+//! `floe`: the command-line client of a floe network, and `floe devnet` to run one locally.
+
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+};
+
+use alloy::primitives::{Address, U256};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use floe_client::{
+    Client, ClientConfig, Progress, StoreOptions, StoreOutcome,
+    client::Transaction,
+    config,
+    devnet::{Devnet, DevnetOptions},
+    units::{format_wal, parse_wal},
+};
+use floe_core::ids::BlobId;
+
+#[derive(Debug, Parser)]
+#[command(name = "floe", version, about = "floe: decentralized blob storage (client and local network)")]
+struct Cli {
+    /// Client config file (default: $FLOE_CONFIG, else $FLOE_HOME/devnet/client.toml,
+    /// FLOE_HOME defaulting to ~/.floe).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More logs (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Store a file: encode, pay, upload to the storage nodes, certify.
+    Store {
+        /// The file to store.
+        file: PathBuf,
+        /// Epochs of storage to buy.
+        #[arg(long, default_value_t = 1)]
+        epochs: u32,
+        /// Allow deleting the blob before it expires.
+        #[arg(long)]
+        deletable: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Read a blob back, verified against its id.
+    Read {
+        /// The blob id (0x + 64 hex digits).
+        blob_id: BlobId,
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// A blob's on-chain status.
+    Status {
+        /// The blob id.
+        blob_id: BlobId,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// The network: epoch, committee and shards per node, prices, n, f.
+    Info {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a deletable blob you own (its storage stays yours).
+    Delete {
+        /// The blob id.
+        blob_id: BlobId,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Extend a blob's storage by some epochs (pays WAL).
+    Extend {
+        /// The blob id.
+        blob_id: BlobId,
+        /// Epochs to add.
+        #[arg(long)]
+        epochs: u32,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Take WAL from the devnet faucet.
+    Faucet {
+        /// Amount in WAL (up to 9 decimals).
+        #[arg(default_value = "1000")]
+        amount: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Stake WAL with a storage node.
+    Stake {
+        /// The node id (its operator address).
+        node: Address,
+        /// Amount in WAL (up to 9 decimals).
+        amount: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Run a local network: anvil, the contracts, storage nodes; Ctrl-C stops it.
+    Devnet(DevnetArgs),
+}
+
+#[derive(Debug, Args)]
+struct Output {
+    /// Print JSON (for scripts); hides progress bars.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DevnetArgs {
+    /// Storage nodes to run.
+    #[arg(long, default_value_t = 4)]
+    nodes: usize,
+    /// Shards n.
+    #[arg(long, default_value_t = 100)]
+    shards: u16,
+    /// Epoch duration in seconds.
+    #[arg(long, default_value_t = 600)]
+    epoch_secs: u64,
+    /// Working directory (default $FLOE_HOME/devnet); its node data is wiped at start.
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,floe_client=info",
+        _ => "debug",
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn client(config_path: Option<&std::path::Path>, json: bool) -> Result<Client> {
+    let path = config::config_path(config_path);
+    let cfg = ClientConfig::load(&path)?;
+    let progress = if json { Progress::Hidden } else { Progress::Auto };
+    Ok(Client::new(cfg).await?.with_progress(progress))
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn print_txs(txs: &[Transaction]) {
+    for tx in txs {
+        println!("  {:<9} {}", tx.action, tx.hash);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let cfg_path = cli.config.as_deref();
+    match cli.command {
+        Command::Store {
+            file,
+            epochs,
+            deletable,
+            out,
+        } => {
+            if epochs == 0 {
+                bail!("--epochs must be at least 1");
+            }
+            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let client = client(cfg_path, out.json).await?;
+            let result = client.store(data, &StoreOptions { epochs, deletable }).await?;
+            if out.json {
+                return print_json(&result);
+            }
+            match result.outcome {
+                StoreOutcome::AlreadyCertified => {
+                    println!("Blob {} is already certified until epoch {}: nothing to pay.", result.blob_id, result.end_epoch);
+                }
+                StoreOutcome::NewlyCertified | StoreOutcome::ReusedRegistration => {
+                    let how = if result.outcome == StoreOutcome::ReusedRegistration {
+                        " (reused the existing registration, nothing paid)"
+                    } else {
+                        ""
+                    };
+                    println!("Stored {} ({} bytes){how}", file.display(), result.size);
+                    println!("Blob id:   {}", result.blob_id);
+                    println!("End epoch: {}", result.end_epoch);
+                    println!("Transactions:");
+                    print_txs(&result.transactions);
+                }
+            }
+            Ok(())
+        }
+        Command::Read { blob_id, out } => {
+            let client = client(cfg_path, false).await?;
+            let data = client.read(&blob_id).await?;
+            match out {
+                Some(path) => std::fs::write(&path, &data).with_context(|| format!("cannot write {}", path.display()))?,
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    if stdout.is_terminal() && std::str::from_utf8(&data).is_err() {
+                        bail!("the blob is binary ({} bytes); write it to a file with -o FILE", data.len());
+                    }
+                    stdout.write_all(&data)?;
+                    stdout.flush()?;
+                }
+            }
+            Ok(())
+        }
+        Command::Status { blob_id, out } => {
+            let client = client(cfg_path, out.json).await?;
+            let s = client.status(&blob_id).await?;
+            if out.json {
+                return print_json(&s);
+            }
+            println!("Blob {}: {}", s.blob_id, s.state);
+            if s.state != "unknown" {
+                println!("  owner:      {}", s.owner);
+                println!("  size:       {} bytes", s.size);
+                println!("  deletable:  {}", s.deletable);
+                println!("  registered: epoch {}", s.registered_epoch);
+                if s.certified_epoch > 0 {
+                    println!("  certified:  epoch {}", s.certified_epoch);
+                }
+                println!("  end epoch:  {} (current {})", s.end_epoch, s.current_epoch);
+            }
+            Ok(())
+        }
+        Command::Info { out } => {
+            let client = client(cfg_path, out.json).await?;
+            let i = client.info().await?;
+            if out.json {
+                return print_json(&i);
+            }
+            println!("Chain {} · epoch {}", i.chain_id, i.epoch);
+            println!("Shards n = {}, f = {}, quorum = {} shards", i.n_shards, i.f, i.quorum);
+            println!(
+                "Prices: storage {} FROST/MiB/epoch, write {} FROST/MiB",
+                i.storage_price, i.write_price
+            );
+            println!("Committee ({} nodes):", i.committee.len());
+            for m in &i.committee {
+                println!("  {}  {:<21} {:>5} shards", m.node, m.network_address, m.shards);
+            }
+            println!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
+            Ok(())
+        }
+        Command::Delete { blob_id, out } => {
+            let client = client(cfg_path, out.json).await?;
+            let tx = client.delete(&blob_id).await?;
+            if out.json {
+                return print_json(&serde_json::json!({ "blob_id": blob_id, "transaction": tx }));
+            }
+            println!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
+            Ok(())
+        }
+        Command::Extend { blob_id, epochs, out } => {
+            let client = client(cfg_path, out.json).await?;
+            let txs = client.extend(&blob_id, epochs).await?;
+            let status = client.status(&blob_id).await?;
+            if out.json {
+                return print_json(&serde_json::json!({ "blob_id": blob_id, "end_epoch": status.end_epoch, "transactions": txs }));
+            }
+            println!("Extended {blob_id} to end epoch {}", status.end_epoch);
+            print_txs(&txs);
+            Ok(())
+        }
+        Command::Faucet { amount, out } => {
+            let frost = parse_wal(&amount)?;
+            let client = client(cfg_path, out.json).await?;
+            let tx = client.faucet(frost).await?;
+            let balance = client.wal_balance().await?;
+            if out.json {
+                return print_json(&serde_json::json!({ "transaction": tx, "balance_frost": balance }));
+            }
+            println!("Received {} WAL (tx {tx}); balance {} WAL", format_wal(frost), format_wal(balance));
+            Ok(())
+        }
+        Command::Stake { node, amount, out } => {
+            let frost: U256 = parse_wal(&amount)?;
+            let client = client(cfg_path, out.json).await?;
+            let txs = client.stake(node, frost).await?;
+            if out.json {
+                return print_json(&serde_json::json!({ "node": node, "amount_frost": frost, "transactions": txs }));
+            }
+            println!("Staked {} WAL with {node}; it counts from the next epoch.", format_wal(frost));
+            print_txs(&txs);
+            Ok(())
+        }
+        Command::Devnet(args) => run_devnet(args).await,
+    }
+}
+
+async fn run_devnet(args: DevnetArgs) -> Result<()> {
+    let dir = args.dir.unwrap_or_else(config::default_devnet_dir);
+    let opts = DevnetOptions {
+        nodes: args.nodes,
+        shards: args.shards,
+        epoch_secs: args.epoch_secs,
+        dir: Some(dir.clone()),
+        ..DevnetOptions::default()
+    };
+    eprintln!("starting a devnet of {} nodes and {} shards in {} ...", args.nodes, args.shards, dir.display());
+    let mut devnet = Devnet::start(opts).await?;
+    let client_toml = dir.join("client.toml");
+    println!("ready");
+    println!("  chain:   {} (chain id {})", devnet.rpc_url(), devnet.client_config().deployment.chain_id);
+    for i in 0..devnet.node_count() {
+        println!("  node {i}:  http://{}  (log {})", devnet.node_address(i), devnet.node_log(i).display());
+    }
+    println!("  client config: {}", client_toml.display());
+    if dir != config::default_devnet_dir() {
+        println!("  (not the default location: export FLOE_CONFIG={})", client_toml.display());
+    }
+    println!();
+    println!("Store a file from another terminal:  floe store photo.jpg");
+    println!("Read it back:                        floe read <blob id> -o photo-copy.jpg");
+    println!("Press Ctrl-C to stop.");
+
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut watch = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+            _ = watch.tick() => {
+                if let Some(msg) = devnet.check_processes() {
+                    eprintln!("warning: {msg}");
+                }
+            }
+        }
+    }
+    eprintln!("stopping the devnet ...");
+    devnet.shutdown();
+    eprintln!("stopped");
+    Ok(())
+}

@@ -1,0 +1,1130 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IStaking} from "./interfaces/IStaking.sol";
+import {BLS} from "./libraries/BLS.sol";
+
+/// @title floe staking: nodes, stake, epochs, committees, shards, prices and rewards
+/// @notice Storage nodes register with a BLS12-381 key and a proof of possession; anyone stakes
+/// WAL to a node. At each epoch advance the next committee is chosen from the stake, the `n`
+/// shards are apportioned in proportion to stake (moving as few as possible), the prices voted by
+/// the ending committee take effect and the ending epoch's reward pool is paid out.
+/// @dev Rules this contract fixes (the interface leaves them open):
+/// - Stake counts from the epoch after it is staked; a withdrawal request stops counting at the
+///   next epoch boundary and is paid at or after that epoch (`withdraw`). Until the boundary the
+///   requested stake still earns the running epoch's rewards.
+/// - Committee of epoch e+1 = registered nodes whose stake for the next committee is at least
+///   `max(minStake, 1)`, the `maxCommitteeSize` largest (ties: earlier registration first),
+///   ordered by registration (this order is the certificate bitmap order).
+/// - Shards: largest-remainder apportionment of `n` by stake (ties of remainders: earlier
+///   registration first). A member whose apportionment is 0 shards is dropped from the committee
+///   and the apportionment is recomputed among the rest, so every member holds at least one shard.
+///   Placement: each member keeps its previous shards (ascending shard order) up to its new count;
+///   freed shards go, ascending, to members below their count (in committee order).
+/// - Epochs: epoch 0 (genesis, no committee) may be advanced at any time; epoch e >= 1 may be
+///   advanced once `block.timestamp >= epochStartTime + epochDuration`. A new epoch starts at the
+///   block time of the advance.
+/// - Prices of epoch e+1: over epoch e's committee, the lowest price p such that members holding
+///   at least 2f+1 shards (f = (n-1)/3) voted at most p; a member that never voted counts as
+///   voting the prices in force. Votes persist until changed. No committee: prices unchanged.
+/// - Rewards: `fundRewards` splits an amount evenly over its epochs, the division remainder to the
+///   first. At the end of epoch e its pool goes to epoch e's members, `pool * shards / n` each,
+///   the rounding remainder to the first member (committee order); with no committee the whole
+///   pool rolls into epoch e+1's pool.
+///   A member's part is split into commission (`part * commissionBps / 10000`) and a delegator
+///   part shared pro rata to the stake that counted in epoch e, through a per-node cumulative
+///   reward-per-stake accumulator; what the accumulator cannot represent (rounded up to whole
+///   FROST) goes to the operator's commission. Per-staker rounding (less than 1 FROST per
+///   staker per settlement, and at most 1 FROST per node and epoch) stays in
+///   `totalUnclaimedRewards`, so the accounting below is exact:
+///   WAL held == totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards.
+/// - Node ids are registration indices (at most 65535 nodes); the key is never changed.
+contract Staking is IStaking {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    // ----------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------
+
+    /// @notice Thrown by the constructor for a zero WAL address.
+    error ZeroAddress();
+    /// @notice Thrown by the constructor when a parameter is unusable (`nShards`, `epochDuration`
+    /// or `maxCommitteeSize` is zero).
+    error InvalidParameter(string name);
+    /// @notice Thrown when someone other than the deployer sets the registry.
+    error NotDeployer(address caller, address deployer);
+    /// @notice Thrown when the registry is set a second time.
+    error RegistryAlreadySet(address registry);
+    /// @notice Thrown when someone other than the registry funds rewards.
+    error NotRegistry(address caller, address registry);
+    /// @notice Thrown when a public key is not 128 bytes (EIP-2537 G1).
+    error InvalidPublicKeyLength(uint256 length);
+    /// @notice Thrown when a public key is not a point on the G1 curve, or is the point at infinity.
+    error InvalidPublicKey();
+    /// @notice Thrown when the proof of possession does not verify for `operator` and the key.
+    error InvalidProofOfPossession(address operator);
+    /// @notice Thrown when another node already registered the key.
+    error PublicKeyInUse(address owner);
+    /// @notice Thrown when msg.sender already runs a node.
+    error NodeAlreadyRegistered(address node);
+    /// @notice Thrown when `node` is not a registered node.
+    error UnknownNode(address node);
+    /// @notice Thrown when the commission is above 10000 basis points.
+    error CommissionTooHigh(uint16 commissionBps, uint16 maxBps);
+    /// @notice Thrown when the network address is empty.
+    error EmptyNetworkAddress();
+    /// @notice Thrown when the node registry is full (65535 nodes).
+    error TooManyNodes(uint256 maxNodes);
+    /// @notice Thrown when an amount is zero.
+    error ZeroAmount();
+    /// @notice Thrown when a withdrawal asks for more than the staker's active stake in the node.
+    error InsufficientStake(address node, address staker, uint256 requested, uint256 available);
+    /// @notice Thrown when there is no withdrawal at all to pay out.
+    error NothingToWithdraw(address node, address staker);
+    /// @notice Thrown when the staker's withdrawal only becomes payable at `readyEpoch`.
+    error WithdrawalNotReady(address node, address staker, uint32 readyEpoch, uint32 currentEpoch);
+    /// @notice Thrown when the current epoch still has `secondsLeft` to run.
+    error EpochNotOver(uint32 epoch, uint64 secondsLeft);
+    /// @notice Thrown when a price vote comes from a node outside the current committee.
+    error NotCommitteeMember(address node, uint32 epoch);
+    /// @notice Thrown when rewards are funded over zero epochs.
+    error ZeroEpochs();
+    /// @notice Thrown when rewards are funded for an epoch already over.
+    error FundingEpochInPast(uint32 fromEpoch, uint32 currentEpoch);
+    /// @notice Thrown when the funded range runs past the last epoch number.
+    error FundingRangeTooLong(uint32 fromEpoch, uint32 epochs);
+    /// @notice Thrown when the WAL for funded rewards has not arrived: balance below what is owed.
+    error RewardsNotReceived(uint256 balance, uint256 required);
+    /// @notice Thrown when `account` has nothing to claim from `node`.
+    error NoRewards(address node, address account);
+    /// @notice Thrown when a view asks about an epoch that has not started.
+    error EpochNotReached(uint32 epoch, uint32 currentEpoch);
+    /// @notice Thrown when a committee member index is out of range.
+    error MemberIndexOutOfRange(uint32 epoch, uint256 index, uint256 committeeSize);
+    /// @notice Thrown if the G1 addition precompile fails while aggregating keys (cannot happen
+    /// for validated keys).
+    error KeyAggregationFailed();
+
+    // ----------------------------------------------------------------------------------------
+    // Events (beyond IStaking)
+    // ----------------------------------------------------------------------------------------
+
+    /// @notice Emitted when the deployer sets the blob registry.
+    event RegistrySet(address indexed registry);
+    /// @notice Emitted when `amount` is funded over epochs [fromEpoch, fromEpoch + epochs).
+    event RewardsFunded(uint32 indexed fromEpoch, uint32 epochs, uint256 amount);
+    /// @notice Emitted when epoch `epoch` ends: `distributed` went to its committee, `carried`
+    /// rolled into the next epoch's pool.
+    event RewardsDistributed(uint32 indexed epoch, uint256 distributed, uint256 carried);
+
+    // ----------------------------------------------------------------------------------------
+    // Types and constants
+    // ----------------------------------------------------------------------------------------
+
+    /// @dev Per-node state, keyed by registration index.
+    struct NodeState {
+        // slot 0: stake counted in `stakeEpoch` and stake for the next committee.
+        uint128 stakeCurrent;
+        uint128 stakeNext;
+        // slot 1
+        uint128 commission; // operator commission accrued, unclaimed
+        uint32 stakeEpoch; // epoch in which `stakeCurrent` was last rolled
+        uint32 checkpointEpoch; // epoch whose starting accumulator `_accAt` must hold
+        uint16 commissionBps;
+        // slot 2: cumulative delegator reward per unit of counted stake, scaled by REWARD_PRECISION.
+        uint256 acc;
+        // slot 3
+        uint64 storageVote;
+        uint64 writeVote;
+        bool voted;
+        uint64 capacity;
+        // slot 4+
+        string networkAddress;
+    }
+
+    /// @dev A staker's position in one node.
+    struct Position {
+        uint128 counted; // stake counting in epoch `epoch`
+        uint128 next; // stake counting from epoch `epoch + 1`
+        uint256 debt; // node accumulator when last settled (in epoch `epoch`)
+        uint128 rewards; // settled, unclaimed
+        uint32 epoch; // last settlement epoch
+        uint32 pendingEpoch; // epoch from which `pending` is payable
+        uint128 ready; // payable withdrawals
+        uint128 pending; // requested withdrawals not yet payable
+    }
+
+    /// @notice Maximum commission, in basis points.
+    uint16 public constant MAX_COMMISSION_BPS = 10_000;
+    /// @notice Scale of the reward-per-stake accumulators.
+    uint256 public constant REWARD_PRECISION = 1e18;
+    uint256 private constant MAX_NODES = type(uint16).max;
+    uint256 private constant G1_ADD = 0x0b;
+    uint256 private constant G1_ADD_GAS = 1000;
+    /// @dev Transient-storage base for the node index -> new committee position map of `advanceEpoch`.
+    uint256 private constant TMAP = uint256(keccak256("floe.staking.committee-position"));
+
+    // ----------------------------------------------------------------------------------------
+    // Storage
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStaking
+    address public immutable wal;
+    /// @inheritdoc IStaking
+    uint16 public immutable nShards;
+    /// @inheritdoc IStaking
+    uint64 public immutable epochDuration;
+    /// @notice Minimum stake for committee membership (a node also needs at least 1 FROST).
+    uint256 public immutable minStake;
+    /// @notice Maximum number of committee members.
+    uint16 public immutable maxCommitteeSize;
+    address private immutable _deployer;
+
+    /// @inheritdoc IStaking
+    uint32 public currentEpoch;
+    /// @inheritdoc IStaking
+    uint64 public epochStartTime;
+    uint64 private _storagePrice;
+    uint64 private _writePrice;
+
+    /// @notice The blob registry allowed to fund rewards (zero until set).
+    address public registry;
+    uint32 private _committeeCount;
+
+    /// @notice WAL staked and counted for the next committee, over all nodes.
+    uint256 public totalActiveStake;
+    /// @notice WAL requested for withdrawal and not yet withdrawn.
+    uint256 public totalPendingWithdrawals;
+    /// @notice Rewards paid out to committees and not yet claimed (including per-staker rounding dust).
+    uint256 public totalUnclaimedRewards;
+    /// @notice Rewards funded for epochs not yet ended.
+    uint256 public totalFutureRewards;
+
+    uint256 private _nodeCount;
+    mapping(uint256 index => address) private _nodeAddress;
+    mapping(address node => uint256) private _indexPlusOne;
+    mapping(uint256 index => bytes32[4]) private _keys;
+    mapping(bytes32 keyHash => address) private _keyOwner;
+    mapping(uint256 index => NodeState) private _nodes;
+    mapping(uint256 index => mapping(address staker => Position)) private _positions;
+    mapping(uint256 index => mapping(uint32 epoch => uint256)) private _accAt;
+
+    /// @dev epoch => committee id (low 32 bits) | committee size << 32. Id 0 = no committee.
+    mapping(uint32 epoch => uint256) private _epochCommittee;
+    /// @dev committee id => 8 members per word, 32 bits each: node index | shards << 16.
+    mapping(uint256 id => mapping(uint256 word => uint256)) private _memberWords;
+    /// @dev committee id => 16 shard owners per word, 16 bits each (committee position).
+    mapping(uint256 id => mapping(uint256 word => uint256)) private _ownerWords;
+    mapping(uint256 id => bytes32[4]) private _aggregateKey;
+
+    uint256 private _runningRate;
+    mapping(uint32 epoch => uint256) private _rateStart;
+    mapping(uint32 epoch => uint256) private _rateEnd;
+    mapping(uint32 epoch => uint256) private _extra;
+
+    /// @param wal_ The WAL token.
+    /// @param nShards_ Number of shards `n`.
+    /// @param epochDuration_ Seconds an epoch (after epoch 0) lasts at least.
+    /// @param minStake_ Minimum stake for committee membership, FROST.
+    /// @param maxCommitteeSize_ Maximum committee size.
+    /// @param initialStoragePrice FROST per MiB per epoch until the first vote tally.
+    /// @param initialWritePrice FROST per MiB written until the first vote tally.
+    constructor(
+        address wal_,
+        uint16 nShards_,
+        uint64 epochDuration_,
+        uint256 minStake_,
+        uint16 maxCommitteeSize_,
+        uint64 initialStoragePrice,
+        uint64 initialWritePrice
+    ) {
+        if (wal_ == address(0)) revert ZeroAddress();
+        if (nShards_ == 0) revert InvalidParameter("nShards");
+        if (epochDuration_ == 0) revert InvalidParameter("epochDuration");
+        if (maxCommitteeSize_ == 0) revert InvalidParameter("maxCommitteeSize");
+        wal = wal_;
+        nShards = nShards_;
+        epochDuration = epochDuration_;
+        minStake = minStake_;
+        maxCommitteeSize = maxCommitteeSize_;
+        _deployer = msg.sender;
+        _storagePrice = initialStoragePrice;
+        _writePrice = initialWritePrice;
+        epochStartTime = uint64(block.timestamp);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Nodes
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStaking
+    /// @dev The proof of possession is a BLS signature over the 65-byte message
+    /// `abi.encodePacked(uint8(0), uint64(chainid), address(this), uint32(0),
+    /// keccak256(abi.encodePacked(msg.sender, publicKey)))`.
+    function registerNode(
+        bytes calldata publicKey,
+        bytes calldata proofOfPossession,
+        string calldata networkAddress,
+        uint16 commissionBps,
+        uint64 capacity
+    ) external {
+        if (_indexPlusOne[msg.sender] != 0) revert NodeAlreadyRegistered(msg.sender);
+        if (publicKey.length != 128) revert InvalidPublicKeyLength(publicKey.length);
+        if (commissionBps > MAX_COMMISSION_BPS) revert CommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
+        if (bytes(networkAddress).length == 0) revert EmptyNetworkAddress();
+        bytes32 keyHash = keccak256(publicKey);
+        address owner = _keyOwner[keyHash];
+        if (owner != address(0)) revert PublicKeyInUse(owner);
+        if (!_isG1Point(publicKey)) revert InvalidPublicKey();
+        if (!_verifyPossession(msg.sender, publicKey, proofOfPossession)) {
+            revert InvalidProofOfPossession(msg.sender);
+        }
+        uint256 index = _nodeCount;
+        if (index >= MAX_NODES) revert TooManyNodes(MAX_NODES);
+        _nodeCount = index + 1;
+        _nodeAddress[index] = msg.sender;
+        _indexPlusOne[msg.sender] = index + 1;
+        _keyOwner[keyHash] = msg.sender;
+        bytes32[4] storage key = _keys[index];
+        key[0] = bytes32(publicKey[0:32]);
+        key[1] = bytes32(publicKey[32:64]);
+        key[2] = bytes32(publicKey[64:96]);
+        key[3] = bytes32(publicKey[96:128]);
+        NodeState storage ns = _nodes[index];
+        ns.commissionBps = commissionBps;
+        ns.capacity = capacity;
+        ns.networkAddress = networkAddress;
+        emit NodeRegistered(msg.sender, publicKey, networkAddress, commissionBps, capacity);
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev The new commission applies from the next reward distribution (the end of the current epoch).
+    function updateNode(string calldata networkAddress, uint16 commissionBps) external {
+        uint256 index = _indexOf(msg.sender);
+        if (commissionBps > MAX_COMMISSION_BPS) revert CommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
+        if (bytes(networkAddress).length == 0) revert EmptyNetworkAddress();
+        NodeState storage ns = _nodes[index];
+        ns.commissionBps = commissionBps;
+        ns.networkAddress = networkAddress;
+        emit NodeUpdated(msg.sender, networkAddress, commissionBps);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Stake
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStaking
+    function stake(address node, uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 index = _indexOf(node);
+        uint32 cur = currentEpoch;
+        NodeState storage ns = _nodes[index];
+        Position storage p = _positions[index][msg.sender];
+        _settle(index, ns, p, cur);
+        _rollNode(index, ns, cur);
+        uint128 amount128 = amount.toUint128();
+        p.next += amount128;
+        ns.stakeNext += amount128;
+        totalActiveStake += amount;
+        emit Staked(node, msg.sender, amount);
+        IERC20(wal).safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev Payable from epoch `currentEpoch + 1` (emitted in WithdrawalRequested).
+    function requestWithdrawal(address node, uint256 amount) external {
+        if (amount == 0) revert ZeroAmount();
+        uint256 index = _indexOf(node);
+        uint32 cur = currentEpoch;
+        NodeState storage ns = _nodes[index];
+        Position storage p = _positions[index][msg.sender];
+        _settle(index, ns, p, cur);
+        uint256 available = p.next;
+        if (amount > available) revert InsufficientStake(node, msg.sender, amount, available);
+        _rollNode(index, ns, cur);
+        uint128 amount128 = uint128(amount);
+        p.next -= amount128;
+        ns.stakeNext -= amount128;
+        p.pending += amount128;
+        p.pendingEpoch = cur + 1;
+        totalActiveStake -= amount;
+        totalPendingWithdrawals += amount;
+        emit WithdrawalRequested(node, msg.sender, amount, cur + 1);
+    }
+
+    /// @inheritdoc IStaking
+    function withdraw(address node) external returns (uint256 amount) {
+        uint256 index = _indexOf(node);
+        uint32 cur = currentEpoch;
+        Position storage p = _positions[index][msg.sender];
+        _settle(index, _nodes[index], p, cur);
+        amount = p.ready;
+        if (amount == 0) {
+            if (p.pending != 0) revert WithdrawalNotReady(node, msg.sender, p.pendingEpoch, cur);
+            revert NothingToWithdraw(node, msg.sender);
+        }
+        p.ready = 0;
+        totalPendingWithdrawals -= amount;
+        emit Withdrawn(node, msg.sender, amount);
+        IERC20(wal).safeTransfer(msg.sender, amount);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Epochs
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStaking
+    function advanceEpoch() external {
+        uint32 e = currentEpoch;
+        if (e != 0) {
+            uint256 end = uint256(epochStartTime) + epochDuration;
+            if (block.timestamp < end) revert EpochNotOver(e, uint64(end - block.timestamp));
+        }
+        uint256 ref = _epochCommittee[e];
+        uint256 prevId = ref & 0xffffffff;
+        uint256[] memory prev = _loadMembers(prevId, ref >> 32);
+
+        _distribute(e, prev);
+
+        (uint64 oldStorage, uint64 oldWrite) = (_storagePrice, _writePrice);
+        (uint64 newStorage, uint64 newWrite) = _tallyPrices(prev, oldStorage, oldWrite);
+
+        uint32 next = e + 1;
+        currentEpoch = next;
+        epochStartTime = uint64(block.timestamp);
+        _storagePrice = newStorage;
+        _writePrice = newWrite;
+
+        (uint256 id, uint256 size) = _formCommittee(prevId, prev);
+        _epochCommittee[next] = id | (size << 32);
+
+        emit EpochAdvanced(next, uint64(block.timestamp), size);
+        if (newStorage != oldStorage || newWrite != oldWrite) emit PricesSet(next, newStorage, newWrite);
+    }
+
+    /// @inheritdoc IStaking
+    function votePrices(uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB) external {
+        uint256 index = _indexOf(msg.sender);
+        uint32 cur = currentEpoch;
+        uint256 ref = _epochCommittee[cur];
+        if (!_isMember(ref & 0xffffffff, ref >> 32, index)) revert NotCommitteeMember(msg.sender, cur);
+        NodeState storage ns = _nodes[index];
+        ns.storageVote = storagePricePerMiBEpoch;
+        ns.writeVote = writePricePerMiB;
+        ns.voted = true;
+        emit PricesVoted(msg.sender, storagePricePerMiBEpoch, writePricePerMiB);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Rewards
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IStaking
+    function setRegistry(address registry_) external {
+        if (msg.sender != _deployer) revert NotDeployer(msg.sender, _deployer);
+        if (registry != address(0)) revert RegistryAlreadySet(registry);
+        if (registry_ == address(0)) revert ZeroAddress();
+        registry = registry_;
+        emit RegistrySet(registry_);
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev `amount / epochs` per epoch, the remainder to `fromEpoch`. O(1) storage writes.
+    function fundRewards(uint32 fromEpoch, uint32 epochs, uint256 amount) external {
+        if (msg.sender != registry) revert NotRegistry(msg.sender, registry);
+        if (epochs == 0) revert ZeroEpochs();
+        uint32 cur = currentEpoch;
+        if (fromEpoch < cur) revert FundingEpochInPast(fromEpoch, cur);
+        uint256 end = uint256(fromEpoch) + epochs;
+        if (end > type(uint32).max) revert FundingRangeTooLong(fromEpoch, epochs);
+        uint256 required = accountedBalance() + amount;
+        uint256 balance = IERC20(wal).balanceOf(address(this));
+        if (balance < required) revert RewardsNotReceived(balance, required);
+        uint256 rate = amount / epochs;
+        uint256 remainder = amount - rate * epochs;
+        if (rate != 0) {
+            _rateStart[fromEpoch] += rate;
+            _rateEnd[uint32(end)] += rate;
+        }
+        if (remainder != 0) _extra[fromEpoch] += remainder;
+        totalFutureRewards += amount;
+        emit RewardsFunded(fromEpoch, epochs, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function claimRewards(address node) external returns (uint256 amount) {
+        uint256 index = _indexOf(node);
+        NodeState storage ns = _nodes[index];
+        Position storage p = _positions[index][msg.sender];
+        _settle(index, ns, p, currentEpoch);
+        amount = p.rewards;
+        p.rewards = 0;
+        if (msg.sender == node) {
+            amount += ns.commission;
+            ns.commission = 0;
+        }
+        if (amount == 0) revert NoRewards(node, msg.sender);
+        totalUnclaimedRewards -= amount;
+        emit RewardsClaimed(node, msg.sender, amount);
+        IERC20(wal).safeTransfer(msg.sender, amount);
+    }
+
+    /// @inheritdoc IStaking
+    function pendingRewards(address node, address account) external view returns (uint256 amount) {
+        uint256 ip1 = _indexPlusOne[node];
+        if (ip1 == 0) return 0;
+        NodeState storage ns = _nodes[ip1 - 1];
+        Position storage p = _positions[ip1 - 1][account];
+        amount = p.rewards + _earned(ip1 - 1, ns, p, currentEpoch);
+        if (account == node) amount += ns.commission;
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------
+
+    /// @notice WAL this contract owes: active stake + pending withdrawals + unclaimed rewards +
+    /// rewards of epochs not yet ended. Equals its WAL balance (unless someone sent WAL unasked).
+    function accountedBalance() public view returns (uint256) {
+        return totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards;
+    }
+
+    /// @notice Number of registered nodes.
+    function nodeCount() external view returns (uint256) {
+        return _nodeCount;
+    }
+
+    /// @notice The operator address of the node registered `index`-th (0-based).
+    function nodeAt(uint256 index) external view returns (address) {
+        if (index >= _nodeCount) revert MemberIndexOutOfRange(currentEpoch, index, _nodeCount);
+        return _nodeAddress[index];
+    }
+
+    /// @notice `staker`'s position in `node`: stake counted for the next committee, stake counting
+    /// in the current epoch, payable withdrawals, and requested withdrawals payable from `pendingEpoch`.
+    function stakeOf(address node, address staker)
+        external
+        view
+        returns (uint256 active, uint256 counting, uint256 withdrawable, uint256 pendingWithdrawal, uint32 pendingEpoch)
+    {
+        uint256 ip1 = _indexPlusOne[node];
+        if (ip1 == 0) return (0, 0, 0, 0, 0);
+        Position storage p = _positions[ip1 - 1][staker];
+        uint32 cur = currentEpoch;
+        active = p.next;
+        counting = p.epoch == cur ? p.counted : p.next;
+        withdrawable = p.ready;
+        pendingWithdrawal = p.pending;
+        pendingEpoch = p.pendingEpoch;
+        if (pendingWithdrawal != 0 && pendingEpoch <= cur) {
+            withdrawable += pendingWithdrawal;
+            pendingWithdrawal = 0;
+            pendingEpoch = 0;
+        }
+    }
+
+    /// @notice The stake of `node` counting in the current epoch.
+    function countedStake(address node) external view returns (uint256) {
+        uint256 ip1 = _indexPlusOne[node];
+        if (ip1 == 0) return 0;
+        NodeState storage ns = _nodes[ip1 - 1];
+        return ns.stakeEpoch == currentEpoch ? ns.stakeCurrent : ns.stakeNext;
+    }
+
+    /// @notice `node`'s current price votes (`voted` false: it counts as voting the prices in force).
+    function priceVotes(address node) external view returns (uint64 storagePrice, uint64 writePrice, bool voted) {
+        NodeState storage ns = _nodes[_indexOf(node)];
+        return (ns.storageVote, ns.writeVote, ns.voted);
+    }
+
+    /// @inheritdoc IStaking
+    function nodeInfo(address node) external view returns (NodeInfo memory info) {
+        uint256 ip1 = _indexPlusOne[node];
+        if (ip1 == 0) return info;
+        NodeState storage ns = _nodes[ip1 - 1];
+        info.publicKey = _keyBytes(ip1 - 1);
+        info.networkAddress = ns.networkAddress;
+        info.commissionBps = ns.commissionBps;
+        info.capacity = ns.capacity;
+        info.stake = ns.stakeNext;
+        info.registered = true;
+    }
+
+    /// @inheritdoc IStaking
+    function committee(uint32 epoch) external view returns (address[] memory members, uint16[] memory shardCounts) {
+        uint256 ref = _committeeRef(epoch);
+        uint256[] memory m = _loadMembers(ref & 0xffffffff, ref >> 32);
+        members = new address[](m.length);
+        shardCounts = new uint16[](m.length);
+        for (uint256 i; i < m.length; ++i) {
+            members[i] = _nodeAddress[m[i] & 0xffff];
+            shardCounts[i] = uint16(m[i] >> 16);
+        }
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev Empty for an epoch without a committee (epoch 0).
+    function shardOwners(uint32 epoch) external view returns (uint16[] memory ownerIndex) {
+        uint256 ref = _committeeRef(epoch);
+        uint256 id = ref & 0xffffffff;
+        if (id == 0) return ownerIndex;
+        uint256 n = nShards;
+        ownerIndex = new uint16[](n);
+        uint256 word;
+        for (uint256 s; s < n; ++s) {
+            if (s & 15 == 0) word = _ownerWords[id][s >> 4];
+            ownerIndex[s] = uint16(word >> ((s & 15) << 4));
+        }
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev The point at infinity (128 zero bytes) for an epoch without a committee.
+    function aggregatePublicKey(uint32 epoch) external view returns (bytes memory) {
+        return _aggregateBytes(_committeeRef(epoch) & 0xffffffff);
+    }
+
+    /// @inheritdoc IStaking
+    function certificateContext(uint32 epoch)
+        external
+        view
+        returns (uint256 committeeSize, uint16 n, bytes memory aggregateKey)
+    {
+        uint256 ref = _committeeRef(epoch);
+        return (ref >> 32, nShards, _aggregateBytes(ref & 0xffffffff));
+    }
+
+    /// @inheritdoc IStaking
+    function member(uint32 epoch, uint256 index) external view returns (bytes memory publicKey, uint16 shards) {
+        uint256 ref = _committeeRef(epoch);
+        uint256 size = ref >> 32;
+        if (index >= size) revert MemberIndexOutOfRange(epoch, index, size);
+        uint256 entry = _memberWords[ref & 0xffffffff][index >> 3] >> ((index & 7) << 5);
+        return (_keyBytes(entry & 0xffff), uint16(entry >> 16));
+    }
+
+    /// @inheritdoc IStaking
+    function prices() external view returns (uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB) {
+        return (_storagePrice, _writePrice);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals: proof of possession
+    // ----------------------------------------------------------------------------------------
+
+    /// @dev True if the proof of possession verifies. A hook so a test harness can stub BLS.
+    function _verifyPossession(address operator, bytes calldata publicKey, bytes calldata proofOfPossession)
+        internal
+        view
+        virtual
+        returns (bool)
+    {
+        bytes memory message = abi.encodePacked(
+            uint8(0), uint64(block.chainid), address(this), uint32(0), keccak256(abi.encodePacked(operator, publicKey))
+        );
+        return BLS.verify(publicKey, message, proofOfPossession);
+    }
+
+    /// @dev True if the 128-byte key is a G1 point other than infinity: G1ADD(key, infinity)
+    /// fails for coordinates that are not canonical field elements or not on the curve.
+    function _isG1Point(bytes calldata publicKey) internal view returns (bool ok) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, publicKey.offset, 128)
+            let any := or(or(mload(ptr), mload(add(ptr, 32))), or(mload(add(ptr, 64)), mload(add(ptr, 96))))
+            mstore(add(ptr, 128), 0)
+            mstore(add(ptr, 160), 0)
+            mstore(add(ptr, 192), 0)
+            mstore(add(ptr, 224), 0)
+            ok := and(iszero(iszero(any)), staticcall(G1_ADD_GAS, G1_ADD, ptr, 256, ptr, 128))
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals: stake and rewards bookkeeping
+    // ----------------------------------------------------------------------------------------
+
+    function _indexOf(address node) internal view returns (uint256) {
+        uint256 ip1 = _indexPlusOne[node];
+        if (ip1 == 0) revert UnknownNode(node);
+        return ip1 - 1;
+    }
+
+    /// @dev Rewards earned by `p` since its last settlement, not yet added to `p.rewards`.
+    function _earned(uint256 index, NodeState storage ns, Position storage p, uint32 cur)
+        internal
+        view
+        returns (uint256)
+    {
+        uint32 pe = p.epoch;
+        if (pe == cur) return 0;
+        uint256 acc = ns.acc;
+        uint256 counted = p.counted;
+        uint256 next = p.next;
+        uint256 debt = p.debt;
+        if (counted == next) return counted * (acc - debt) / REWARD_PRECISION;
+        uint256 mid = _accAt[index][pe + 1];
+        return counted * (mid - debt) / REWARD_PRECISION + next * (acc - mid) / REWARD_PRECISION;
+    }
+
+    /// @dev Brings `p` to epoch `cur`: accrues its rewards and matures its withdrawal request.
+    function _settle(uint256 index, NodeState storage ns, Position storage p, uint32 cur) internal {
+        if (p.epoch == cur) return;
+        uint256 earned = _earned(index, ns, p, cur);
+        if (earned != 0) p.rewards += earned.toUint128();
+        p.counted = p.next;
+        p.debt = ns.acc;
+        p.epoch = cur;
+        uint128 pending = p.pending;
+        if (pending != 0 && p.pendingEpoch <= cur) {
+            p.ready += pending;
+            p.pending = 0;
+            p.pendingEpoch = 0;
+        }
+    }
+
+    /// @dev Before the node's next-committee stake changes in epoch `cur`: freezes the stake
+    /// counting in `cur`, and records the accumulator value epoch `cur + 1` starts with (updated
+    /// by `_distribute` if the node is paid at the end of `cur`).
+    function _rollNode(uint256 index, NodeState storage ns, uint32 cur) internal {
+        if (ns.stakeEpoch != cur) {
+            ns.stakeCurrent = ns.stakeNext;
+            ns.stakeEpoch = cur;
+        }
+        if (ns.checkpointEpoch != cur + 1) {
+            ns.checkpointEpoch = cur + 1;
+            _accAt[index][cur + 1] = ns.acc;
+        }
+    }
+
+    /// @dev Pays epoch `e`'s pool to its committee `members` (packed node index | shards << 16).
+    function _distribute(uint32 e, uint256[] memory members) internal {
+        uint256 pool = _takePool(e);
+        if (pool == 0) return;
+
+        uint32 next = e + 1;
+        uint256 k = members.length;
+        if (k == 0) {
+            // No committee: the pool rolls into the next epoch.
+            _extra[next] += pool;
+            emit RewardsDistributed(e, 0, pool);
+            return;
+        }
+        uint256 n = nShards;
+        // Rounding remainder of the shard split goes to the first member.
+        uint256 remainder = pool;
+        for (uint256 i; i < k; ++i) {
+            remainder -= pool * (members[i] >> 16) / n;
+        }
+        for (uint256 i; i < k; ++i) {
+            uint256 entry = members[i];
+            uint256 part = pool * (entry >> 16) / n;
+            if (i == 0) part += remainder;
+            if (part != 0) _payMember(entry & 0xffff, part, e);
+        }
+        totalFutureRewards -= pool;
+        totalUnclaimedRewards += pool;
+        emit RewardsDistributed(e, pool, 0);
+    }
+
+    /// @dev Epoch `e`'s pool: the running per-epoch rate (updated with the fundings starting and
+    /// ending at `e`) plus the amounts funded to `e` alone. Clears `e`'s entries.
+    function _takePool(uint32 e) internal returns (uint256 pool) {
+        uint256 start = _rateStart[e];
+        uint256 stop = _rateEnd[e];
+        uint256 rate = _runningRate;
+        if (start != 0 || stop != 0) {
+            rate = rate + start - stop;
+            _runningRate = rate;
+            if (start != 0) delete _rateStart[e];
+            if (stop != 0) delete _rateEnd[e];
+        }
+        uint256 extra = _extra[e];
+        if (extra != 0) delete _extra[e];
+        pool = rate + extra;
+    }
+
+    /// @dev Credits `part` of epoch `e`'s pool to node `index`: commission to the operator, the
+    /// rest through the node's reward-per-stake accumulator to the stake counted in `e`.
+    function _payMember(uint256 index, uint256 part, uint32 e) internal {
+        NodeState storage ns = _nodes[index];
+        uint256 counted = ns.stakeEpoch < e ? ns.stakeNext : ns.stakeCurrent;
+        uint256 commission = part * ns.commissionBps / MAX_COMMISSION_BPS;
+        uint256 delegated = part - commission;
+        if (counted == 0) {
+            commission = part;
+        } else if (delegated != 0) {
+            uint256 increment = delegated * REWARD_PRECISION / counted;
+            // Stakers may claim up to counted * increment / PRECISION in total; reserve that rounded
+            // up (so per-epoch roundings never add up to more than was reserved), the rest of the
+            // delegator part goes to the operator.
+            commission += delegated - (increment * counted + REWARD_PRECISION - 1) / REWARD_PRECISION;
+            if (increment != 0) {
+                uint256 acc = ns.acc + increment;
+                ns.acc = acc;
+                if (ns.checkpointEpoch == e + 1) _accAt[index][e + 1] = acc;
+            }
+        }
+        ns.commission += commission.toUint128();
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals: prices
+    // ----------------------------------------------------------------------------------------
+
+    /// @dev The prices `members` voted: for each kind, the lowest price that 2f+1 shards voted at or below.
+    function _tallyPrices(uint256[] memory members, uint64 currentStorage, uint64 currentWrite)
+        internal
+        view
+        returns (uint64, uint64)
+    {
+        uint256 k = members.length;
+        if (k == 0) return (currentStorage, currentWrite);
+        uint256[] memory storageKeys = new uint256[](k);
+        uint256[] memory writeKeys = new uint256[](k);
+        for (uint256 i; i < k; ++i) {
+            uint256 entry = members[i];
+            NodeState storage ns = _nodes[entry & 0xffff];
+            (uint256 sv, uint256 wv) = ns.voted ? (ns.storageVote, ns.writeVote) : (currentStorage, currentWrite);
+            // price | position (unique keys) | weight
+            uint256 low = (i << 16) | (entry >> 16);
+            storageKeys[i] = (sv << 32) | low;
+            writeKeys[i] = (wv << 32) | low;
+        }
+        uint256 quorum = 2 * ((uint256(nShards) - 1) / 3) + 1;
+        return (_weightedQuantile(storageKeys, quorum), _weightedQuantile(writeKeys, quorum));
+    }
+
+    function _weightedQuantile(uint256[] memory keys, uint256 quorum) internal pure returns (uint64) {
+        _sort(keys);
+        uint256 weight;
+        for (uint256 i; i < keys.length; ++i) {
+            weight += keys[i] & 0xffff;
+            if (weight >= quorum) return uint64(keys[i] >> 32);
+        }
+        return uint64(keys[keys.length - 1] >> 32); // unreachable: shards sum to n >= quorum
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals: committees and shards
+    // ----------------------------------------------------------------------------------------
+
+    function _committeeRef(uint32 epoch) internal view returns (uint256) {
+        uint32 cur = currentEpoch;
+        if (epoch > cur) revert EpochNotReached(epoch, cur);
+        return _epochCommittee[epoch];
+    }
+
+    function _loadMembers(uint256 id, uint256 size) internal view returns (uint256[] memory m) {
+        m = new uint256[](size);
+        uint256 word;
+        for (uint256 i; i < size; ++i) {
+            if (i & 7 == 0) word = _memberWords[id][i >> 3];
+            m[i] = (word >> ((i & 7) << 5)) & 0xffffffff;
+        }
+    }
+
+    function _isMember(uint256 id, uint256 size, uint256 index) internal view returns (bool) {
+        uint256 word;
+        for (uint256 i; i < size; ++i) {
+            if (i & 7 == 0) word = _memberWords[id][i >> 3];
+            if ((word >> ((i & 7) << 5)) & 0xffff == index) return true;
+        }
+        return false;
+    }
+
+    /// @dev Chooses, apportions and places the committee of the new epoch; stores it unless it
+    /// equals the previous one. Returns the committee id and size.
+    function _formCommittee(uint256 prevId, uint256[] memory prev) internal returns (uint256 id, uint256 size) {
+        uint256[] memory selected = _selectMembers();
+        uint256[] memory counts;
+        (selected, counts) = _apportion(selected);
+        size = selected.length;
+        if (size == 0) return (0, 0);
+
+        // Packed members: node index | shards << 16.
+        uint256[] memory packed = new uint256[](size);
+        bool sameMembers = size == prev.length;
+        bool sameCommittee = sameMembers;
+        for (uint256 i; i < size; ++i) {
+            uint256 entry = (selected[i] >> 128) | (counts[i] << 16);
+            packed[i] = entry;
+            if (sameMembers && (prev[i] & 0xffff) != (entry & 0xffff)) {
+                sameMembers = false;
+                sameCommittee = false;
+            } else if (sameCommittee && prev[i] != entry) {
+                sameCommittee = false;
+            }
+        }
+        if (sameCommittee) return (prevId, size);
+
+        id = ++_committeeCount;
+        for (uint256 w; w < (size + 7) >> 3; ++w) {
+            uint256 word;
+            for (uint256 j; j < 8; ++j) {
+                uint256 i = (w << 3) + j;
+                if (i >= size) break;
+                word |= packed[i] << (j << 5);
+            }
+            _memberWords[id][w] = word;
+        }
+        _placeShards(id, prevId, prev, packed, counts);
+        if (sameMembers) {
+            bytes32[4] storage from = _aggregateKey[prevId];
+            bytes32[4] storage to = _aggregateKey[id];
+            (to[0], to[1], to[2], to[3]) = (from[0], from[1], from[2], from[3]);
+        } else {
+            _storeAggregateKey(id, packed);
+        }
+    }
+
+    /// @dev Candidates for the next committee, as stake << 128 | node index, ordered by node index.
+    function _selectMembers() internal view returns (uint256[] memory selected) {
+        uint256 count = _nodeCount;
+        uint256 threshold = minStake == 0 ? 1 : minStake;
+        uint256[] memory keys = new uint256[](count);
+        uint256 m;
+        for (uint256 index; index < count; ++index) {
+            uint256 s = _nodes[index].stakeNext;
+            // Descending stake, then ascending index: sort ascending on (stake, MAX - index), take the top.
+            if (s >= threshold) keys[m++] = (s << 128) | (type(uint128).max - index);
+        }
+        uint256 k = m;
+        if (k > maxCommitteeSize) {
+            assembly ("memory-safe") {
+                mstore(keys, m)
+            }
+            _sort(keys);
+            k = maxCommitteeSize;
+        }
+        selected = new uint256[](k);
+        for (uint256 i; i < k; ++i) {
+            uint256 key = keys[m - 1 - i];
+            selected[i] = ((type(uint128).max - (key & type(uint128).max)) << 128) | (key >> 128);
+        }
+        _sort(selected);
+    }
+
+    /// @dev Largest-remainder apportionment of `n` shards over `selected` (node index << 128 |
+    /// stake); members getting 0 shards are dropped and the rest apportioned again.
+    function _apportion(uint256[] memory selected)
+        internal
+        view
+        returns (uint256[] memory members, uint256[] memory counts)
+    {
+        uint256 n = nShards;
+        members = selected;
+        while (true) {
+            uint256 k = members.length;
+            counts = new uint256[](k);
+            if (k == 0) return (members, counts);
+            uint256 total;
+            for (uint256 i; i < k; ++i) {
+                total += members[i] & type(uint128).max;
+            }
+            uint256 assigned;
+            uint256[] memory remainders = new uint256[](k);
+            for (uint256 i; i < k; ++i) {
+                uint256 q = n * (members[i] & type(uint128).max);
+                counts[i] = q / total;
+                assigned += counts[i];
+                // Larger remainder first, then earlier position: sort ascending on (rem, MAX - i).
+                remainders[i] = ((q % total) << 16) | (0xffff - i);
+            }
+            uint256 left = n - assigned;
+            if (left != 0) {
+                _sort(remainders);
+                for (uint256 j; j < left; ++j) {
+                    ++counts[0xffff - (remainders[k - 1 - j] & 0xffff)];
+                }
+            }
+            uint256 kept;
+            for (uint256 i; i < k; ++i) {
+                if (counts[i] != 0) members[kept++] = members[i];
+            }
+            if (kept == k) return (members, counts);
+            assembly ("memory-safe") {
+                mstore(members, kept)
+            }
+        }
+    }
+
+    /// @dev Places shards with minimal movement from committee `prevId` and stores the owners of `id`.
+    function _placeShards(
+        uint256 id,
+        uint256 prevId,
+        uint256[] memory prev,
+        uint256[] memory packed,
+        uint256[] memory counts
+    ) internal {
+        uint256 n = nShards;
+        uint256[] memory owners = new uint256[](n);
+        uint256[] memory held = new uint256[](packed.length);
+        (uint256[] memory free, uint256 freeCount) = _keepShards(prevId, prev, packed, counts, owners, held);
+        uint256 m;
+        for (uint256 f; f < freeCount; ++f) {
+            while (held[m] >= counts[m]) ++m;
+            owners[free[f]] = m;
+            ++held[m];
+        }
+        _storeOwners(id, owners);
+    }
+
+    /// @dev Keeps each member's previous shards up to its new count (fills `owners`/`held`);
+    /// returns the shards left free.
+    function _keepShards(
+        uint256 prevId,
+        uint256[] memory prev,
+        uint256[] memory packed,
+        uint256[] memory counts,
+        uint256[] memory owners,
+        uint256[] memory held
+    ) internal returns (uint256[] memory free, uint256 freeCount) {
+        uint256 n = owners.length;
+        free = new uint256[](n);
+        if (prev.length == 0) {
+            for (uint256 s; s < n; ++s) {
+                free[s] = s;
+            }
+            return (free, n);
+        }
+        for (uint256 j; j < packed.length; ++j) {
+            uint256 slot = TMAP + (packed[j] & 0xffff);
+            assembly {
+                tstore(slot, add(j, 1))
+            }
+        }
+        uint256 word;
+        for (uint256 s; s < n; ++s) {
+            if (s & 15 == 0) word = _ownerWords[prevId][s >> 4];
+            uint256 slot = TMAP + (prev[(word >> ((s & 15) << 4)) & 0xffff] & 0xffff);
+            uint256 pos;
+            assembly {
+                pos := tload(slot)
+            }
+            if (pos != 0 && held[pos - 1] < counts[pos - 1]) {
+                owners[s] = pos - 1;
+                ++held[pos - 1];
+            } else {
+                free[freeCount++] = s;
+            }
+        }
+        for (uint256 j; j < packed.length; ++j) {
+            uint256 slot = TMAP + (packed[j] & 0xffff);
+            assembly {
+                tstore(slot, 0)
+            }
+        }
+    }
+
+    function _storeOwners(uint256 id, uint256[] memory owners) internal {
+        uint256 n = owners.length;
+        for (uint256 w; w < (n + 15) >> 4; ++w) {
+            uint256 word;
+            for (uint256 j; j < 16; ++j) {
+                uint256 s = (w << 4) + j;
+                if (s >= n) break;
+                word |= owners[s] << (j << 4);
+            }
+            _ownerWords[id][w] = word;
+        }
+    }
+
+    /// @dev Sums the members' G1 keys with the G1ADD precompile and stores the result for `id`.
+    function _storeAggregateKey(uint256 id, uint256[] memory packed) internal {
+        uint256 ptr;
+        assembly ("memory-safe") {
+            ptr := mload(0x40)
+            mstore(0x40, add(ptr, 256))
+        }
+        for (uint256 i; i < packed.length; ++i) {
+            bytes32[4] storage key = _keys[packed[i] & 0xffff];
+            (bytes32 k0, bytes32 k1, bytes32 k2, bytes32 k3) = (key[0], key[1], key[2], key[3]);
+            bool ok = true;
+            assembly ("memory-safe") {
+                let dst := ptr
+                if i { dst := add(ptr, 128) }
+                mstore(dst, k0)
+                mstore(add(dst, 32), k1)
+                mstore(add(dst, 64), k2)
+                mstore(add(dst, 96), k3)
+                if i { ok := staticcall(G1_ADD_GAS, G1_ADD, ptr, 256, ptr, 128) }
+            }
+            if (!ok) revert KeyAggregationFailed();
+        }
+        bytes32[4] storage agg = _aggregateKey[id];
+        bytes32 a0;
+        bytes32 a1;
+        bytes32 a2;
+        bytes32 a3;
+        assembly ("memory-safe") {
+            a0 := mload(ptr)
+            a1 := mload(add(ptr, 32))
+            a2 := mload(add(ptr, 64))
+            a3 := mload(add(ptr, 96))
+        }
+        (agg[0], agg[1], agg[2], agg[3]) = (a0, a1, a2, a3);
+    }
+
+    function _aggregateBytes(uint256 id) internal view returns (bytes memory out) {
+        out = new bytes(128);
+        if (id == 0) return out;
+        bytes32[4] storage agg = _aggregateKey[id];
+        (bytes32 a0, bytes32 a1, bytes32 a2, bytes32 a3) = (agg[0], agg[1], agg[2], agg[3]);
+        assembly ("memory-safe") {
+            mstore(add(out, 32), a0)
+            mstore(add(out, 64), a1)
+            mstore(add(out, 96), a2)
+            mstore(add(out, 128), a3)
+        }
+    }
+
+    function _keyBytes(uint256 index) internal view returns (bytes memory out) {
+        bytes32[4] storage key = _keys[index];
+        (bytes32 k0, bytes32 k1, bytes32 k2, bytes32 k3) = (key[0], key[1], key[2], key[3]);
+        out = new bytes(128);
+        assembly ("memory-safe") {
+            mstore(add(out, 32), k0)
+            mstore(add(out, 64), k1)
+            mstore(add(out, 96), k2)
+            mstore(add(out, 128), k3)
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals: sorting
+    // ----------------------------------------------------------------------------------------
+
+    /// @dev Sorts `a` ascending in place (quicksort; callers pass distinct keys).
+    function _sort(uint256[] memory a) internal pure {
+        if (a.length > 1) _quickSort(a, 0, a.length);
+    }
+
+    /// @dev Sorts a[lo, hi).
+    function _quickSort(uint256[] memory a, uint256 lo, uint256 hi) private pure {
+        while (hi - lo > 1) {
+            uint256 mid = lo + ((hi - lo) >> 1);
+            uint256 last = hi - 1;
+            (a[mid], a[last]) = (a[last], a[mid]);
+            uint256 pivot = a[last];
+            uint256 store = lo;
+            for (uint256 i = lo; i < last; ++i) {
+                if (a[i] < pivot) {
+                    (a[i], a[store]) = (a[store], a[i]);
+                    ++store;
+                }
+            }
+            (a[store], a[last]) = (a[last], a[store]);
+            if (store - lo < hi - store) {
+                _quickSort(a, lo, store);
+                lo = store + 1;
+            } else {
+                _quickSort(a, store + 1, hi);
+                hi = store;
+            }
+        }
+    }
+}

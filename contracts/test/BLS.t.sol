@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "./utils/Test.sol";
+import {BLS} from "../src/libraries/BLS.sol";
+
+/// @notice External wrapper over the internal library: lets tests expect reverts and the gas
+/// report (`forge test --gas-report`) price each operation.
+contract BLSHarness {
+    function hashToG2(bytes calldata message, bytes calldata dst) external view returns (bytes memory) {
+        return BLS.hashToG2(message, dst);
+    }
+
+    function verify(bytes calldata publicKey, bytes calldata message, bytes calldata signature)
+        external
+        view
+        returns (bool)
+    {
+        return BLS.verify(publicKey, message, signature);
+    }
+
+    function verifyWithHash(bytes calldata publicKey, bytes calldata hashed, bytes calldata signature)
+        external
+        view
+        returns (bool)
+    {
+        return BLS.verifyWithHash(publicKey, hashed, signature);
+    }
+
+    function g1Add(bytes calldata a, bytes calldata b) external view returns (bytes memory) {
+        return BLS.g1Add(a, b);
+    }
+
+    function g2Add(bytes calldata a, bytes calldata b) external view returns (bytes memory) {
+        return BLS.g2Add(a, b);
+    }
+
+    function g1Negate(bytes calldata p) external pure returns (bytes memory) {
+        return BLS.g1Negate(p);
+    }
+
+    function aggregate(bytes[] calldata keys) external view returns (bytes memory) {
+        return BLS.aggregate(keys);
+    }
+}
+
+/// @notice BLS.sol against RFC 9380's published vectors, against blst (the Rust vector file
+/// contracts/test/vectors/bls.json) and against malformed input.
+contract BLSTest is Test {
+    bytes internal constant QUUX_DST = "QUUX-V01-CS02-with-BLS12381G2_XMD:SHA-256_SSWU_RO_";
+    uint64 internal constant CHAIN_ID = 31337;
+    address internal constant STAKING = 0xa9f6c36B964AF4F8E535810c7a4D832cBB9771cC;
+    address internal constant REGISTRY = 0xa8e5860a8c7D5a9d7653Cd7436cF0d9857a87a82;
+
+    /// @dev A point on the G1 curve (x = 4) outside the prime-order subgroup.
+    bytes internal constant G1_NOT_IN_SUBGROUP =
+        hex"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004000000000000000000000000000000000a989badd40d6212b33cffc3f3763e9bc760f988c9926b26da9dd85e928483446346b8ed00e1de5d5ea93e354abe706c";
+    /// @dev A point on the G2 curve (x = 2) outside the prime-order subgroup.
+    bytes internal constant G2_NOT_IN_SUBGROUP =
+        hex"000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000013a59858b6809fca4d9a3b6539246a70051a3c88899964a42bc9a69cf9acdd9dd387cfa9086b894185b9a46a402be730000000000000000000000000000000002d27e0ec3356299a346a09ad7dc4ef68a483c3aed53f9139d2f929a3eecebf72082e5e58c6da24ee32e03040c406d4f";
+
+    BLSHarness internal h;
+    string internal json;
+    /// @dev Parsed once in setUp (parsing the file per fuzz run would dominate the run time).
+    bytes[] internal keys;
+    mapping(bytes32 name => bytes[]) internal signatures;
+    mapping(bytes32 name => bytes) internal messages;
+
+    function setUp() public {
+        h = new BLSHarness();
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/bls.json"));
+        keys = vm.parseJsonBytesArray(json, ".keys.publicKeys");
+        string[4] memory names =
+            ["certifyBlob0Epoch1", "certifyBlob0Epoch2", "certifyBatch100Epoch1", "invalidBlob0Epoch1"];
+        for (uint256 n; n < names.length; ++n) {
+            bytes32 key = keccak256(bytes(names[n]));
+            signatures[key] = vm.parseJsonBytesArray(json, string.concat(".messages.", names[n], ".signatures"));
+            messages[key] = vm.parseJsonBytes(json, string.concat(".messages.", names[n], ".message"));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _key(uint256 i) internal view returns (bytes memory) {
+        return keys[i];
+    }
+
+    function _sig(string memory name, uint256 i) internal view returns (bytes memory) {
+        bytes[] storage sigs = signatures[keccak256(bytes(name))];
+        if (sigs.length != 0) return sigs[i];
+        return vm.parseJsonBytes(json, string.concat(".messages.", name, ".signatures[", vm.toString(i), "]"));
+    }
+
+    function _message(string memory name) internal view returns (bytes memory) {
+        bytes storage m = messages[keccak256(bytes(name))];
+        if (m.length != 0) return m;
+        return vm.parseJsonBytes(json, string.concat(".messages.", name, ".message"));
+    }
+
+    function _repeat(bytes memory prefix, bytes1 c, uint256 n) internal pure returns (bytes memory out) {
+        out = new bytes(prefix.length + n);
+        for (uint256 i; i < prefix.length; ++i) {
+            out[i] = prefix[i];
+        }
+        for (uint256 i; i < n; ++i) {
+            out[prefix.length + i] = c;
+        }
+    }
+
+    function _flip(bytes memory b, uint256 index, uint8 mask) internal pure returns (bytes memory out) {
+        out = bytes.concat(b);
+        out[index] = bytes1(uint8(out[index]) ^ mask);
+    }
+
+    function _blobId(uint256 j) internal view returns (bytes32) {
+        return vm.parseJsonBytes32(json, string.concat(".blobs.ids[", vm.toString(j), "]"));
+    }
+
+    function _certifyMessage(uint32 epoch, uint256 from, uint256 to) internal view returns (bytes memory) {
+        bytes32[] memory ids = vm.parseJsonBytes32Array(json, ".blobs.ids");
+        bool[] memory deletable = vm.parseJsonBoolArray(json, ".blobs.deletable");
+        bytes memory packed;
+        for (uint256 j = from; j < to; ++j) {
+            packed = abi.encodePacked(packed, ids[j], deletable[j]);
+        }
+        return abi.encodePacked(uint8(1), CHAIN_ID, REGISTRY, epoch, keccak256(packed));
+    }
+
+    // ------------------------------------------------------------------ RFC 9380 J.10.1
+
+    function test_hashToG2_rfc9380EmptyMessage() external view {
+        assertEq(
+            h.hashToG2("", QUUX_DST),
+            hex"000000000000000000000000000000000141ebfbdca40eb85b87142e130ab689c673cf60f1a3e98d69335266f30d9b8d4ac44c1038e9dcdd5393faf5c41fb78a0000000000000000000000000000000005cb8437535e20ecffaef7752baddf98034139c38452458baeefab379ba13dff5bf5dd71b72418717047f5b0f37da03d000000000000000000000000000000000503921d7f6a12805e72940b963c0cf3471c7b2a524950ca195d11062ee75ec076daf2d4bc358c4b190c0c98064fdd920000000000000000000000000000000012424ac32561493f3fe3c260708a12b7c620e7be00099a974e259ddc7d1f6395c3c811cdd19f1e8dbf3e9ecfdcbab8d6",
+            "P(\"\")"
+        );
+    }
+
+    function test_hashToG2_rfc9380Abc() external view {
+        assertEq(
+            h.hashToG2("abc", QUUX_DST),
+            hex"0000000000000000000000000000000002c2d18e033b960562aae3cab37a27ce00d80ccd5ba4b7fe0e7a210245129dbec7780ccc7954725f4168aff2787776e600000000000000000000000000000000139cddbccdc5e91b9623efd38c49f81a6f83f175e80b06fc374de9eb4b41dfe4ca3a230ed250fbe3a2acf73a41177fd8000000000000000000000000000000001787327b68159716a37440985269cf584bcb1e621d3a7202be6ea05c4cfe244aeb197642555a0645fb87bf7466b2ba480000000000000000000000000000000000aa65dae3c8d732d10ecd2c50f8a1baf3001578f71c694e03866e9f3d49ac1e1ce70dd94a733534f106d4cec0eddd16",
+            "P(abc)"
+        );
+    }
+
+    function test_hashToG2_rfc9380Abcdef0123456789() external view {
+        assertEq(
+            h.hashToG2("abcdef0123456789", QUUX_DST),
+            hex"00000000000000000000000000000000121982811d2491fde9ba7ed31ef9ca474f0e1501297f68c298e9f4c0028add35aea8bb83d53c08cfc007c1e005723cd000000000000000000000000000000000190d119345b94fbd15497bcba94ecf7db2cbfd1e1fe7da034d26cbba169fb3968288b3fafb265f9ebd380512a71c3f2c0000000000000000000000000000000005571a0f8d3c08d094576981f4a3b8eda0a8e771fcdcc8ecceaf1356a6acf17574518acb506e435b639353c2e14827c8000000000000000000000000000000000bb5e7572275c567462d91807de765611490205a941a5a6af3b1691bfe596c31225d3aabdf15faff860cb4ef17c7c3be",
+            "P(abcdef0123456789)"
+        );
+    }
+
+    function test_hashToG2_rfc9380Q128() external view {
+        bytes memory m = _repeat("q128_", "q", 128);
+        assertEq(
+            h.hashToG2(m, QUUX_DST),
+            hex"0000000000000000000000000000000019a84dd7248a1066f737cc34502ee5555bd3c19f2ecdb3c7d9e24dc65d4e25e50d83f0f77105e955d78f4762d33c17da000000000000000000000000000000000934aba516a52d8ae479939a91998299c76d39cc0c035cd18813bec433f587e2d7a4fef038260eef0cef4d02aae3eb910000000000000000000000000000000014f81cd421617428bc3b9fe25afbb751d934a00493524bc4e065635b0555084dd54679df1536101b2c979c0152d091920000000000000000000000000000000009bcccfa036b4847c9950780733633f13619994394c23ff0b32fa6b795844f4a0673e20282d07bc69641cee04f5e5662",
+            "P(q128_...)"
+        );
+    }
+
+    function test_hashToG2_rfc9380A512() external view {
+        bytes memory m = _repeat("a512_", "a", 512);
+        assertEq(
+            h.hashToG2(m, QUUX_DST),
+            hex"0000000000000000000000000000000001a6ba2f9a11fa5598b2d8ace0fbe0a0eacb65deceb476fbbcb64fd24557c2f4b18ecfc5663e54ae16a84f5ab7f625340000000000000000000000000000000011fca2ff525572795a801eed17eb12785887c7b63fb77a42be46ce4a34131d71f7a73e95fee3f812aea3de78b4d01569000000000000000000000000000000000b6798718c8aed24bc19cb27f866f1c9effcdbf92397ad6448b5c9db90d2b9da6cbabf48adc1adf59a1a28344e79d57e0000000000000000000000000000000003a47f8e6d1763ba0cad63d6114c0accbef65707825a511b251a660a9b3994249ae4e63fac38b23da0c398689ee2ab52",
+            "P(a512_...)"
+        );
+    }
+
+    function test_hashToG2_revertsOnEmptyDst() external {
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidDstLength.selector, 0));
+        h.hashToG2("abc", "");
+    }
+
+    function test_hashToG2_revertsOnDstLongerThan255() external {
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidDstLength.selector, 256));
+        h.hashToG2("abc", new bytes(256));
+    }
+
+    function test_hashToG2_acceptsDstOf255Bytes() external view {
+        bytes memory a = h.hashToG2("abc", new bytes(255));
+        bytes memory b = h.hashToG2("abc", new bytes(254));
+        assertEq(a.length, 256, "length");
+        assertTrue(keccak256(a) != keccak256(b), "the DST length is hashed in");
+    }
+
+    function test_hashToG2_doesNotClobberMemory() external view {
+        bytes memory before = bytes("keep me");
+        bytes memory p = BLS.hashToG2("abc", QUUX_DST);
+        bytes memory afterwards = bytes("and me");
+        assertEq(
+            p,
+            hex"0000000000000000000000000000000002c2d18e033b960562aae3cab37a27ce00d80ccd5ba4b7fe0e7a210245129dbec7780ccc7954725f4168aff2787776e600000000000000000000000000000000139cddbccdc5e91b9623efd38c49f81a6f83f175e80b06fc374de9eb4b41dfe4ca3a230ed250fbe3a2acf73a41177fd8000000000000000000000000000000001787327b68159716a37440985269cf584bcb1e621d3a7202be6ea05c4cfe244aeb197642555a0645fb87bf7466b2ba480000000000000000000000000000000000aa65dae3c8d732d10ecd2c50f8a1baf3001578f71c694e03866e9f3d49ac1e1ce70dd94a733534f106d4cec0eddd16",
+            "P(abc) through the internal call"
+        );
+        assertEq(before, bytes("keep me"), "earlier allocation intact");
+        assertEq(afterwards, bytes("and me"), "later allocation intact");
+    }
+
+    // ------------------------------------------------------------------ Rust (blst) cross-checks
+
+    function test_vectors_dstMatchesLibrary() external view {
+        assertEq(bytes(vm.parseJsonString(json, ".dst")), BLS.DST, "DST");
+        assertEq(vm.parseJsonUint(json, ".chainId"), CHAIN_ID, "chain id");
+        assertEq(vm.parseJsonAddress(json, ".staking"), STAKING, "staking");
+        assertEq(vm.parseJsonAddress(json, ".registry"), REGISTRY, "registry");
+    }
+
+    function test_hashToG2_matchesRustVectors() external view {
+        bytes[] memory messages = vm.parseJsonBytesArray(json, ".hashToG2.messages");
+        bytes[] memory points = vm.parseJsonBytesArray(json, ".hashToG2.points");
+        assertEq(messages.length, points.length, "vector count");
+        assertGe(messages.length, 5, "enough vectors");
+        for (uint256 i; i < messages.length; ++i) {
+            assertEq(h.hashToG2(messages[i], BLS.DST), points[i], string.concat("point ", vm.toString(i)));
+        }
+    }
+
+    function test_verify_proofsOfPossessionFromRust() external view {
+        bytes[] memory pops = vm.parseJsonBytesArray(json, ".keys.pops");
+        address[] memory operators = vm.parseJsonAddressArray(json, ".keys.operators");
+        assertEq(keys.length, 110, "key count");
+        for (uint256 i; i < keys.length; ++i) {
+            assertEq(operators[i], address(uint160(0x10000 + i)), "operator address");
+            bytes memory message = abi.encodePacked(
+                uint8(0), CHAIN_ID, STAKING, uint32(0), keccak256(abi.encodePacked(operators[i], keys[i]))
+            );
+            assertTrue(h.verify(keys[i], message, pops[i]), string.concat("pop ", vm.toString(i)));
+        }
+        // A proof of possession is bound to its operator.
+        bytes memory other = abi.encodePacked(
+            uint8(0), CHAIN_ID, STAKING, uint32(0), keccak256(abi.encodePacked(operators[1], keys[0]))
+        );
+        assertFalse(h.verify(keys[0], other, pops[0]), "pop for another operator");
+    }
+
+    function test_blobIds_matchRust() external view {
+        uint256[] memory sizes = vm.parseJsonUintArray(json, ".blobs.sizes");
+        bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".blobs.roots");
+        bytes32[] memory ids = vm.parseJsonBytes32Array(json, ".blobs.ids");
+        assertGe(ids.length, 105, "blob count");
+        assertEq(vm.parseJsonUint(json, ".blobs.encodingType"), 1, "encoding type");
+        for (uint256 j; j < ids.length; ++j) {
+            assertEq(roots[j], keccak256(abi.encode(j)), "root");
+            assertEq(ids[j], keccak256(abi.encodePacked(uint8(1), uint64(sizes[j]), roots[j])), "blob id");
+        }
+    }
+
+    function test_messages_matchSolidityEncoding() external view {
+        assertEq(_message("certifyBlob0Epoch1"), _certifyMessage(1, 0, 1), "certify blob 0 epoch 1");
+        assertEq(_message("certifyBlob0Epoch2"), _certifyMessage(2, 0, 1), "certify blob 0 epoch 2");
+        assertEq(_message("certifyBatch100Epoch1"), _certifyMessage(1, 0, 100), "certify batch");
+        assertEq(_message("certifyBlob1Epoch1"), _certifyMessage(1, 1, 2), "certify blob 1");
+        assertEq(_message("certifyBlob2Epoch1"), _certifyMessage(1, 2, 3), "certify blob 2");
+        assertEq(
+            _message("invalidBlob0Epoch1"),
+            abi.encodePacked(uint8(2), CHAIN_ID, REGISTRY, uint32(1), _blobId(0)),
+            "invalid blob 0"
+        );
+    }
+
+    function test_verify_allSignaturesFromRust() external view {
+        string[6] memory names = [
+            "certifyBlob0Epoch1",
+            "certifyBlob0Epoch2",
+            "certifyBatch100Epoch1",
+            "invalidBlob0Epoch1",
+            "certifyBlob1Epoch1",
+            "certifyBlob2Epoch1"
+        ];
+        for (uint256 n; n < names.length; ++n) {
+            bytes memory message = _message(names[n]);
+            bytes memory hashed = vm.parseJsonBytes(json, string.concat(".messages.", names[n], ".hashed"));
+            assertEq(h.hashToG2(message, BLS.DST), hashed, "hashed message");
+            bytes[] memory sigs = vm.parseJsonBytesArray(json, string.concat(".messages.", names[n], ".signatures"));
+            assertEq(sigs.length, keys.length, "one signature per key");
+            for (uint256 i; i < sigs.length; ++i) {
+                assertTrue(h.verifyWithHash(keys[i], hashed, sigs[i]), string.concat(names[n], " ", vm.toString(i)));
+            }
+            // Spot-check the full path too.
+            assertTrue(h.verify(keys[n], message, sigs[n]), "verify");
+        }
+    }
+
+    function test_verify_aggregateOf100() external view {
+        bytes[] memory committee = new bytes[](100);
+        bytes memory sig = _sig("certifyBlob0Epoch1", 0);
+        for (uint256 i; i < 100; ++i) {
+            committee[i] = _key(i);
+            if (i > 0) sig = h.g2Add(sig, _sig("certifyBlob0Epoch1", i));
+        }
+        bytes memory aggregateKey = h.aggregate(committee);
+        bytes memory message = _message("certifyBlob0Epoch1");
+        assertTrue(h.verify(aggregateKey, message, sig), "all 100 signed");
+        assertFalse(h.verify(aggregateKey, _message("certifyBlob0Epoch2"), sig), "other epoch");
+        assertFalse(h.verify(_key(0), message, sig), "single key");
+    }
+
+    /// @dev The registry's path: the committee's aggregate key minus the non-signers' keys.
+    function test_verify_aggregateWithTwoNonSigners() external view {
+        bytes[] memory committee = new bytes[](100);
+        bytes memory sig;
+        for (uint256 i; i < 100; ++i) {
+            committee[i] = _key(i);
+            if (i == 17 || i == 58) continue;
+            bytes memory s = _sig("certifyBatch100Epoch1", i);
+            sig = sig.length == 0 ? s : h.g2Add(sig, s);
+        }
+        bytes memory all = h.aggregate(committee);
+        bytes memory missing = h.g1Add(committee[17], committee[58]);
+        bytes memory signersKey = h.g1Add(all, h.g1Negate(missing));
+        bytes memory message = _message("certifyBatch100Epoch1");
+        assertTrue(h.verify(signersKey, message, sig), "98 of 100");
+        assertFalse(h.verify(all, message, sig), "claims all 100");
+        // Same key through aggregate() over the 98 signers.
+        bytes[] memory signers = new bytes[](98);
+        uint256 k;
+        for (uint256 i; i < 100; ++i) {
+            if (i != 17 && i != 58) signers[k++] = committee[i];
+        }
+        assertEq(h.aggregate(signers), signersKey, "subtracting equals summing");
+    }
+
+    // ------------------------------------------------------------------ rejection
+
+    function test_verify_wrongMessage() external view {
+        assertFalse(h.verify(_key(0), _message("certifyBlob1Epoch1"), _sig("certifyBlob0Epoch1", 0)), "message");
+    }
+
+    function test_verify_wrongKey() external view {
+        assertFalse(h.verify(_key(1), _message("certifyBlob0Epoch1"), _sig("certifyBlob0Epoch1", 0)), "key");
+    }
+
+    function test_verify_wrongPublicKeyLength() external view {
+        bytes memory key = _key(0);
+        bytes memory m = _message("certifyBlob0Epoch1");
+        bytes memory s = _sig("certifyBlob0Epoch1", 0);
+        assertTrue(h.verify(key, m, s), "valid");
+        assertFalse(h.verify(bytes.concat(key, hex"00"), m, s), "129 bytes");
+        assertFalse(h.verify(new bytes(48), m, s), "compressed length");
+        assertFalse(h.verify("", m, s), "empty");
+    }
+
+    function test_verify_wrongSignatureLength() external view {
+        bytes memory key = _key(0);
+        bytes memory m = _message("certifyBlob0Epoch1");
+        bytes memory s = _sig("certifyBlob0Epoch1", 0);
+        assertFalse(h.verify(key, m, bytes.concat(s, hex"00")), "257 bytes");
+        assertFalse(h.verify(key, m, new bytes(96)), "compressed length");
+        assertFalse(h.verify(key, m, ""), "empty");
+        assertFalse(h.verifyWithHash(key, new bytes(255), s), "hashed point length");
+    }
+
+    function test_verify_identityKeyAndSignature() external view {
+        // e(0, H) * e(-g1, 0) == 1 holds for every message: the identity must be refused.
+        assertFalse(h.verify(new bytes(128), "anything", new bytes(256)), "identity pair");
+        assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), new bytes(256)), "identity signature");
+        assertFalse(
+            h.verify(new bytes(128), _message("certifyBlob0Epoch1"), _sig("certifyBlob0Epoch1", 0)), "identity key"
+        );
+    }
+
+    function test_verify_publicKeyNotOnCurve() external view {
+        bytes memory key = _flip(_key(0), 127, 1);
+        assertFalse(h.verify(key, _message("certifyBlob0Epoch1"), _sig("certifyBlob0Epoch1", 0)), "off curve");
+    }
+
+    function test_verify_signatureNotOnCurve() external view {
+        bytes memory sig = _flip(_sig("certifyBlob0Epoch1", 0), 255, 1);
+        assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), sig), "off curve");
+    }
+
+    function test_verify_nonZeroPadding() external view {
+        bytes memory m = _message("certifyBlob0Epoch1");
+        assertFalse(h.verify(_flip(_key(0), 0, 1), m, _sig("certifyBlob0Epoch1", 0)), "key padding");
+        assertFalse(h.verify(_key(0), m, _flip(_sig("certifyBlob0Epoch1", 0), 64, 1)), "signature padding");
+    }
+
+    function test_verify_publicKeyNotInSubgroup() external view {
+        assertFalse(
+            h.verify(G1_NOT_IN_SUBGROUP, _message("certifyBlob0Epoch1"), _sig("certifyBlob0Epoch1", 0)), "subgroup"
+        );
+    }
+
+    function test_verify_signatureNotInSubgroup() external view {
+        assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), G2_NOT_IN_SUBGROUP), "subgroup");
+    }
+
+    function testFuzz_verify_rejectsTamperedSignature(uint256 index, uint8 mask) external view {
+        index = bound(index, 0, 255);
+        mask = uint8(bound(mask, 1, 255));
+        bytes memory sig = _flip(_sig("certifyBlob0Epoch1", 0), index, mask);
+        assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), sig), "tampered signature");
+    }
+
+    function testFuzz_verify_rejectsTamperedMessage(uint256 index, uint8 mask) external view {
+        index = bound(index, 0, 64);
+        mask = uint8(bound(mask, 1, 255));
+        bytes memory m = _flip(_message("certifyBlob0Epoch1"), index, mask);
+        assertFalse(h.verify(_key(0), m, _sig("certifyBlob0Epoch1", 0)), "tampered message");
+    }
+
+    function testFuzz_verify_rejectsOtherSigner(uint256 signer, uint256 claimed) external view {
+        signer = bound(signer, 0, 109);
+        claimed = bound(claimed, 0, 109);
+        bytes memory m = _message("invalidBlob0Epoch1");
+        assertEq(h.verify(_key(claimed), m, _sig("invalidBlob0Epoch1", signer)), signer == claimed, "signer");
+    }
+
+    // ------------------------------------------------------------------ point arithmetic
+
+    function test_g1Negate_isInvolutionAndInverse() external view {
+        bytes memory k = _key(3);
+        bytes memory n = h.g1Negate(k);
+        assertTrue(keccak256(n) != keccak256(k), "negation changes y");
+        assertEq(h.g1Negate(n), k, "double negation");
+        assertEq(h.g1Add(k, n), new bytes(128), "p + -p is the identity");
+    }
+
+    function test_g1Negate_identityStaysIdentity() external view {
+        assertEq(h.g1Negate(new bytes(128)), new bytes(128), "-0 = 0");
+    }
+
+    function test_g1Negate_revertsOnBadLength() external {
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 96, 128));
+        h.g1Negate(new bytes(96));
+    }
+
+    function test_g1Add_revertsOnBadLength() external {
+        bytes memory k = _key(0);
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 127, 128));
+        h.g1Add(k, new bytes(127));
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 0, 128));
+        h.g1Add("", k);
+    }
+
+    function test_g1Add_revertsOnPointNotOnCurve() external {
+        bytes memory k = _key(0);
+        bytes memory bad = _flip(k, 127, 1);
+        vm.expectRevert(abi.encodeWithSelector(BLS.PrecompileFailed.selector, BLS.G1ADD));
+        h.g1Add(k, bad);
+    }
+
+    function test_g1Add_isCommutative() external view {
+        assertEq(h.g1Add(_key(0), _key(1)), h.g1Add(_key(1), _key(0)), "a + b = b + a");
+    }
+
+    function test_g2Add_revertsOnBadLength() external {
+        bytes memory s = _sig("certifyBlob0Epoch1", 0);
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 255, 256));
+        h.g2Add(s, new bytes(255));
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 96, 256));
+        h.g2Add(new bytes(96), s);
+    }
+
+    function test_g2Add_revertsOnPointNotOnCurve() external {
+        bytes memory s = _sig("certifyBlob0Epoch1", 0);
+        vm.expectRevert(abi.encodeWithSelector(BLS.PrecompileFailed.selector, BLS.G2ADD));
+        h.g2Add(s, _flip(s, 255, 1));
+    }
+
+    function test_aggregate_revertsOnEmpty() external {
+        vm.expectRevert(BLS.EmptyAggregate.selector);
+        h.aggregate(new bytes[](0));
+    }
+
+    function test_aggregate_revertsOnBadLength() external {
+        bytes[] memory two = new bytes[](2);
+        two[0] = _key(0);
+        two[1] = new bytes(48);
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 48, 128));
+        h.aggregate(two);
+        two[0] = new bytes(100);
+        vm.expectRevert(abi.encodeWithSelector(BLS.InvalidPointLength.selector, 100, 128));
+        h.aggregate(two);
+    }
+
+    function test_aggregate_revertsOnPointNotOnCurve() external {
+        bytes[] memory two = new bytes[](2);
+        two[0] = _key(0);
+        two[1] = _flip(_key(1), 127, 1);
+        vm.expectRevert(abi.encodeWithSelector(BLS.PrecompileFailed.selector, BLS.G1ADD));
+        h.aggregate(two);
+    }
+
+    function test_aggregate_singleKeyIsTheKey() external view {
+        bytes[] memory one = new bytes[](1);
+        one[0] = _key(5);
+        assertEq(h.aggregate(one), _key(5), "sum of one");
+    }
+
+    function testFuzz_aggregate_matchesPairwiseSum(uint256 a, uint256 b, uint256 c) external view {
+        bytes[] memory three = new bytes[](3);
+        three[0] = _key(bound(a, 0, 109));
+        three[1] = _key(bound(b, 0, 109));
+        three[2] = _key(bound(c, 0, 109));
+        assertEq(h.aggregate(three), h.g1Add(h.g1Add(three[0], three[1]), three[2]), "sum");
+    }
+
+    // ------------------------------------------------------------------ gas
+
+    /// @dev Guards the budget the registry relies on (certify at 100 nodes <= 200k in total):
+    /// measured on the internal library calls, without the harness's call overhead.
+    function test_verify_gasBudget() external view {
+        bytes memory key = _key(0);
+        bytes memory m = _message("certifyBlob0Epoch1");
+        bytes memory s = _sig("certifyBlob0Epoch1", 0);
+        uint256 before = gasleft();
+        bool ok = BLS.verify(key, m, s);
+        uint256 used = before - gasleft();
+        assertTrue(ok, "valid");
+        assertLe(used, 160_000, "verify gas");
+        before = gasleft();
+        BLS.hashToG2(m, BLS.DST);
+        used = before - gasleft();
+        assertLe(used, 55_000, "hashToG2 gas");
+    }
+}
+
+/// @notice Drives a running aggregate of keys and signatures on one message: honest steps add a
+/// signer's key and its signature, mismatched steps add one signer's key and another's signature.
+contract BLSAggregationHandler {
+    bytes[] internal keys;
+    bytes[] internal sigs;
+    bytes public message;
+
+    bytes public aggregateKey;
+    bytes public aggregateSignature;
+    uint256 public steps;
+    /// @dev Per signer: keys added minus signatures added; `unbalanced` counts the non-zero ones.
+    mapping(uint256 => int256) internal balance;
+    uint256 public unbalanced;
+
+    constructor(bytes[] memory keys_, bytes[] memory sigs_, bytes memory message_) {
+        keys = keys_;
+        sigs = sigs_;
+        message = message_;
+    }
+
+    function sign(uint256 signer) external {
+        signer %= keys.length;
+        _add(signer, signer);
+    }
+
+    function mismatch(uint256 keyOf, uint256 signatureOf) external {
+        keyOf %= keys.length;
+        signatureOf %= keys.length;
+        _add(keyOf, signatureOf);
+    }
+
+    function _add(uint256 keyOf, uint256 signatureOf) internal {
+        aggregateKey = steps == 0 ? keys[keyOf] : BLS.g1Add(aggregateKey, keys[keyOf]);
+        aggregateSignature = steps == 0 ? sigs[signatureOf] : BLS.g2Add(aggregateSignature, sigs[signatureOf]);
+        ++steps;
+        _move(keyOf, 1);
+        _move(signatureOf, -1);
+    }
+
+    function _move(uint256 i, int256 delta) internal {
+        int256 before = balance[i];
+        int256 next = before + delta;
+        balance[i] = next;
+        if (before == 0 && next != 0) ++unbalanced;
+        if (before != 0 && next == 0) --unbalanced;
+    }
+}
+
+/// @notice Invariant: an aggregate signature verifies under the aggregate key exactly when every
+/// signer's key and signature were added the same number of times.
+contract BLSInvariantTest is Test {
+    BLSAggregationHandler internal handler;
+
+    function setUp() public {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/bls.json"));
+        bytes[] memory all = vm.parseJsonBytesArray(json, ".keys.publicKeys");
+        bytes[] memory allSigs = vm.parseJsonBytesArray(json, ".messages.certifyBlob1Epoch1.signatures");
+        // Twelve signers keep mismatches likely to be undone, exercising both outcomes.
+        bytes[] memory keys = new bytes[](12);
+        bytes[] memory sigs = new bytes[](12);
+        for (uint256 i; i < 12; ++i) {
+            keys[i] = all[i];
+            sigs[i] = allSigs[i];
+        }
+        handler = new BLSAggregationHandler(keys, sigs, vm.parseJsonBytes(json, ".messages.certifyBlob1Epoch1.message"));
+        targetContract(address(handler));
+    }
+
+    function invariant_aggregateVerifiesIffBalanced() external view {
+        if (handler.steps() == 0) return;
+        bool ok = BLS.verify(handler.aggregateKey(), handler.message(), handler.aggregateSignature());
+        assertEq(ok, handler.unbalanced() == 0, "verifies iff balanced");
+    }
+}

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {BlobFixture} from "./handlers/BlobFixture.sol";
+import {IBlobRegistry} from "../src/interfaces/IBlobRegistry.sol";
+
+/// @notice The registry's gas targets, measured on the real contracts with vector signatures.
+/// Each test measures exactly one registry call, pre-encoded, with vm.startSnapshotGas/stopSnapshotGas
+/// (forge records them under snapshots/) and asserts its target; `forge snapshot` records the
+/// whole tests in .gas-snapshot. All preparation happens in setUp, which forge runs as its own
+/// transaction, so the measured call finds storage cold, as a real transaction does. Numbers
+/// include the CALL from the test contract (cold account: 2600) but not a transaction's intrinsic
+/// and calldata costs.
+abstract contract GasBase is BlobFixture {
+    address internal constant USER = address(0x05E7);
+
+    uint256 internal constant REGISTER_TARGET = 100_000;
+    uint256 internal constant CERTIFY_TARGET = 200_000;
+    uint256 internal constant BATCH_PER_BLOB_TARGET = 30_000;
+
+    /// @dev Calls the registry with pre-encoded `data` (so the test's own ABI encoding is not
+    /// counted) between startSnapshotGas/stopSnapshotGas; bubbles up a revert.
+    function _measure(string memory label, bytes memory data) internal returns (uint256 used) {
+        vm.startSnapshotGas(label);
+        (bool ok, bytes memory ret) = address(registry).call(data);
+        used = vm.stopSnapshotGas();
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(ret, 0x20), mload(ret))
+            }
+        }
+    }
+
+    function _assertCertified(bytes32 blobId) internal view {
+        assertEq(uint256(registry.blob(blobId).state), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    }
+}
+
+/// @notice Buying storage and registering, in an epoch that already saw a registration (the
+/// steady state: that epoch's reward slots exist at the staking contract).
+contract GasRegisterTest is GasBase {
+    uint256 internal storageId;
+    bytes32 internal certifiedId;
+
+    function setUp() public {
+        _deploy();
+        _committee(10);
+        _fund(USER);
+        vm.startPrank(USER);
+        registry.registerBlobWithNewStorage(keccak256("warm-up"), 1000, 1, false, 5);
+        storageId = registry.buyStorage(registry.encodedSize(1_000_000), 5);
+        vm.stopPrank();
+        certifiedId = _registerVectorBlobs(USER, 0, 1, 5)[0];
+        registry.certifyBlob(certifiedId, _certAllBut("certifyBlob0Epoch1", 1, _none()));
+    }
+
+    function test_gas_registerBlob() external {
+        vm.prank(USER);
+        uint256 used = _measure(
+            "registerBlob", abi.encodeCall(registry.registerBlob, (storageId, keccak256("root"), 1_000_000, 1, true))
+        );
+        assertLe(used, REGISTER_TARGET, "registerBlob gas");
+    }
+
+    function test_gas_registerBlobWithNewStorage() external {
+        vm.prank(USER);
+        _measure(
+            "registerBlobWithNewStorage",
+            abi.encodeCall(registry.registerBlobWithNewStorage, (keccak256("root"), 1_000_000, 1, true, 5))
+        );
+    }
+
+    function test_gas_buyStorage() external {
+        vm.prank(USER);
+        _measure("buyStorage", abi.encodeCall(registry.buyStorage, (1 << 30, 5)));
+    }
+
+    function test_gas_extendBlob() external {
+        vm.prank(USER);
+        _measure("extendBlob", abi.encodeCall(registry.extendBlob, (certifiedId, 3)));
+    }
+}
+
+/// @notice Certifying one blob with a committee of 10 (10 shards each).
+contract GasCertify10Test is GasBase {
+    bytes32 internal blobId;
+
+    function setUp() public {
+        _deploy();
+        _committee(10);
+        _fund(USER);
+        blobId = _registerVectorBlobs(USER, 0, 1, 5)[0];
+    }
+
+    function test_gas_certifyBlob_10nodes_allSign() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch1", 1, _none());
+        _measure("certifyBlob_10nodes_allSign", abi.encodeCall(registry.certifyBlob, (blobId, cert)));
+        _assertCertified(blobId);
+    }
+
+    function test_gas_certifyBlob_10nodes_2missing() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch1", 1, _absent(3, 7));
+        _measure("certifyBlob_10nodes_2missing", abi.encodeCall(registry.certifyBlob, (blobId, cert)));
+        _assertCertified(blobId);
+    }
+}
+
+/// @notice Certifying with a committee of 100 (one shard each): one blob, and 100 in a batch.
+contract GasCertify100Test is GasBase {
+    bytes32[] internal ids;
+
+    function setUp() public {
+        _deploy();
+        _committee(100);
+        _fund(USER);
+        ids = _registerVectorBlobs(USER, 0, 100, 5);
+    }
+
+    function test_gas_certifyBlob_100nodes_allSign() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch1", 1, _none());
+        uint256 used = _measure("certifyBlob_100nodes_allSign", abi.encodeCall(registry.certifyBlob, (ids[0], cert)));
+        assertLe(used, CERTIFY_TARGET, "certify, 100 nodes");
+        _assertCertified(ids[0]);
+    }
+
+    function test_gas_certifyBlob_100nodes_2missing() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch1", 1, _absent(17, 93));
+        uint256 used = _measure("certifyBlob_100nodes_2missing", abi.encodeCall(registry.certifyBlob, (ids[0], cert)));
+        assertLe(used, CERTIFY_TARGET, "certify, 100 nodes, 2 missing");
+        _assertCertified(ids[0]);
+    }
+
+    function test_gas_certifyBlobs_100blobs_100nodes_allSign() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _none());
+        bytes32[] memory batch = ids;
+        uint256 used =
+            _measure("certifyBlobs_100blobs_100nodes_allSign", abi.encodeCall(registry.certifyBlobs, (batch, cert)));
+        assertLe(used / 100, BATCH_PER_BLOB_TARGET, "batch certify per blob");
+        _assertCertified(batch[99]);
+    }
+
+    function test_gas_certifyBlobs_100blobs_100nodes_2missing() external {
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _absent(17, 93));
+        bytes32[] memory batch = ids;
+        uint256 used =
+            _measure("certifyBlobs_100blobs_100nodes_2missing", abi.encodeCall(registry.certifyBlobs, (batch, cert)));
+        assertLe(used / 100, BATCH_PER_BLOB_TARGET, "batch certify per blob");
+        _assertCertified(batch[99]);
+    }
+}

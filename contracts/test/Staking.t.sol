@@ -1,0 +1,1386 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {StakingFixture} from "./handlers/StakingFixture.sol";
+import {Staking} from "../src/Staking.sol";
+import {IStaking} from "../src/interfaces/IStaking.sol";
+import {WAL} from "../src/WAL.sol";
+import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+
+/// @notice Unit tests of Staking: every external function and every revert, on real BLS keys.
+contract StakingTest is StakingFixture {
+    address internal constant REGISTRY = address(0x5E61);
+    address internal constant ALICE = address(0xA11CE);
+    address internal constant BOB = address(0xB0B);
+
+    function setUp() public {
+        _deployDefault();
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _node(uint256 i) internal pure returns (address) {
+        return _operator(i);
+    }
+
+    /// @dev Funds `amount` of rewards as the registry over [fromEpoch, fromEpoch + epochs).
+    function _fund(uint32 fromEpoch, uint32 epochs, uint256 amount) internal {
+        vm.startPrank(REGISTRY);
+        wal.faucet(amount);
+        wal.transfer(address(staking), amount);
+        staking.fundRewards(fromEpoch, epochs, amount);
+        vm.stopPrank();
+    }
+
+    function _assertAccounted() internal view {
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "WAL held == obligations");
+    }
+
+    // ------------------------------------------------------------------ deployment & constructor
+
+    function test_deploy_deterministicAddresses() external view {
+        assertEq(address(wal), WAL_ADDRESS, "WAL at nonce 0");
+        assertEq(address(staking), STAKING_ADDRESS, "Staking at nonce 1");
+    }
+
+    function test_constructor_setsParameters() external view {
+        assertEq(staking.wal(), address(wal), "wal");
+        assertEq(staking.nShards(), N, "nShards");
+        assertEq(staking.epochDuration(), DURATION, "duration");
+        assertEq(staking.minStake(), MIN_STAKE, "minStake");
+        assertEq(staking.maxCommitteeSize(), MAX_COMMITTEE, "maxCommitteeSize");
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, STORAGE_PRICE, "storage price");
+        assertEq(wp, WRITE_PRICE, "write price");
+        assertEq(staking.currentEpoch(), 0, "genesis epoch");
+        assertEq(staking.epochStartTime(), block.timestamp, "start time");
+        assertEq(staking.registry(), REGISTRY, "registry");
+        assertEq(staking.nodeCount(), 0, "no nodes");
+    }
+
+    function test_constructor_revertsOnZeroWal() external {
+        vm.expectRevert(Staking.ZeroAddress.selector);
+        new Staking(address(0), N, DURATION, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+    }
+
+    function test_constructor_revertsOnZeroShards() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "nShards"));
+        new Staking(address(wal), 0, DURATION, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+    }
+
+    function test_constructor_revertsOnZeroDuration() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "epochDuration"));
+        new Staking(address(wal), N, 0, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+    }
+
+    function test_constructor_revertsOnZeroMaxCommittee() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "maxCommitteeSize"));
+        new Staking(address(wal), N, DURATION, MIN_STAKE, 0, STORAGE_PRICE, WRITE_PRICE);
+    }
+
+    // ------------------------------------------------------------------ setRegistry
+
+    function test_setRegistry_setsOnceAndEmits() external {
+        _deployDefault();
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RegistrySet(REGISTRY);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+        assertEq(staking.registry(), REGISTRY, "registry set");
+    }
+
+    function test_setRegistry_revertsForNonDeployer() external {
+        _deployDefault();
+        vm.expectRevert(abi.encodeWithSelector(Staking.NotDeployer.selector, ALICE, DEPLOYER));
+        vm.prank(ALICE);
+        staking.setRegistry(REGISTRY);
+    }
+
+    function test_setRegistry_revertsWhenAlreadySet() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.RegistryAlreadySet.selector, REGISTRY));
+        vm.prank(DEPLOYER);
+        staking.setRegistry(ALICE);
+    }
+
+    function test_setRegistry_revertsOnZero() external {
+        _deployDefault();
+        vm.expectRevert(Staking.ZeroAddress.selector);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(address(0));
+    }
+
+    // ------------------------------------------------------------------ registerNode
+
+    function test_registerNode_storesInfoAndEmits() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.NodeRegistered(_node(0), pk, "127.0.0.1:9100", COMMISSION, CAPACITY);
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "127.0.0.1:9100", COMMISSION, CAPACITY);
+
+        IStaking.NodeInfo memory info = staking.nodeInfo(_node(0));
+        assertEq(info.publicKey, pk, "key");
+        assertEq(info.networkAddress, "127.0.0.1:9100", "network address");
+        assertEq(info.commissionBps, COMMISSION, "commission");
+        assertEq(info.capacity, CAPACITY, "capacity");
+        assertEq(info.stake, 0, "no stake yet");
+        assertTrue(info.registered, "registered");
+        assertEq(staking.nodeCount(), 1, "one node");
+        assertEq(staking.nodeAt(0), _node(0), "node 0");
+    }
+
+    function test_registerNode_acceptsEveryVectorKey() external {
+        assertEq(address(staking), STAKING_ADDRESS, "the address the vector proofs are made for");
+        (bytes32[] memory sks, bytes[] memory pks, bytes[] memory pops) = _loadKeys();
+        assertEq(pks.length, 110, "110 vector keys");
+        for (uint256 i; i < pks.length; ++i) {
+            vm.prank(_operator(i));
+            staking.registerNode(pks[i], pops[i], "127.0.0.1:1", 0, 0);
+            assertEq(staking.nodeInfo(_operator(i)).publicKey, pks[i], "stored key");
+        }
+        assertEq(staking.nodeCount(), 110, "all registered");
+        assertEq(pks[7], _g1Mul(uint256(sks[7])), "vector key = sk * G1");
+    }
+
+    function test_registerNode_rejectsVectorProofOfAnotherNode() external {
+        (, bytes[] memory pks, bytes[] memory pops) = _loadKeys();
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidProofOfPossession.selector, _operator(0)));
+        vm.prank(_operator(0));
+        staking.registerNode(pks[0], pops[1], "x", 0, 0);
+    }
+
+    function test_registerNode_revertsWhenAlreadyRegistered() external {
+        _registerNode(0);
+        uint256 sk = _sk(1);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeAlreadyRegistered.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnKeyLength() external {
+        bytes memory pk = new bytes(127);
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidPublicKeyLength.selector, 127));
+        vm.prank(_node(0));
+        staking.registerNode(pk, new bytes(256), "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnKeyOffCurve() external {
+        bytes memory pk = _g1Mul(_sk(0));
+        pk[127] = bytes1(uint8(pk[127]) ^ 1); // y changes: (x, y') is not on the curve
+        vm.expectRevert(Staking.InvalidPublicKey.selector);
+        vm.prank(_node(0));
+        staking.registerNode(pk, new bytes(256), "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnNonCanonicalCoordinate() external {
+        bytes memory pk = _g1Mul(_sk(0));
+        pk[0] = 0x01; // the 16 padding bytes of x must be zero
+        vm.expectRevert(Staking.InvalidPublicKey.selector);
+        vm.prank(_node(0));
+        staking.registerNode(pk, new bytes(256), "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnInfinityKey() external {
+        vm.expectRevert(Staking.InvalidPublicKey.selector);
+        vm.prank(_node(0));
+        staking.registerNode(new bytes(128), new bytes(256), "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnProofForOtherOperator() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(1));
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidProofOfPossession.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnProofForOtherContract() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(0xdead), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidProofOfPossession.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnProofWithOtherKey() external {
+        bytes memory pk = _g1Mul(_sk(0));
+        bytes memory pop = _sign(_sk(1), _popMessage(address(staking), _node(0), pk));
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidProofOfPossession.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnMalformedProof() external {
+        bytes memory pk = _g1Mul(_sk(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidProofOfPossession.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, new bytes(255), "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnKeyInUse() external {
+        _registerNode(0);
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(1));
+        vm.expectRevert(abi.encodeWithSelector(Staking.PublicKeyInUse.selector, _node(0)));
+        vm.prank(_node(1));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_registerNode_revertsOnCommissionTooHigh() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.CommissionTooHigh.selector, 10_001, 10_000));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 10_001, 0);
+    }
+
+    function test_registerNode_acceptsFullCommission() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 10_000, 0);
+        assertEq(staking.nodeInfo(_node(0)).commissionBps, 10_000, "100% commission");
+    }
+
+    function test_registerNode_revertsOnEmptyNetworkAddress() external {
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(Staking.EmptyNetworkAddress.selector);
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "", 0, 0);
+    }
+
+    function test_registerNode_revertsWhenFull() external {
+        // Slot 6 is `_nodeCount` (forge inspect Staking storageLayout).
+        vmx.store(address(staking), bytes32(uint256(6)), bytes32(uint256(type(uint16).max)));
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.TooManyNodes.selector, uint256(type(uint16).max)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    // ------------------------------------------------------------------ updateNode
+
+    function test_updateNode_changesAddressAndCommission() external {
+        _registerNode(0);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.NodeUpdated(_node(0), "10.0.0.1:80", 250);
+        vm.prank(_node(0));
+        staking.updateNode("10.0.0.1:80", 250);
+        IStaking.NodeInfo memory info = staking.nodeInfo(_node(0));
+        assertEq(info.networkAddress, "10.0.0.1:80", "address");
+        assertEq(info.commissionBps, 250, "commission");
+        assertEq(info.capacity, CAPACITY, "capacity unchanged");
+    }
+
+    function test_updateNode_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, ALICE));
+        vm.prank(ALICE);
+        staking.updateNode("x", 0);
+    }
+
+    function test_updateNode_revertsOnCommissionTooHigh() external {
+        _registerNode(0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.CommissionTooHigh.selector, 20_000, 10_000));
+        vm.prank(_node(0));
+        staking.updateNode("x", 20_000);
+    }
+
+    function test_updateNode_revertsOnEmptyNetworkAddress() external {
+        _registerNode(0);
+        vm.expectRevert(Staking.EmptyNetworkAddress.selector);
+        vm.prank(_node(0));
+        staking.updateNode("", 0);
+    }
+
+    // ------------------------------------------------------------------ stake
+
+    function test_stake_movesWalAndCountsFromNextEpoch() external {
+        _registerNode(0);
+        _advance(); // epoch 1, no stake yet
+        vm.startPrank(ALICE);
+        wal.faucet(MIN_STAKE);
+        wal.approve(address(staking), MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.Staked(_node(0), ALICE, MIN_STAKE);
+        staking.stake(_node(0), MIN_STAKE);
+        vm.stopPrank();
+        assertEq(wal.balanceOf(address(staking)), MIN_STAKE, "WAL moved");
+        assertEq(wal.balanceOf(ALICE), 0, "from Alice");
+        assertEq(staking.nodeInfo(_node(0)).stake, MIN_STAKE, "stake for the next committee");
+        assertEq(staking.countedStake(_node(0)), 0, "not counting this epoch");
+        (uint256 active, uint256 counting,,,) = staking.stakeOf(_node(0), ALICE);
+        assertEq(active, MIN_STAKE, "active");
+        assertEq(counting, 0, "counting");
+        assertEq(staking.totalActiveStake(), MIN_STAKE, "total active");
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, 0, "no committee in epoch 1");
+
+        _advance(); // epoch 2
+        (, counting,,,) = staking.stakeOf(_node(0), ALICE);
+        assertEq(counting, MIN_STAKE, "counting from epoch 2");
+        assertEq(staking.countedStake(_node(0)), MIN_STAKE, "node counted stake");
+        (members,) = staking.committee(2);
+        assertEq(members.length, 1, "node joins the epoch-2 committee");
+        _assertAccounted();
+    }
+
+    function test_stake_operatorAndDelegatorsAdd() external {
+        _registerNode(0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(ALICE, _node(0), 2 * MIN_STAKE);
+        _stake(ALICE, _node(0), 3 * MIN_STAKE);
+        assertEq(staking.nodeInfo(_node(0)).stake, 6 * MIN_STAKE, "sum of stakes");
+        (uint256 active,,,,) = staking.stakeOf(_node(0), ALICE);
+        assertEq(active, 5 * MIN_STAKE, "Alice's stake");
+        (active,,,,) = staking.stakeOf(_node(0), _node(0));
+        assertEq(active, MIN_STAKE, "operator's stake");
+        _assertAccounted();
+    }
+
+    function test_stake_revertsOnZeroAmount() external {
+        _registerNode(0);
+        vm.expectRevert(Staking.ZeroAmount.selector);
+        vm.prank(ALICE);
+        staking.stake(_node(0), 0);
+    }
+
+    function test_stake_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, BOB));
+        vm.prank(ALICE);
+        staking.stake(BOB, 1);
+    }
+
+    function test_stake_revertsWithoutAllowance() external {
+        _registerNode(0);
+        vm.startPrank(ALICE);
+        wal.faucet(100);
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(staking), 0, 100)
+        );
+        staking.stake(_node(0), 100);
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------ requestWithdrawal / withdraw
+
+    function test_requestWithdrawal_stopsCountingAtNextBoundary() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // epoch 1: node in committee
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.WithdrawalRequested(_node(0), ALICE, MIN_STAKE, 2);
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), MIN_STAKE);
+
+        assertEq(staking.nodeInfo(_node(0)).stake, 0, "no stake for the next committee");
+        assertEq(staking.countedStake(_node(0)), MIN_STAKE, "still counting in epoch 1");
+        (uint256 active, uint256 counting, uint256 withdrawable, uint256 pending, uint32 readyAt) =
+            staking.stakeOf(_node(0), ALICE);
+        assertEq(active, 0, "active");
+        assertEq(counting, MIN_STAKE, "counting");
+        assertEq(withdrawable, 0, "not yet payable");
+        assertEq(pending, MIN_STAKE, "pending");
+        assertEq(readyAt, 2, "payable from epoch 2");
+        assertEq(staking.totalPendingWithdrawals(), MIN_STAKE, "total pending");
+        assertEq(staking.totalActiveStake(), 0, "total active");
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, 1, "epoch-1 committee unchanged");
+
+        _advance(); // epoch 2
+        (members,) = staking.committee(2);
+        assertEq(members.length, 0, "node left the committee");
+        (,, withdrawable, pending,) = staking.stakeOf(_node(0), ALICE);
+        assertEq(withdrawable, MIN_STAKE, "payable now");
+        assertEq(pending, 0, "nothing pending");
+        _assertAccounted();
+    }
+
+    function test_requestWithdrawal_revertsOnZeroAmount() external {
+        _registerNode(0);
+        vm.expectRevert(Staking.ZeroAmount.selector);
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 0);
+    }
+
+    function test_requestWithdrawal_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, BOB));
+        vm.prank(ALICE);
+        staking.requestWithdrawal(BOB, 1);
+    }
+
+    function test_requestWithdrawal_revertsOnInsufficientStake() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), 100);
+        vm.expectRevert(abi.encodeWithSelector(Staking.InsufficientStake.selector, _node(0), ALICE, 101, 100));
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 101);
+    }
+
+    function test_requestWithdrawal_sameEpochAsStakeNeverCounts() external {
+        _registerNode(0);
+        _advance();
+        _stake(ALICE, _node(0), MIN_STAKE);
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), MIN_STAKE);
+        _advance();
+        (address[] memory members,) = staking.committee(2);
+        assertEq(members.length, 0, "never joined");
+        vm.prank(ALICE);
+        assertEq(staking.withdraw(_node(0)), MIN_STAKE, "refunded at the boundary");
+    }
+
+    function test_withdraw_paysAtBoundary() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance();
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 400);
+        _advance();
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.Withdrawn(_node(0), ALICE, 400);
+        vm.prank(ALICE);
+        uint256 paid = staking.withdraw(_node(0));
+        assertEq(paid, 400, "returned amount");
+        assertEq(wal.balanceOf(ALICE), 400, "paid out");
+        assertEq(staking.totalPendingWithdrawals(), 0, "nothing pending");
+        assertEq(staking.nodeInfo(_node(0)).stake, MIN_STAKE - 400, "rest still staked");
+        _assertAccounted();
+    }
+
+    function test_withdraw_revertsBeforeBoundary() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance();
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 1);
+        vm.expectRevert(abi.encodeWithSelector(Staking.WithdrawalNotReady.selector, _node(0), ALICE, 2, 1));
+        vm.prank(ALICE);
+        staking.withdraw(_node(0));
+    }
+
+    function test_withdraw_revertsWithNothingRequested() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NothingToWithdraw.selector, _node(0), ALICE));
+        vm.prank(ALICE);
+        staking.withdraw(_node(0));
+    }
+
+    function test_withdraw_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, BOB));
+        vm.prank(ALICE);
+        staking.withdraw(BOB);
+    }
+
+    function test_withdraw_paysEachRequestWhenDue() external {
+        _registerNode(0);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // 1
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 100);
+        _advance(); // 2
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), 200); // the first is payable, the second from epoch 3
+        vm.prank(ALICE);
+        assertEq(staking.withdraw(_node(0)), 100, "first request");
+        vm.expectRevert(abi.encodeWithSelector(Staking.WithdrawalNotReady.selector, _node(0), ALICE, 3, 2));
+        vm.prank(ALICE);
+        staking.withdraw(_node(0));
+        _advance(); // 3
+        vm.prank(ALICE);
+        assertEq(staking.withdraw(_node(0)), 200, "second request");
+        _assertAccounted();
+    }
+
+    // ------------------------------------------------------------------ advanceEpoch
+
+    function test_advanceEpoch_genesisAnyTime() external {
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.EpochAdvanced(1, uint64(block.timestamp), 0);
+        staking.advanceEpoch();
+        assertEq(staking.currentEpoch(), 1, "epoch 1");
+        assertEq(staking.epochStartTime(), block.timestamp, "starts now");
+    }
+
+    function test_advanceEpoch_revertsBeforeDuration() external {
+        staking.advanceEpoch();
+        vm.warp(block.timestamp + DURATION - 10);
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotOver.selector, 1, 10));
+        staking.advanceEpoch();
+        vm.warp(block.timestamp + 10);
+        staking.advanceEpoch();
+        assertEq(staking.currentEpoch(), 2, "advanced at exactly the duration");
+    }
+
+    function test_advanceEpoch_apportionsShardsByStake() external {
+        _registerNodes(4);
+        for (uint256 i; i < 4; ++i) {
+            _stake(_node(i), _node(i), (i + 1) * MIN_STAKE);
+        }
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.EpochAdvanced(1, uint64(block.timestamp), 4);
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 4, "four members");
+        for (uint256 i; i < 4; ++i) {
+            assertEq(members[i], _node(i), "registration order");
+            assertEq(counts[i], 10 * (i + 1), "shards proportional to stake");
+        }
+        _checkShards(1);
+        // First committee: shards handed out in order.
+        uint16[] memory owners = staking.shardOwners(1);
+        assertEq(owners[0], 0, "shard 0");
+        assertEq(owners[9], 0, "shard 9");
+        assertEq(owners[10], 1, "shard 10");
+        assertEq(owners[99], 3, "shard 99");
+    }
+
+    function test_advanceEpoch_largestRemainderTieBreak() external {
+        _registerNodes(3);
+        for (uint256 i; i < 3; ++i) {
+            _stake(_node(i), _node(i), MIN_STAKE);
+        }
+        _advance();
+        (, uint16[] memory counts) = staking.committee(1);
+        assertEq(counts[0], 34, "the earliest registered takes the extra shard");
+        assertEq(counts[1], 33, "node 1");
+        assertEq(counts[2], 33, "node 2");
+        _checkShards(1);
+    }
+
+    function test_advanceEpoch_excludesStakeBelowMinimum() external {
+        _registerNodes(3);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(_node(1), _node(1), MIN_STAKE - 1);
+        _stake(_node(2), _node(2), MIN_STAKE);
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 2, "two members");
+        assertEq(members[0], _node(0), "node 0");
+        assertEq(members[1], _node(2), "node 2");
+        assertEq(counts[0], 50, "half");
+        assertEq(counts[1], 50, "half");
+        _checkShards(1);
+    }
+
+    function test_advanceEpoch_capsCommitteeByLargestStake() external {
+        _deploy(N, DURATION, MIN_STAKE, 3);
+        _registerNodes(5);
+        _stake(_node(0), _node(0), 2 * MIN_STAKE);
+        _stake(_node(1), _node(1), 5 * MIN_STAKE);
+        _stake(_node(2), _node(2), 2 * MIN_STAKE);
+        _stake(_node(3), _node(3), 1 * MIN_STAKE);
+        _stake(_node(4), _node(4), 2 * MIN_STAKE);
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 3, "capped at 3");
+        // Node 1 (largest), then the tie at 2 broken by registration: nodes 0 and 2; node 4 is out.
+        assertEq(members[0], _node(0), "node 0");
+        assertEq(members[1], _node(1), "node 1");
+        assertEq(members[2], _node(2), "node 2");
+        assertEq(counts[0], 22, "2/9 of 100, remainder order");
+        assertEq(counts[1], 56, "5/9 of 100");
+        assertEq(counts[2], 22, "2/9 of 100");
+        _checkShards(1);
+    }
+
+    function test_advanceEpoch_dropsMembersWithoutShards() external {
+        _deploy(10, DURATION, 1, MAX_COMMITTEE);
+        _registerNodes(3);
+        _stake(_node(0), _node(0), 1_000_000);
+        _stake(_node(1), _node(1), 1);
+        _stake(_node(2), _node(2), 1_000_000);
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 2, "the tiny stake gets no shard and is dropped");
+        assertEq(members[0], _node(0), "node 0");
+        assertEq(members[1], _node(2), "node 2");
+        assertEq(counts[0], 5, "5");
+        assertEq(counts[1], 5, "5");
+        _checkShards(1);
+    }
+
+    function test_advanceEpoch_moreMembersThanShards() external {
+        _deploy(4, DURATION, 1, MAX_COMMITTEE);
+        _registerNodes(6);
+        for (uint256 i; i < 6; ++i) {
+            _stake(_node(i), _node(i), 1000 + i);
+        }
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 4, "only 4 can hold a shard");
+        for (uint256 i; i < 4; ++i) {
+            assertEq(counts[i], 1, "one shard each");
+        }
+        // Quotas are equal-ish (0.66..0.67); the largest remainders are the largest stakes.
+        assertEq(members[0], _node(2), "node 2");
+        assertEq(members[3], _node(5), "node 5");
+        _checkShards(1);
+    }
+
+    function test_advanceEpoch_emptyCommittee() external {
+        _registerNode(0);
+        _advance();
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertEq(members.length, 0, "no members");
+        assertEq(counts.length, 0, "no counts");
+        assertEq(staking.shardOwners(1).length, 0, "no owners");
+        (uint256 size, uint16 n, bytes memory agg) = staking.certificateContext(1);
+        assertEq(size, 0, "size 0");
+        assertEq(n, N, "n");
+        assertEq(agg, new bytes(128), "identity");
+    }
+
+    function test_advanceEpoch_keepsCommitteeWhenStakeUnchanged() external {
+        _registerNodes(3);
+        for (uint256 i; i < 3; ++i) {
+            _stake(_node(i), _node(i), (i + 1) * MIN_STAKE);
+        }
+        _advance();
+        _advance();
+        (address[] memory m1, uint16[] memory c1) = staking.committee(1);
+        (address[] memory m2, uint16[] memory c2) = staking.committee(2);
+        assertEq(keccak256(abi.encode(m1, c1)), keccak256(abi.encode(m2, c2)), "same committee");
+        assertEq(
+            keccak256(abi.encode(staking.shardOwners(1))), keccak256(abi.encode(staking.shardOwners(2))), "same owners"
+        );
+        assertEq(staking.aggregatePublicKey(1), staking.aggregatePublicKey(2), "same aggregate key");
+    }
+
+    function test_advanceEpoch_movesFewestShards() external {
+        _registerNodes(4);
+        _stake(_node(0), _node(0), 4 * MIN_STAKE);
+        _stake(_node(1), _node(1), 3 * MIN_STAKE);
+        _stake(_node(2), _node(2), 2 * MIN_STAKE);
+        _stake(_node(3), _node(3), 1 * MIN_STAKE);
+        _advance(); // 40 30 20 10
+        // Node 0 leaves, node 3 grows to 4, node 4 joins with 2.
+        vm.prank(_node(0));
+        staking.requestWithdrawal(_node(0), 4 * MIN_STAKE);
+        _stake(_node(3), _node(3), 3 * MIN_STAKE);
+        _registerNode(4);
+        _stake(_node(4), _node(4), 2 * MIN_STAKE);
+        _advance(); // members 1,2,3,4 with 3,2,4,2 of 11 -> 27 18 37 18
+        (address[] memory members, uint16[] memory counts) = staking.committee(2);
+        assertEq(members.length, 4, "four members");
+        assertEq(members[0], _node(1), "node 1");
+        assertEq(members[3], _node(4), "node 4");
+        assertEq(counts[0], 27, "node 1");
+        assertEq(counts[1], 18, "node 2");
+        assertEq(counts[2], 37, "node 3");
+        assertEq(counts[3], 18, "node 4");
+        _checkShards(2);
+        uint16[] memory before = staking.shardOwners(1);
+        uint16[] memory afterwards = staking.shardOwners(2);
+        uint256 moved;
+        for (uint256 s; s < N; ++s) {
+            address was = _node(before[s]);
+            address now_ = members[afterwards[s]];
+            if (was != now_) ++moved;
+        }
+        // Shrinking members keep the rest of their shards; growing ones keep all theirs.
+        // Lower bound on moves: node 3 gains 27 and node 4 gains 18 = 45 (node 1 and 2 shrink).
+        assertEq(moved, 45, "minimal movement");
+    }
+
+    function test_advanceEpoch_aggregateKeyIsSumOfMemberKeys() external {
+        _registerNodes(5);
+        uint256 skSum;
+        for (uint256 i; i < 5; ++i) {
+            _stake(_node(i), _node(i), MIN_STAKE);
+            skSum = addmod(skSum, _sk(i), GROUP_ORDER);
+        }
+        _advance();
+        bytes memory expected = _g1Mul(skSum);
+        assertEq(staking.aggregatePublicKey(1), expected, "sum of keys");
+        (uint256 size, uint16 n, bytes memory agg) = staking.certificateContext(1);
+        assertEq(size, 5, "size");
+        assertEq(n, N, "n");
+        assertEq(agg, expected, "context key");
+        // A member leaves: the aggregate follows.
+        vm.prank(_node(2));
+        staking.requestWithdrawal(_node(2), MIN_STAKE);
+        _advance();
+        assertEq(
+            staking.aggregatePublicKey(2), _g1Mul(addmod(skSum, GROUP_ORDER - _sk(2), GROUP_ORDER)), "without node 2"
+        );
+        assertEq(staking.aggregatePublicKey(1), expected, "epoch 1 unchanged");
+    }
+
+    function test_advanceEpoch_stakeShiftKeepsAggregateKey() external {
+        _registerNodes(2);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(_node(1), _node(1), MIN_STAKE);
+        _advance();
+        _stake(_node(1), _node(1), 3 * MIN_STAKE);
+        _advance();
+        (, uint16[] memory counts) = staking.committee(2);
+        assertEq(counts[0], 20, "node 0 shrinks");
+        assertEq(counts[1], 80, "node 1 grows");
+        assertEq(staking.aggregatePublicKey(2), _g1Mul(addmod(_sk(0), _sk(1), GROUP_ORDER)), "same members, same key");
+        _checkShards(2);
+    }
+
+    // ------------------------------------------------------------------ member & views
+
+    function test_member_returnsKeyAndShards() external {
+        _registerNodes(3);
+        for (uint256 i; i < 3; ++i) {
+            _stake(_node(i), _node(i), (i + 1) * MIN_STAKE);
+        }
+        _advance();
+        for (uint256 i; i < 3; ++i) {
+            (bytes memory pk, uint16 shards) = staking.member(1, i);
+            assertEq(pk, _g1Mul(_sk(i)), "key");
+            assertEq(shards, [17, 33, 50][i], "shards");
+        }
+    }
+
+    function test_member_revertsOutOfRange() external {
+        _registerNode(0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance();
+        vm.expectRevert(abi.encodeWithSelector(Staking.MemberIndexOutOfRange.selector, 1, 1, 1));
+        staking.member(1, 1);
+    }
+
+    function test_member_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 1, 0));
+        staking.member(1, 0);
+    }
+
+    function test_committee_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 3, 0));
+        staking.committee(3);
+    }
+
+    function test_shardOwners_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 1, 0));
+        staking.shardOwners(1);
+    }
+
+    function test_aggregatePublicKey_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 1, 0));
+        staking.aggregatePublicKey(1);
+    }
+
+    function test_certificateContext_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 2, 0));
+        staking.certificateContext(2);
+    }
+
+    function test_nodeAt_revertsOutOfRange() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.MemberIndexOutOfRange.selector, 0, 0, 0));
+        staking.nodeAt(0);
+    }
+
+    function test_nodeInfo_unknownNodeIsEmpty() external view {
+        IStaking.NodeInfo memory info = staking.nodeInfo(ALICE);
+        assertFalse(info.registered, "not registered");
+        assertEq(info.publicKey.length, 0, "no key");
+        assertEq(info.stake, 0, "no stake");
+    }
+
+    function test_views_unknownNodeReadsZero() external view {
+        assertEq(staking.pendingRewards(ALICE, BOB), 0, "no rewards");
+        assertEq(staking.countedStake(ALICE), 0, "no counted stake");
+        (uint256 active, uint256 counting, uint256 withdrawable, uint256 pending, uint32 at) =
+            staking.stakeOf(ALICE, BOB);
+        assertEq(active + counting + withdrawable + pending + at, 0, "empty position");
+    }
+
+    function test_priceVotes_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, ALICE));
+        staking.priceVotes(ALICE);
+    }
+
+    // ------------------------------------------------------------------ prices
+
+    function _fourNodeCommittee() internal {
+        _registerNodes(4);
+        for (uint256 i; i < 4; ++i) {
+            _stake(_node(i), _node(i), (i + 1) * MIN_STAKE); // 10 20 30 40 shards
+        }
+        _advance();
+    }
+
+    function test_votePrices_recordsAndEmits() external {
+        _fourNodeCommittee();
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.PricesVoted(_node(1), 7, 9);
+        vm.prank(_node(1));
+        staking.votePrices(7, 9);
+        (uint64 sp, uint64 wp, bool voted) = staking.priceVotes(_node(1));
+        assertEq(sp, 7, "storage vote");
+        assertEq(wp, 9, "write vote");
+        assertTrue(voted, "voted");
+        (sp, wp) = staking.prices();
+        assertEq(sp, STORAGE_PRICE, "prices in force unchanged until the advance");
+    }
+
+    function test_votePrices_revertsForNonMember() external {
+        _fourNodeCommittee();
+        _registerNode(4);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NotCommitteeMember.selector, _node(4), 1));
+        vm.prank(_node(4));
+        staking.votePrices(1, 1);
+    }
+
+    function test_votePrices_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, ALICE));
+        vm.prank(ALICE);
+        staking.votePrices(1, 1);
+    }
+
+    function test_votePrices_revertsInGenesisEpoch() external {
+        _registerNode(0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NotCommitteeMember.selector, _node(0), 0));
+        vm.prank(_node(0));
+        staking.votePrices(1, 1);
+    }
+
+    function test_advanceEpoch_pricesAreTheQuorumQuantile() external {
+        _fourNodeCommittee(); // shards 10 20 30 40; 2f+1 = 67
+        uint64[4] memory storageVotes = [uint64(100), 200, 300, 400];
+        uint64[4] memory writeVotes = [uint64(50), 40, 30, 20];
+        for (uint256 i; i < 4; ++i) {
+            vm.prank(_node(i));
+            staking.votePrices(storageVotes[i], writeVotes[i]);
+        }
+        // storage: <=100:10, <=200:30, <=300:60, <=400:100 -> 400.
+        // write: <=20:40, <=30:70 -> 30.
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.PricesSet(2, 400, 30);
+        _advance();
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, 400, "storage price");
+        assertEq(wp, 30, "write price");
+    }
+
+    function test_advanceEpoch_nonVotersCountAsCurrentPrice() external {
+        _fourNodeCommittee();
+        // Only the 40-shard node votes, lower: 40 < 67, the rest count at the current price.
+        vm.prank(_node(3));
+        staking.votePrices(1, 1);
+        _advance();
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, STORAGE_PRICE, "storage price held");
+        assertEq(wp, WRITE_PRICE, "write price held");
+        // With node 2 (30 shards) also voting low: 70 >= 67 -> the higher of the two low votes.
+        vm.prank(_node(2));
+        staking.votePrices(5, 3);
+        _advance();
+        (sp, wp) = staking.prices();
+        assertEq(sp, 5, "storage price lowered");
+        assertEq(wp, 3, "write price lowered");
+    }
+
+    function test_advanceEpoch_pricesUnchangedWithoutCommittee() external {
+        _advance();
+        _advance();
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, STORAGE_PRICE, "storage");
+        assertEq(wp, WRITE_PRICE, "write");
+    }
+
+    // ------------------------------------------------------------------ fundRewards
+
+    function test_fundRewards_revertsForNonRegistry() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.NotRegistry.selector, ALICE, REGISTRY));
+        vm.prank(ALICE);
+        staking.fundRewards(0, 1, 0);
+    }
+
+    function test_fundRewards_revertsOnZeroEpochs() external {
+        vm.expectRevert(Staking.ZeroEpochs.selector);
+        vm.prank(REGISTRY);
+        staking.fundRewards(0, 0, 0);
+    }
+
+    function test_fundRewards_revertsForPastEpoch() external {
+        _advance();
+        _advance();
+        vm.expectRevert(abi.encodeWithSelector(Staking.FundingEpochInPast.selector, 1, 2));
+        vm.prank(REGISTRY);
+        staking.fundRewards(1, 1, 0);
+    }
+
+    function test_fundRewards_revertsPastLastEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.FundingRangeTooLong.selector, type(uint32).max, 1));
+        vm.prank(REGISTRY);
+        staking.fundRewards(type(uint32).max, 1, 0);
+    }
+
+    function test_fundRewards_revertsWhenWalNotReceived() external {
+        vm.startPrank(REGISTRY);
+        wal.faucet(99);
+        wal.transfer(address(staking), 99);
+        vm.expectRevert(abi.encodeWithSelector(Staking.RewardsNotReceived.selector, 99, 100));
+        staking.fundRewards(0, 1, 100);
+        vm.stopPrank();
+    }
+
+    function test_fundRewards_splitsWithRemainderToFirstEpoch() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance(); // epoch 1: the node holds all shards
+        vm.startPrank(REGISTRY);
+        wal.faucet(10);
+        wal.transfer(address(staking), 10);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RewardsFunded(1, 3, 10);
+        staking.fundRewards(1, 3, 10);
+        vm.stopPrank();
+        assertEq(staking.totalFutureRewards(), 10, "funded");
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RewardsDistributed(1, 4, 0); // 3 + the remainder 1
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 4, "first epoch: 3 + remainder 1");
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 7, "second epoch: 3");
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 10, "third epoch: 3");
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 10, "nothing after the range");
+        assertEq(staking.totalFutureRewards(), 0, "all paid out");
+        assertEq(staking.totalUnclaimedRewards(), 10, "all owed");
+        _assertAccounted();
+    }
+
+    function test_fundRewards_overlappingRanges() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 2, 100); // 50 50
+        _fund(2, 3, 30); // 10 10 10
+        _fund(4, 1, 7); // 7
+        uint256[5] memory expected = [uint256(50), 60, 10, 17, 0];
+        uint256 total;
+        for (uint256 i; i < 5; ++i) {
+            _advance();
+            total += expected[i];
+            assertEq(staking.pendingRewards(_node(0), _node(0)), total, "cumulative rewards");
+        }
+        _assertAccounted();
+    }
+
+    // ------------------------------------------------------------------ rewards & claims
+
+    function test_claimRewards_commissionAndDelegatorShare() external {
+        _registerNode(0); // 10% commission
+        _stake(_node(0), _node(0), 3 * MIN_STAKE);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 1, 1000);
+        _advance(); // 2: epoch 1 paid: 100 commission, 900 shared 3:1
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 100 + 675, "operator: commission + share");
+        assertEq(staking.pendingRewards(_node(0), ALICE), 225, "delegator share");
+
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.RewardsClaimed(_node(0), ALICE, 225);
+        vm.prank(ALICE);
+        assertEq(staking.claimRewards(_node(0)), 225, "Alice claims");
+        vm.prank(_node(0));
+        assertEq(staking.claimRewards(_node(0)), 775, "operator claims");
+        assertEq(wal.balanceOf(ALICE), 225, "Alice paid");
+        assertEq(wal.balanceOf(_node(0)), 775, "operator paid");
+        assertEq(staking.pendingRewards(_node(0), ALICE), 0, "nothing left");
+        assertEq(staking.totalUnclaimedRewards(), 0, "all claimed");
+        _assertAccounted();
+    }
+
+    function test_claimRewards_revertsWithNothing() external {
+        _registerNode(0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NoRewards.selector, _node(0), ALICE));
+        vm.prank(ALICE);
+        staking.claimRewards(_node(0));
+    }
+
+    function test_claimRewards_revertsForUnknownNode() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, BOB));
+        vm.prank(ALICE);
+        staking.claimRewards(BOB);
+    }
+
+    function test_rewards_splitByShards() external {
+        _registerNodes(2);
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(_node(i));
+            staking.updateNode("x", 0);
+        }
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(_node(1), _node(1), 3 * MIN_STAKE);
+        _advance(); // shards 25 / 75
+        _fund(1, 1, 1000);
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 250, "25 shards");
+        assertEq(staking.pendingRewards(_node(1), _node(1)), 750, "75 shards");
+        _assertAccounted();
+    }
+
+    function test_rewards_shardSplitRemainderToFirstMember() external {
+        _registerNodes(3); // 34 / 33 / 33 shards
+        for (uint256 i; i < 3; ++i) {
+            vm.prank(_node(i));
+            staking.updateNode("x", 0);
+            _stake(_node(i), _node(i), MIN_STAKE);
+        }
+        _advance();
+        _fund(1, 1, 10); // parts 3, 3, 3 and the remainder 1 to member 0
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RewardsDistributed(1, 10, 0);
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 4, "first member");
+        assertEq(staking.pendingRewards(_node(1), _node(1)), 3, "second");
+        assertEq(staking.pendingRewards(_node(2), _node(2)), 3, "third");
+        assertEq(staking.totalFutureRewards(), 0, "nothing carried");
+        _assertAccounted();
+    }
+
+    function test_rewards_noCommitteeCarriesPool() external {
+        vm.startPrank(REGISTRY);
+        wal.faucet(500);
+        wal.transfer(address(staking), 500);
+        staking.fundRewards(0, 1, 500);
+        vm.stopPrank();
+        _registerNode(0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RewardsDistributed(0, 0, 500);
+        _advance(); // epoch 0 had no committee: 500 carried into epoch 1
+        assertEq(staking.totalFutureRewards(), 500, "carried");
+        _advance();
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 500, "paid to epoch 1's committee");
+        _assertAccounted();
+    }
+
+    function test_rewards_newStakeEarnsFromNextEpoch() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance(); // 1
+        _stake(ALICE, _node(0), MIN_STAKE); // counts from epoch 2
+        _fund(1, 2, 2000); // 1000 per epoch
+        _advance(); // epoch 1 paid to the operator alone
+        assertEq(staking.pendingRewards(_node(0), ALICE), 0, "Alice earns nothing for epoch 1");
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 1000, "operator");
+        _advance(); // epoch 2 shared 1:1
+        assertEq(staking.pendingRewards(_node(0), ALICE), 500, "Alice's half of epoch 2");
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 1500, "operator");
+        _assertAccounted();
+    }
+
+    function test_rewards_withdrawnStakeEarnsUntilBoundary() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 2, 2000);
+        vm.prank(ALICE);
+        staking.requestWithdrawal(_node(0), MIN_STAKE);
+        _advance(); // epoch 1 still shared
+        assertEq(staking.pendingRewards(_node(0), ALICE), 500, "Alice's half of epoch 1");
+        _advance(); // epoch 2: operator alone
+        assertEq(staking.pendingRewards(_node(0), ALICE), 500, "nothing for epoch 2");
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 1500, "operator");
+        vm.prank(ALICE);
+        assertEq(staking.claimRewards(_node(0)), 500, "claim");
+        vm.prank(ALICE);
+        assertEq(staking.withdraw(_node(0)), MIN_STAKE, "withdraw");
+        _assertAccounted();
+    }
+
+    function test_rewards_lazySettlementAcrossManyEpochs() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 6, 6000);
+        _stake(ALICE, _node(0), MIN_STAKE); // counts from 2
+        _advance(); // 2
+        _advance(); // 3
+        _stake(ALICE, _node(0), 2 * MIN_STAKE); // Alice 3x from 4
+        _advance(); // 4
+        _advance(); // 5
+        _advance(); // 6
+        _advance(); // 7
+        // epoch 1: op 1000; epochs 2, 3: 1:1 -> 500 each; epochs 4..6: op 1 : Alice 3 -> 750 each.
+        assertEq(staking.pendingRewards(_node(0), ALICE), 500 + 500 + 3 * 750, "Alice");
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 1000 + 500 + 500 + 3 * 250, "operator");
+        vm.prank(ALICE);
+        staking.claimRewards(_node(0));
+        assertEq(wal.balanceOf(ALICE), 500 + 500 + 3 * 750, "claimed");
+        _assertAccounted();
+    }
+
+    function test_rewards_commissionChangeAppliesAtNextPayout() external {
+        _registerNode(0); // 10%
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance();
+        _fund(1, 2, 2000);
+        _advance(); // epoch 1 at 10%
+        vm.prank(_node(0));
+        staking.updateNode("x", 5_000);
+        _advance(); // epoch 2 at 50%
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 100 + 500, "commission");
+        assertEq(staking.pendingRewards(_node(0), ALICE), 900 + 500, "delegator");
+        _assertAccounted();
+    }
+}
+
+/// @notice WAL conservation across a whole life cycle: stake, rewards, withdrawals, claims.
+contract StakingLifecycleTest is StakingFixture {
+    address internal constant REGISTRY = address(0x5E61);
+
+    function setUp() public {
+        _deployDefault();
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+        _registerNodes(6);
+    }
+
+    function test_lifecycle_everyFrostAccounted() external {
+        address[3] memory delegators = [address(0xD1), address(0xD2), address(0xD3)];
+        for (uint256 i; i < 6; ++i) {
+            _stake(_operator(i), _operator(i), (i + 1) * MIN_STAKE);
+            _stake(delegators[i % 3], _operator(i), (7 - i) * MIN_STAKE / 3 + 17);
+        }
+        _advance();
+        vm.startPrank(REGISTRY);
+        wal.faucet(1_000_003);
+        wal.transfer(address(staking), 1_000_003);
+        staking.fundRewards(1, 7, 1_000_003);
+        vm.stopPrank();
+        for (uint256 e; e < 9; ++e) {
+            if (e == 2) {
+                vm.prank(delegators[0]);
+                staking.requestWithdrawal(_operator(0), MIN_STAKE);
+            }
+            if (e == 4) _stake(delegators[1], _operator(5), 11 * MIN_STAKE);
+            _advance();
+            assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+            _checkShards(staking.currentEpoch());
+        }
+        // Everyone claims and withdraws: what is left is at most rounding dust of unclaimed rewards.
+        uint256 claimed;
+        for (uint256 i; i < 6; ++i) {
+            claimed += _claimAll(_operator(i), _operator(i));
+            for (uint256 d; d < 3; ++d) {
+                claimed += _claimAll(_operator(i), delegators[d]);
+            }
+        }
+        assertEq(staking.totalFutureRewards(), 0, "all pools paid");
+        assertEq(staking.totalUnclaimedRewards(), 1_000_003 - claimed, "unclaimed == funded - claimed");
+        assertLe(staking.totalUnclaimedRewards(), 24, "dust at most 1 FROST per position and change");
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+    }
+
+    function _claimAll(address node, address account) internal returns (uint256 amount) {
+        if (staking.pendingRewards(node, account) == 0) return 0;
+        vm.prank(account);
+        amount = staking.claimRewards(node);
+    }
+}
+
+/// @notice Fuzz tests: shard apportionment, minimal movement and reward conservation over random stakes.
+contract StakingFuzzTest is StakingFixture {
+    address internal constant REGISTRY = address(0x5E61);
+    uint256 internal constant NODES = 40;
+
+    function setUp() public {
+        _deployDefault();
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+        _registerNodes(NODES);
+    }
+
+    /// @dev A stake between MIN_STAKE and MIN_STAKE * 2^20, spread over orders of magnitude.
+    function _randomStake(uint256 seed, uint256 i) internal pure returns (uint256) {
+        uint256 r = uint256(keccak256(abi.encode(seed, i)));
+        return MIN_STAKE + (r >> 8) % (MIN_STAKE << (r % 21));
+    }
+
+    /// @dev Index of `node` in `members`, or type(uint256).max.
+    function _find(address[] memory members, address node) internal pure returns (uint256) {
+        for (uint256 i; i < members.length; ++i) {
+            if (members[i] == node) return i;
+        }
+        return type(uint256).max;
+    }
+
+    function test_fuzz_advanceEpoch_apportionment(uint256 seed, uint256 count) external {
+        count = bound(count, 1, NODES);
+        uint256[] memory stakes = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            stakes[i] = _randomStake(seed, i);
+            _stake(_operator(i), _operator(i), stakes[i]);
+        }
+        _advance();
+        _checkShards(1);
+        (address[] memory members, uint16[] memory counts) = staking.committee(1);
+        assertGe(members.length, 1, "someone holds the shards");
+        uint256 total;
+        uint256 minMember = type(uint256).max;
+        for (uint256 j; j < members.length; ++j) {
+            uint256 s = stakes[uint160(members[j]) - 0x10000];
+            total += s;
+            if (s < minMember) minMember = s;
+        }
+        for (uint256 j; j < members.length; ++j) {
+            uint256 exact = uint256(N) * stakes[uint160(members[j]) - 0x10000]; // quota * total
+            // floor(quota) <= count <= floor(quota) + 1, i.e. within one shard of the exact quota.
+            assertLe(uint256(counts[j]) * total, exact + total, "at most one shard above the quota");
+            assertGe(uint256(counts[j]) * total + total, exact + 1, "less than one shard below the quota");
+        }
+        // Whoever was dropped (no shard) had no more stake than any member.
+        for (uint256 i; i < count; ++i) {
+            if (_find(members, _operator(i)) == type(uint256).max) {
+                assertLe(stakes[i], minMember, "dropped nodes are the smallest");
+            }
+        }
+    }
+
+    function test_fuzz_advanceEpoch_minimalMovement(uint256 seed, uint256 count) external {
+        count = bound(count, 1, NODES);
+        for (uint256 i; i < count; ++i) {
+            _stake(_operator(i), _operator(i), _randomStake(seed, i));
+        }
+        _advance();
+        (address[] memory before, uint16[] memory beforeCounts) = staking.committee(1);
+        uint16[] memory beforeOwners = staking.shardOwners(1);
+        // Random changes: some leave, some grow, some newcomers among the other registered nodes.
+        for (uint256 i; i < NODES; ++i) {
+            uint256 r = uint256(keccak256(abi.encode(seed, "change", i)));
+            if (i < count && r % 4 == 0) {
+                vm.prank(_operator(i));
+                staking.requestWithdrawal(_operator(i), staking.nodeInfo(_operator(i)).stake);
+            } else if (r % 4 == 1) {
+                _stake(_operator(i), _operator(i), _randomStake(r, i));
+            }
+        }
+        _advance();
+        _checkShards(2);
+        (address[] memory afterwards, uint16[] memory afterCounts) = staking.committee(2);
+        if (afterwards.length == 0) return;
+        uint16[] memory afterOwners = staking.shardOwners(2);
+        uint256 lowerBound;
+        for (uint256 j; j < afterwards.length; ++j) {
+            uint256 p = _find(before, afterwards[j]);
+            uint256 had = p == type(uint256).max ? 0 : beforeCounts[p];
+            if (afterCounts[j] > had) lowerBound += afterCounts[j] - had;
+            uint256 kept;
+            for (uint256 s; s < N; ++s) {
+                if (afterOwners[s] == j && before[beforeOwners[s]] == afterwards[j]) ++kept;
+            }
+            assertEq(kept, had < afterCounts[j] ? had : afterCounts[j], "keeps min(previous, new) shards");
+        }
+        uint256 moved;
+        for (uint256 s; s < N; ++s) {
+            if (before[beforeOwners[s]] != afterwards[afterOwners[s]]) ++moved;
+        }
+        assertEq(moved, lowerBound, "moves exactly the shards the new counts force");
+    }
+
+    function test_fuzz_fundRewards_split(uint256 amount, uint32 epochs) external {
+        amount = bound(amount, 0, 1e27);
+        epochs = uint32(bound(epochs, 1, 30));
+        vm.prank(_operator(0));
+        staking.updateNode("x", 0);
+        _stake(_operator(0), _operator(0), MIN_STAKE);
+        _advance(); // 1: node 0 holds every shard
+        vm.startPrank(REGISTRY);
+        wal.faucet(amount);
+        wal.transfer(address(staking), amount);
+        staking.fundRewards(1, epochs, amount);
+        vm.stopPrank();
+        uint256 paid;
+        for (uint256 e; e < epochs; ++e) {
+            _advance();
+            uint256 expected = amount / epochs + (e == 0 ? amount % epochs : 0);
+            uint256 nowPaid = staking.pendingRewards(_operator(0), _operator(0));
+            assertEq(nowPaid - paid, expected, "per-epoch share");
+            paid = nowPaid;
+        }
+        assertEq(paid, amount, "every FROST paid");
+        assertEq(staking.totalFutureRewards(), 0, "nothing left to pay");
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+    }
+
+    function test_fuzz_rewards_conserved(uint256 seed, uint256 count, uint256 amount, uint32 epochs) external {
+        count = bound(count, 1, 12);
+        amount = bound(amount, 1, 1e24);
+        epochs = uint32(bound(epochs, 1, 6));
+        address[3] memory delegators = [address(0xD1), address(0xD2), address(0xD3)];
+        for (uint256 i; i < count; ++i) {
+            vm.prank(_operator(i));
+            staking.updateNode("x", uint16(uint256(keccak256(abi.encode(seed, "fee", i))) % 10_001));
+            _stake(_operator(i), _operator(i), _randomStake(seed, i));
+            _stake(delegators[i % 3], _operator(i), _randomStake(seed, i + 1000));
+        }
+        _advance();
+        vm.startPrank(REGISTRY);
+        wal.faucet(amount);
+        wal.transfer(address(staking), amount);
+        staking.fundRewards(1, epochs, amount);
+        vm.stopPrank();
+        for (uint256 e; e < epochs; ++e) {
+            if (e == 1) {
+                // A stake change mid-way exercises the accumulator checkpoints.
+                vm.prank(delegators[0]);
+                staking.requestWithdrawal(_operator(0), 1);
+                _stake(delegators[2], _operator(0), MIN_STAKE);
+            }
+            _advance();
+        }
+        uint256 pending;
+        for (uint256 i; i < count; ++i) {
+            pending += staking.pendingRewards(_operator(i), _operator(i));
+            for (uint256 d; d < 3; ++d) {
+                pending += staking.pendingRewards(_operator(i), delegators[d]);
+            }
+        }
+        assertEq(staking.totalFutureRewards(), 0, "all pools paid");
+        assertEq(staking.totalUnclaimedRewards(), amount, "all owed");
+        assertLe(pending, amount, "never more claimable than funded");
+        // Rounding: < 1 FROST per node and epoch, plus < 1 per position settlement.
+        assertLe(amount - pending, count * epochs + 4 * count * 2, "dust bounded");
+        // Claim everything: the contract can pay every claim.
+        for (uint256 i; i < count; ++i) {
+            if (staking.pendingRewards(_operator(i), _operator(i)) != 0) {
+                vm.prank(_operator(i));
+                staking.claimRewards(_operator(i));
+            }
+            for (uint256 d; d < 3; ++d) {
+                if (staking.pendingRewards(_operator(i), delegators[d]) != 0) {
+                    vm.prank(delegators[d]);
+                    staking.claimRewards(_operator(i));
+                }
+            }
+        }
+        assertEq(staking.totalUnclaimedRewards(), amount - pending, "only dust left");
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+    }
+}

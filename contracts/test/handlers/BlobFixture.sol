@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Test} from "../utils/Test.sol";
+import {BlobRegistry} from "../../src/BlobRegistry.sol";
+import {IBlobRegistry} from "../../src/interfaces/IBlobRegistry.sol";
+import {Staking} from "../../src/Staking.sol";
+import {WAL} from "../../src/WAL.sol";
+
+/// @notice Cheatcodes the blob tests need beyond utils/Test.sol.
+interface VmBlob {
+    function parseJsonBoolArray(string calldata json, string calldata key) external pure returns (bool[] memory);
+}
+
+/// @notice The real WAL + Staking + BlobRegistry, deployed at the addresses the BLS vectors
+/// (contracts/test/vectors/bls.json) were signed for, with a committee of vector keys, and
+/// helpers to build certificates (signer bitmaps, on-chain G2 aggregation of vector signatures).
+abstract contract BlobFixture is Test {
+    address internal constant DEPLOYER = address(0xF10E);
+    address internal constant WAL_ADDRESS = 0x1B1e7bdeD063218d23582BF781Dcba6D9C079b8F;
+    address internal constant STAKING_ADDRESS = 0xa9f6c36B964AF4F8E535810c7a4D832cBB9771cC;
+    address internal constant REGISTRY_ADDRESS = 0xa8e5860a8c7D5a9d7653Cd7436cF0d9857a87a82;
+    uint16 internal constant N = 100;
+    uint64 internal constant EPOCH_DURATION = 1 days;
+    uint64 internal constant STORAGE_PRICE = 5_000;
+    uint64 internal constant WRITE_PRICE = 20_000;
+    uint256 internal constant NODE_STAKE = 1e12;
+    uint256 internal constant MIB = 1 << 20;
+
+    WAL internal wal;
+    Staking internal staking;
+    BlobRegistry internal registry;
+
+    string internal json;
+    bytes[] internal publicKeys;
+    uint256 internal committeeSize;
+
+    /// @dev Deploys the three contracts from DEPLOYER at nonces 0, 1, 2 and checks the addresses.
+    function _deploy() internal {
+        json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/bls.json"));
+        vm.startPrank(DEPLOYER);
+        wal = new WAL(1e18);
+        staking = new Staking(address(wal), N, EPOCH_DURATION, 1, 200, STORAGE_PRICE, WRITE_PRICE);
+        registry = new BlobRegistry(address(staking));
+        staking.setRegistry(address(registry));
+        vm.stopPrank();
+        assertEq(address(wal), WAL_ADDRESS, "WAL address");
+        assertEq(address(staking), STAKING_ADDRESS, "Staking address");
+        assertEq(address(registry), REGISTRY_ADDRESS, "BlobRegistry address");
+    }
+
+    /// @dev Registers and stakes vector nodes 0..count-1 equally, then advances to epoch 1:
+    /// committee = those nodes in vector order, n / count shards each (count divides n here).
+    function _committee(uint256 count) internal {
+        bytes[] memory pks = vm.parseJsonBytesArray(json, ".keys.publicKeys");
+        bytes[] memory pops = vm.parseJsonBytesArray(json, ".keys.pops");
+        address[] memory ops = vm.parseJsonAddressArray(json, ".keys.operators");
+        for (uint256 i; i < count; ++i) {
+            vm.startPrank(ops[i]);
+            staking.registerNode(pks[i], pops[i], "127.0.0.1:9000", 1000, 1 << 40);
+            wal.faucet(NODE_STAKE);
+            wal.approve(address(staking), NODE_STAKE);
+            staking.stake(ops[i], NODE_STAKE);
+            vm.stopPrank();
+            publicKeys.push(pks[i]);
+        }
+        committeeSize = count;
+        staking.advanceEpoch();
+        assertEq(staking.currentEpoch(), 1, "epoch 1");
+    }
+
+    /// @dev Ends the current epoch (time passes, anyone advances).
+    function _nextEpoch() internal {
+        vm.warp(uint256(staking.epochStartTime()) + EPOCH_DURATION);
+        staking.advanceEpoch();
+    }
+
+    function _fund(address who) internal {
+        vm.startPrank(who);
+        wal.faucet(1e16);
+        wal.approve(address(registry), type(uint256).max);
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------ vector blobs
+
+    function _blobSize(uint256 j) internal view returns (uint64) {
+        return uint64(vm.parseJsonUintArray(json, ".blobs.sizes")[j]);
+    }
+
+    function _blobRoot(uint256 j) internal view returns (bytes32) {
+        return vm.parseJsonBytes32Array(json, ".blobs.roots")[j];
+    }
+
+    function _blobDeletable(uint256 j) internal view returns (bool) {
+        return VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable")[j];
+    }
+
+    function _blobId(uint256 j) internal view returns (bytes32) {
+        return vm.parseJsonBytes32Array(json, ".blobs.ids")[j];
+    }
+
+    /// @dev Registers vector blobs [from, to) for `who` with fresh storage for `epochs` epochs.
+    function _registerVectorBlobs(address who, uint256 from, uint256 to, uint32 epochs)
+        internal
+        returns (bytes32[] memory ids)
+    {
+        uint256[] memory sizes = vm.parseJsonUintArray(json, ".blobs.sizes");
+        bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".blobs.roots");
+        bool[] memory del = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
+        ids = new bytes32[](to - from);
+        vm.startPrank(who);
+        for (uint256 j = from; j < to; ++j) {
+            (ids[j - from],) = registry.registerBlobWithNewStorage(roots[j], uint64(sizes[j]), 1, del[j], epochs);
+        }
+        vm.stopPrank();
+    }
+
+    // ------------------------------------------------------------------ certificates
+
+    /// @dev Every vector key's signature over message `name` (e.g. "certifyBlob0Epoch1").
+    function _signatures(string memory name) internal view returns (bytes[] memory) {
+        return vm.parseJsonBytesArray(json, string.concat(".messages.", name, ".signatures"));
+    }
+
+    /// @dev A bitmap over the committee with every member except those in `absent`.
+    function _bitmapAllBut(uint256[] memory absent) internal view returns (bytes memory bitmap) {
+        bitmap = new bytes((committeeSize + 7) / 8);
+        for (uint256 i; i < committeeSize; ++i) {
+            bitmap[i / 8] |= bytes1(uint8(1 << (i % 8)));
+        }
+        for (uint256 k; k < absent.length; ++k) {
+            uint256 i = absent[k];
+            bitmap[i / 8] &= ~bytes1(uint8(1 << (i % 8)));
+        }
+    }
+
+    function _signed(bytes memory bitmap, uint256 i) internal pure returns (bool) {
+        return uint8(bitmap[i / 8]) & (1 << (i % 8)) != 0;
+    }
+
+    /// @dev Sums in G2 (precompile 0x0d) the signatures of the members set in `bitmap`.
+    function _aggregate(bytes[] memory sigs, bytes memory bitmap) internal view returns (bytes memory acc) {
+        for (uint256 i; i < committeeSize; ++i) {
+            if (!_signed(bitmap, i)) continue;
+            if (acc.length == 0) {
+                acc = sigs[i];
+                continue;
+            }
+            (bool ok, bytes memory sum) = address(0x0d).staticcall(bytes.concat(acc, sigs[i]));
+            assertTrue(ok && sum.length == 256, "G2ADD");
+            acc = sum;
+        }
+    }
+
+    /// @dev A certificate of message `name` signed by the members set in `bitmap`.
+    function _cert(string memory name, uint32 epoch, bytes memory bitmap)
+        internal
+        view
+        returns (IBlobRegistry.Certificate memory cert)
+    {
+        cert.epoch = epoch;
+        cert.signers = bitmap;
+        cert.signature = _aggregate(_signatures(name), bitmap);
+    }
+
+    /// @dev A certificate of message `name` signed by all members but `absent`.
+    function _certAllBut(string memory name, uint32 epoch, uint256[] memory absent)
+        internal
+        view
+        returns (IBlobRegistry.Certificate memory)
+    {
+        return _cert(name, epoch, _bitmapAllBut(absent));
+    }
+
+    function _none() internal pure returns (uint256[] memory) {
+        return new uint256[](0);
+    }
+
+    function _absent(uint256 a) internal pure returns (uint256[] memory r) {
+        r = new uint256[](1);
+        r[0] = a;
+    }
+
+    function _absent(uint256 a, uint256 b) internal pure returns (uint256[] memory r) {
+        r = new uint256[](2);
+        r[0] = a;
+        r[1] = b;
+    }
+}

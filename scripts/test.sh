@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every floe test: formatting and lints, the forge suite (unit, fuzz, invariant, gas), and the
+# cargo workspace (unit, property, integration and end-to-end tests against anvil and node processes).
+# Works on a fresh clone: installs the pinned npm toolchain first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "npm toolchain (Foundry, solc, OpenZeppelin) from package-lock.json"
+npm ci --no-audit --no-fund --loglevel=error
+
+step "forge fmt --check"
+npx --no-install forge fmt --check
+
+step "forge test"
+npx --no-install forge test
+
+step "chain artifacts in sync with the contracts"
+bash chain/artifacts/update.sh --check
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo build (binaries the end-to-end tests spawn)"
+cargo build --workspace --bins --locked
+
+step "cargo test"
+cargo test --workspace --locked
