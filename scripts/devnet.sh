@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Brings up a local floe network: anvil with the contracts deployed, storage nodes as processes,
-# and a client config in ~/.floe/devnet (FLOE_HOME moves ~/.floe). Ctrl-C stops everything.
-# Extra arguments go to `floe devnet` (e.g. --nodes 4 --shards 100 --epoch-secs 3600).
+# Brings up a local floe network from a fresh clone: installs the pinned npm toolchain (anvil)
+# if missing, builds `floe` and `floe-node`, and runs `floe devnet` (Ctrl-C stops it).
+#
+#   scripts/devnet.sh                      # 4 nodes, 100 shards, 600 s epochs, in ~/.floe/devnet
+#   scripts/devnet.sh --nodes 7 --epoch-secs 60
+#
+# Then, from another terminal: target/debug/floe store photo.jpg
 set -euo pipefail
-cd "$(dirname "$0")/.."
-[ -x node_modules/.bin/anvil ] || npm ci --no-audit --no-fund --loglevel=error
-cargo build --workspace --bins --locked
-exec target/debug/floe devnet "$@"
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ ! -x node_modules/.bin/anvil ]; then
+  echo "installing the npm toolchain (npm ci) ..." >&2
+  npm ci --no-audit --no-fund >&2
+fi
+echo "building floe and floe-node ..." >&2
+cargo build --bin floe --bin floe-node >&2
+exec "$root/target/debug/floe" devnet "$@"

@@ -115,6 +115,7 @@ impl Committee {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use floe_core::bls::SecretKey;

@@ -256,6 +256,7 @@ fn hint(name: &str) -> Option<&'static str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use alloy::sol_types::SolError;

@@ -23,8 +23,8 @@ fn committed_artifacts_match_a_fresh_forge_build() {
         .expect("run chain/artifacts/update.sh");
     assert!(status.success(), "chain/artifacts/update.sh failed: {status}");
     for name in ["WAL", "Staking", "BlobRegistry"] {
-        let committed = std::fs::read_to_string(chain_dir.join(format!("artifacts/{name}.json"))).unwrap();
-        let fresh = std::fs::read_to_string(out.join(format!("{name}.json"))).unwrap();
+        let committed = std::fs::read_to_string(chain_dir.join(format!("artifacts/{name}.json"))).expect("read committed artifact");
+        let fresh = std::fs::read_to_string(out.join(format!("{name}.json"))).expect("read fresh artifact");
         assert!(
             committed == fresh,
             "chain/artifacts/{name}.json is stale: the contracts changed; run chain/artifacts/update.sh and commit the result"

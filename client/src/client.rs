@@ -18,11 +18,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::{
-    config::ClientConfig,
-    error::ClientError,
-    node_api::http_client,
-    progress::Progress,
-    read, store,
+    config::ClientConfig, error::ClientError, node_api::http_client, progress::Progress, read,
+    store,
 };
 
 /// Options of [`Client::store`].
@@ -204,7 +201,9 @@ impl Client {
             .map_err(|e| ClientError::InvalidWalletKey(e.to_string()))?;
         let chain = Chain::connect(&config.rpc_url, config.deployment, Some(signer)).await?;
         let http = http_client(config.timeouts.connect(), config.timeouts.request());
-        let limit = Arc::new(Semaphore::new(config.timeouts.max_concurrent_requests.max(1)));
+        let limit = Arc::new(Semaphore::new(
+            config.timeouts.max_concurrent_requests.max(1),
+        ));
         Ok(Self {
             chain,
             config,
@@ -252,7 +251,7 @@ impl Client {
             .iter()
             .map(|m| PlacedMember {
                 network_address: m.network_address.clone(),
-                public_key: m.public_key.clone(),
+                public_key: m.public_key,
                 shards: m.shards.clone(),
             })
             .collect();
@@ -286,7 +285,11 @@ impl Client {
 
     /// Stores `data`: see the module doc. Idempotent: a certified blob is not paid again, and an
     /// uncertified registration of ours is reused.
-    pub async fn store(&self, data: Vec<u8>, opts: &StoreOptions) -> Result<StoreResult, ClientError> {
+    pub async fn store(
+        &self,
+        data: Vec<u8>,
+        opts: &StoreOptions,
+    ) -> Result<StoreResult, ClientError> {
         let size = data.len() as u64;
         let mut timings = StoreTimings::default();
         let t = Instant::now();
@@ -316,7 +319,11 @@ impl Client {
             }
             BlobState::Registered if unexpired => {
                 tracing::info!(%blob_id, owner = %info.owner, "reusing the existing registration");
-                (StoreOutcome::ReusedRegistration, info.deletable, info.end_epoch)
+                (
+                    StoreOutcome::ReusedRegistration,
+                    info.deletable,
+                    info.end_epoch,
+                )
             }
             _ => {
                 let encoded_size = self.chain.encoded_size(size).await?;
@@ -329,7 +336,13 @@ impl Client {
                 }
                 let reg = self
                     .chain
-                    .register_blob_with_new_storage(root, size, ENCODING_RED_STUFF, opts.deletable, opts.epochs)
+                    .register_blob_with_new_storage(
+                        root,
+                        size,
+                        ENCODING_RED_STUFF,
+                        opts.deletable,
+                        opts.epochs,
+                    )
                     .await?;
                 transactions.push(Transaction {
                     action: "register",
@@ -362,8 +375,15 @@ impl Client {
             deadline: tokio::time::Instant::now() + self.config.timeouts.confirmation(),
             extra: self.config.timeouts.extra_confirmation(),
         };
-        let confirmations =
-            store::upload_and_confirm(&self.http, self.limit.clone(), &placement, encoded.clone(), &params, &bar).await;
+        let confirmations = store::upload_and_confirm(
+            &self.http,
+            self.limit.clone(),
+            &placement,
+            encoded.clone(),
+            &params,
+            &bar,
+        )
+        .await;
         bar.finish_and_clear();
         timings.upload_secs = t.elapsed().as_secs_f64();
 
@@ -383,7 +403,9 @@ impl Client {
         let t = Instant::now();
         let cert = confirmations
             .certificate(placement.epoch, placement.members.len())
-            .map_err(|message| ClientError::Encode(format!("cannot aggregate confirmations: {message}")))?;
+            .map_err(|message| {
+                ClientError::Encode(format!("cannot aggregate confirmations: {message}"))
+            })?;
         let certify = self.chain.certify_blob(&blob_id, &cert).await?;
         transactions.push(Transaction {
             action: "certify",
@@ -427,20 +449,29 @@ impl Client {
             * u64::from(cfg.primary_len())
             * u64::from(cfg.symbol_size(len).unwrap_or(2));
         let bar = self.progress.bar("reading", primary_total, len, true);
-        let slivers =
-            read::fetch_primaries(&self.http, self.limit.clone(), &placement, &cfg, &metadata, blob_id, &bar).await?;
+        let slivers = read::fetch_primaries(
+            &self.http,
+            self.limit.clone(),
+            &placement,
+            &cfg,
+            &metadata,
+            blob_id,
+            &bar,
+        )
+        .await?;
         bar.finish_and_clear();
         let id = *blob_id;
         let bar = self.progress.spinner("decoding", len);
         let data = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ClientError> {
             // Decodes, then re-encodes: a consistent blob reproduces its id, an inconsistent one not.
-            cfg.decode_and_verify(&metadata, slivers).map_err(|e| match e {
-                DecodeError::Inconsistent { .. } => ClientError::Inconsistent(id),
-                other => ClientError::Decode {
-                    blob_id: id,
-                    message: other.to_string(),
-                },
-            })
+            cfg.decode_and_verify(&metadata, slivers)
+                .map_err(|e| match e {
+                    DecodeError::Inconsistent { .. } => ClientError::Inconsistent(id),
+                    other => ClientError::Decode {
+                        blob_id: id,
+                        message: other.to_string(),
+                    },
+                })
         })
         .await
         .map_err(|e| ClientError::Decode {
@@ -516,20 +547,29 @@ impl Client {
         if !info.deletable {
             return Err(ClientError::NotDeletable {
                 blob_id: *blob_id,
-                reason: "it was stored permanent (store with --deletable to be able to delete)".into(),
+                reason: "it was stored permanent (store with --deletable to be able to delete)"
+                    .into(),
             });
         }
         if info.owner != self.address() {
             return Err(ClientError::NotDeletable {
                 blob_id: *blob_id,
-                reason: format!("it belongs to {}, not to this wallet {}", info.owner, self.address()),
+                reason: format!(
+                    "it belongs to {}, not to this wallet {}",
+                    info.owner,
+                    self.address()
+                ),
             });
         }
         Ok(self.chain.delete_blob(blob_id).await?)
     }
 
     /// Extends a blob by `epochs`, paying for its storage.
-    pub async fn extend(&self, blob_id: &BlobId, epochs: u32) -> Result<Vec<Transaction>, ClientError> {
+    pub async fn extend(
+        &self,
+        blob_id: &BlobId,
+        epochs: u32,
+    ) -> Result<Vec<Transaction>, ClientError> {
         let info = self.chain.blob(blob_id).await?;
         if info.state == BlobState::None {
             return Err(ClientError::BlobUnknown(*blob_id));
@@ -557,7 +597,11 @@ impl Client {
     }
 
     /// Stakes `amount` FROST with `node`.
-    pub async fn stake(&self, node: Address, amount: U256) -> Result<Vec<Transaction>, ClientError> {
+    pub async fn stake(
+        &self,
+        node: Address,
+        amount: U256,
+    ) -> Result<Vec<Transaction>, ClientError> {
         // Approves the staking contract first when needed.
         let stake = self.chain.stake(node, amount).await?;
         Ok(vec![Transaction {

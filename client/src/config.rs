@@ -116,11 +116,20 @@ impl Timeouts {
 
 /// `$FLOE_HOME`, or `~/.floe`.
 pub fn floe_home() -> PathBuf {
-    if let Some(home) = std::env::var_os(HOME_ENV).filter(|h| !h.is_empty()) {
+    home_from(std::env::var_os(HOME_ENV), std::env::var_os("HOME"))
+}
+
+fn home_from(
+    floe_home: Option<std::ffi::OsString>,
+    user_home: Option<std::ffi::OsString>,
+) -> PathBuf {
+    if let Some(home) = floe_home.filter(|h| !h.is_empty()) {
         return PathBuf::from(home);
     }
-    let user_home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    user_home.join(".floe")
+    user_home
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".floe")
 }
 
 /// The directory `floe devnet` uses by default: `$FLOE_HOME/devnet`.
@@ -128,15 +137,33 @@ pub fn default_devnet_dir() -> PathBuf {
     floe_home().join("devnet")
 }
 
-/// Where the config is read from: `explicit`, else `FLOE_CONFIG`, else the devnet's client.toml.
+/// Where the config is read from: `explicit`, else `FLOE_CONFIG`, else
+/// `$FLOE_HOME/devnet/client.toml`.
 pub fn config_path(explicit: Option<&Path>) -> PathBuf {
+    resolve_config_path(
+        explicit,
+        std::env::var_os(CONFIG_ENV),
+        std::env::var_os(HOME_ENV),
+        std::env::var_os("HOME"),
+    )
+}
+
+/// [`config_path`] with the environment passed in.
+fn resolve_config_path(
+    explicit: Option<&Path>,
+    floe_config: Option<std::ffi::OsString>,
+    floe_home: Option<std::ffi::OsString>,
+    user_home: Option<std::ffi::OsString>,
+) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
     }
-    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|p| !p.is_empty()) {
+    if let Some(p) = floe_config.filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    default_devnet_dir().join("client.toml")
+    home_from(floe_home, user_home)
+        .join("devnet")
+        .join("client.toml")
 }
 
 impl ClientConfig {
@@ -175,5 +202,84 @@ impl ClientConfig {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(path, self.to_toml())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::Address;
+
+    fn sample() -> ClientConfig {
+        ClientConfig {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            wallet_key: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".into(),
+            deployment: Deployment {
+                wal: Address::repeat_byte(1),
+                staking: Address::repeat_byte(2),
+                registry: Address::repeat_byte(3),
+                chain_id: 31337,
+                start_block: 7,
+            },
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    #[test]
+    fn config_round_trips_through_toml() {
+        let cfg = sample();
+        assert_eq!(ClientConfig::from_toml(&cfg.to_toml()).ok(), Some(cfg));
+    }
+
+    #[test]
+    fn timeouts_are_optional_and_default() {
+        let mut text = sample().to_toml();
+        let cut = text.find("[timeouts]").unwrap_or(text.len());
+        text.truncate(cut);
+        let cfg = ClientConfig::from_toml(&text).ok();
+        assert_eq!(cfg.map(|c| c.timeouts), Some(Timeouts::default()));
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_are_errors_naming_them() {
+        let text = sample().to_toml().replace("rpc_url", "rpc_uri");
+        match ClientConfig::from_toml(&text) {
+            Err(ClientError::ConfigParse { message, .. }) => {
+                assert!(message.contains("rpc_uri"), "{message}")
+            }
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_file_says_how_to_get_one() {
+        let err = ClientConfig::load(Path::new("/nonexistent/floe/client.toml"));
+        let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.contains("/nonexistent/floe/client.toml") && msg.contains("floe devnet"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn lookup_order_is_flag_then_env_then_floe_home_then_home() {
+        let os = |s: &str| Some(std::ffi::OsString::from(s));
+        let flag = Path::new("/flag.toml");
+        assert_eq!(
+            resolve_config_path(Some(flag), os("/env.toml"), os("/fh"), os("/home/u")),
+            flag
+        );
+        assert_eq!(
+            resolve_config_path(None, os("/env.toml"), os("/fh"), os("/home/u")),
+            Path::new("/env.toml")
+        );
+        assert_eq!(
+            resolve_config_path(None, None, os("/fh"), os("/home/u")),
+            Path::new("/fh/devnet/client.toml")
+        );
+        assert_eq!(
+            resolve_config_path(None, os(""), os(""), os("/home/u")),
+            Path::new("/home/u/.floe/devnet/client.toml")
+        );
     }
 }

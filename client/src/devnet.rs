@@ -34,10 +34,14 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum DevnetError {
     /// anvil is not installed.
-    #[error("anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm ci` in the repository")]
+    #[error(
+        "anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm ci` in the repository"
+    )]
     AnvilNotFound,
     /// The floe-node executable is not built.
-    #[error("floe-node not found next to {exe} nor on PATH; build it with `cargo build --workspace --bins`")]
+    #[error(
+        "floe-node not found next to {exe} nor on PATH; build it with `cargo build --workspace --bins`"
+    )]
     FloeNodeNotFound {
         /// The running executable.
         exe: String,
@@ -114,6 +118,11 @@ pub struct DevnetOptions {
     pub node_log_filter: String,
     /// How long start-up waits for each step.
     pub startup_timeout: Duration,
+    /// Nodes' `certify_grace_secs`: how long a fully uploaded blob may stay uncertified before
+    /// a node certifies it itself; `None` = the node's default.
+    pub node_certify_grace_secs: Option<u64>,
+    /// Nodes' `poll_interval_ms` (chain event polling).
+    pub node_poll_interval_ms: u64,
 }
 
 impl Default for DevnetOptions {
@@ -130,6 +139,8 @@ impl Default for DevnetOptions {
             timeouts: Timeouts::default(),
             node_log_filter: "info".into(),
             startup_timeout: Duration::from_secs(60),
+            node_certify_grace_secs: None,
+            node_poll_interval_ms: 200,
         }
     }
 }
@@ -163,6 +174,7 @@ pub struct Devnet {
     floe_node: PathBuf,
     node_log_filter: String,
     startup_timeout: Duration,
+    node_extra_config: String,
     deployment: Deployment,
     accounts: Vec<String>,
     client_config: ClientConfig,
@@ -204,7 +216,12 @@ fn parse_anvil_keys(log: &str) -> Vec<String> {
 }
 
 /// Polls `cond` every 50 ms until it yields `Some`, or fails with a timeout.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, dir: &Path, mut cond: F) -> Result<T, DevnetError>
+async fn wait_for<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    dir: &Path,
+    mut cond: F,
+) -> Result<T, DevnetError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, DevnetError>>,
@@ -234,10 +251,20 @@ impl Devnet {
         if opts.shards < 4 {
             return Err(DevnetError::BadOption("--shards must be at least 4".into()));
         }
-        let anvil_bin = opts.anvil.clone().or_else(find_anvil).ok_or(DevnetError::AnvilNotFound)?;
-        let floe_node = opts.floe_node.clone().or_else(find_floe_node).ok_or_else(|| DevnetError::FloeNodeNotFound {
-            exe: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
-        })?;
+        let anvil_bin = opts
+            .anvil
+            .clone()
+            .or_else(find_anvil)
+            .ok_or(DevnetError::AnvilNotFound)?;
+        let floe_node = opts
+            .floe_node
+            .clone()
+            .or_else(find_floe_node)
+            .ok_or_else(|| DevnetError::FloeNodeNotFound {
+                exe: std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            })?;
         let (dir, remove_dir) = match &opts.dir {
             Some(d) => (d.clone(), false),
             None => (unique_temp_dir(), true),
@@ -246,7 +273,8 @@ impl Devnet {
         // Old node data belongs to an old chain: start clean.
         let nodes_dir = dir.join("nodes");
         if nodes_dir.exists() {
-            std::fs::remove_dir_all(&nodes_dir).map_err(io(format!("cannot clear {}", nodes_dir.display())))?;
+            std::fs::remove_dir_all(&nodes_dir)
+                .map_err(io(format!("cannot clear {}", nodes_dir.display())))?;
         }
         let mut devnet = Devnet {
             dir: dir.clone(),
@@ -256,6 +284,13 @@ impl Devnet {
             floe_node,
             node_log_filter: opts.node_log_filter.clone(),
             startup_timeout: opts.startup_timeout,
+            node_extra_config: {
+                let mut extra = format!("poll_interval_ms = {}\n", opts.node_poll_interval_ms);
+                if let Some(grace) = opts.node_certify_grace_secs {
+                    extra.push_str(&format!("certify_grace_secs = {grace}\n"));
+                }
+                extra
+            },
             deployment: Deployment {
                 wal: Address::ZERO,
                 staking: Address::ZERO,
@@ -292,7 +327,10 @@ impl Devnet {
         let chain = devnet.chain_with(&devnet.accounts[0]).await?;
         chain.advance_epoch().await?;
         devnet.wait_nodes_in_epoch(1).await?;
-        devnet.client_config.save(&dir.join("client.toml")).map_err(io("cannot write the client config"))?;
+        devnet
+            .client_config
+            .save(&dir.join("client.toml"))
+            .map_err(io("cannot write the client config"))?;
         devnet
             .deployment
             .save(&dir.join("deployment.json"))
@@ -309,7 +347,8 @@ impl Devnet {
             .args(["--accounts", &accounts.max(10).to_string()])
             .args(["--hardfork", "prague"])
             .env("NO_COLOR", "1");
-        let child = ManagedChild::spawn("anvil", cmd, &log).map_err(io(format!("cannot start {}", anvil_bin.display())))?;
+        let child = ManagedChild::spawn("anvil", cmd, &log)
+            .map_err(io(format!("cannot start {}", anvil_bin.display())))?;
         self.anvil = Some(child);
         self.rpc_url = format!("http://127.0.0.1:{port}");
         let rpc_url = self.rpc_url.clone();
@@ -384,7 +423,8 @@ impl Devnet {
             let bls_key = SecretKey::from_seed(&seed);
             let port = free_port().map_err(io("cannot find a free port"))?;
             let dir = self.dir.join("nodes").join(format!("node{i}"));
-            std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(io(format!("cannot create {}", dir.display())))?;
             let chain = self.chain_with(&operator_key).await?;
             let pop = proof_of_possession(
                 &bls_key,
@@ -393,7 +433,13 @@ impl Devnet {
                 operator.into_array(),
             );
             chain
-                .register_node(&bls_key.public_key(), &pop, &format!("127.0.0.1:{port}"), 1_000, 1 << 40)
+                .register_node(
+                    &bls_key.public_key(),
+                    &pop,
+                    &format!("127.0.0.1:{port}"),
+                    1_000,
+                    1 << 40,
+                )
                 .await?;
             chain.faucet(opts.stake).await?;
             // Approves the staking contract first.
@@ -419,10 +465,11 @@ impl Devnet {
         let bls_file = node.dir.join("bls.key");
         std::fs::write(&bls_file, node.bls_key.to_hex()).map_err(io("cannot write a BLS key"))?;
         let operator_file = node.dir.join("operator.key");
-        std::fs::write(&operator_file, &node.operator_key).map_err(io("cannot write an operator key"))?;
+        std::fs::write(&operator_file, &node.operator_key)
+            .map_err(io("cannot write an operator key"))?;
         let toml = format!(
             "bls_key_file = {bls:?}\noperator_key_file = {op:?}\nrpc_url = {rpc:?}\nlisten_address = \"127.0.0.1:{port}\"\n\
-             public_address = \"127.0.0.1:{port}\"\nstorage_dir = {storage:?}\n\n[deployment]\nwal = \"{wal}\"\nstaking = \"{staking}\"\n\
+             public_address = \"127.0.0.1:{port}\"\nstorage_dir = {storage:?}\n{extra}\n[deployment]\nwal = \"{wal}\"\nstaking = \"{staking}\"\n\
              registry = \"{registry}\"\nchain_id = {chain_id}\nstart_block = {start_block}\n",
             bls = bls_file.display().to_string(),
             op = operator_file.display().to_string(),
@@ -434,6 +481,7 @@ impl Devnet {
             registry = self.deployment.registry,
             chain_id = self.deployment.chain_id,
             start_block = self.deployment.start_block,
+            extra = self.node_extra_config,
         );
         std::fs::write(&node.config, toml).map_err(io("cannot write a node config"))
     }
@@ -441,7 +489,10 @@ impl Devnet {
     fn spawn_node(&mut self, i: usize) -> Result<(), DevnetError> {
         let node = &mut self.nodes[i];
         let mut cmd = Command::new(&self.floe_node);
-        cmd.arg("--config").arg(&node.config).env("RUST_LOG", &self.node_log_filter).env("NO_COLOR", "1");
+        cmd.arg("--config")
+            .arg(&node.config)
+            .env("RUST_LOG", &self.node_log_filter)
+            .env("NO_COLOR", "1");
         let log = node.dir.join("node.log");
         let child = ManagedChild::spawn(&format!("node {i}"), cmd, &log)
             .map_err(io(format!("cannot start {}", self.floe_node.display())))?;
@@ -455,24 +506,29 @@ impl Devnet {
         let client = NodeClient::new(http, &self.node_address(i));
         let (dir, timeout) = (self.dir.clone(), self.startup_timeout);
         let node = &mut self.nodes[i];
-        wait_for(&format!("node {i} to serve /v1/health"), timeout, &dir, || {
-            let exited = node
-                .process
-                .as_mut()
-                .and_then(|p| p.try_exited().map(|s| (s, p.log().to_path_buf(), p.log_tail(20))));
-            let client = client.clone();
-            async move {
-                if let Some((status, log, tail)) = exited {
-                    return Err(DevnetError::Exited {
-                        name: format!("node {i}"),
-                        status: status.to_string(),
-                        log,
-                        tail,
-                    });
+        wait_for(
+            &format!("node {i} to serve /v1/health"),
+            timeout,
+            &dir,
+            || {
+                let exited = node.process.as_mut().and_then(|p| {
+                    p.try_exited()
+                        .map(|s| (s, p.log().to_path_buf(), p.log_tail(20)))
+                });
+                let client = client.clone();
+                async move {
+                    if let Some((status, log, tail)) = exited {
+                        return Err(DevnetError::Exited {
+                            name: format!("node {i}"),
+                            status: status.to_string(),
+                            log,
+                            tail,
+                        });
+                    }
+                    Ok(client.health().await.ok().map(|_| ()))
                 }
-                Ok(client.health().await.ok().map(|_| ()))
-            }
-        })
+            },
+        )
         .await
     }
 
@@ -484,14 +540,22 @@ impl Devnet {
                 continue;
             }
             let client = NodeClient::new(http.clone(), &self.node_address(i));
-            wait_for(&format!("node {i} to reach epoch {epoch}"), self.startup_timeout, &self.dir, || {
-                let client = client.clone();
-                async move {
-                    let health = client.health().await.ok();
-                    let seen = health.as_ref().and_then(|h| h.get("epoch")).and_then(serde_json::Value::as_u64);
-                    Ok(seen.filter(|e| *e >= u64::from(epoch)).map(|_| ()))
-                }
-            })
+            wait_for(
+                &format!("node {i} to reach epoch {epoch}"),
+                self.startup_timeout,
+                &self.dir,
+                || {
+                    let client = client.clone();
+                    async move {
+                        let health = client.health().await.ok();
+                        let seen = health
+                            .as_ref()
+                            .and_then(|h| h.get("epoch"))
+                            .and_then(serde_json::Value::as_u64);
+                        Ok(seen.filter(|e| *e >= u64::from(epoch)).map(|_| ()))
+                    }
+                },
+            )
             .await?;
         }
         Ok(())
@@ -614,7 +678,10 @@ impl Devnet {
                 && let Some(status) = p.try_exited()
             {
                 node.reported_exit = true;
-                return Some(format!("node {i} exited ({status}); see {}", p.log().display()));
+                return Some(format!(
+                    "node {i} exited ({status}); see {}",
+                    p.log().display()
+                ));
             }
         }
         None
@@ -656,7 +723,10 @@ pub async fn increase_time(chain: &Chain, secs: u64) -> Result<(), DevnetError> 
         .raw_request("evm_increaseTime".into(), (secs,))
         .await
         .map_err(rpc("evm_increaseTime"))?;
-    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.map_err(rpc("evm_mine"))?;
+    let _: serde_json::Value = provider
+        .raw_request("evm_mine".into(), ())
+        .await
+        .map_err(rpc("evm_mine"))?;
     Ok(())
 }
 
@@ -668,6 +738,9 @@ mod tests {
     fn parses_the_keys_anvil_prints() {
         let log = "Available Accounts\n==================\n\n(0) 0xf39F (10000.000000000000000000 ETH)\n\n\
                    Private Keys\n==================\n\n(0) 0xac09\n(1) 0x59c6\n\nWallet\n==================\n";
-        assert_eq!(parse_anvil_keys(log), vec!["0xac09".to_owned(), "0x59c6".to_owned()]);
+        assert_eq!(
+            parse_anvil_keys(log),
+            vec!["0xac09".to_owned(), "0x59c6".to_owned()]
+        );
     }
 }

@@ -18,7 +18,9 @@ pub enum ClientError {
         source: std::io::Error,
     },
     /// The config file is not valid TOML or misses fields.
-    #[error("invalid client config {path}: {message}; fix the file (see `floe --help` for its fields)")]
+    #[error(
+        "invalid client config {path}: {message}; fix the file (see `floe --help` for its fields)"
+    )]
     ConfigParse {
         /// The file (empty when parsed from text).
         path: PathBuf,
@@ -71,13 +73,17 @@ pub enum ClientError {
         failures: String,
     },
     /// The blob was never registered.
-    #[error("blob {0} is unknown: it was never registered on this network (check the id and the config's network)")]
+    #[error(
+        "blob {0} is unknown: it was never registered on this network (check the id and the config's network)"
+    )]
     BlobUnknown(BlobId),
     /// The blob was deleted by its owner.
     #[error("blob {0} was deleted by its owner; its data is gone")]
     BlobDeleted(BlobId),
     /// The blob's storage ran out.
-    #[error("blob {blob_id} expired at epoch {end_epoch} (current epoch {current}); its data is gone")]
+    #[error(
+        "blob {blob_id} expired at epoch {end_epoch} (current epoch {current}); its data is gone"
+    )]
     BlobExpired {
         /// The blob.
         blob_id: BlobId,
@@ -90,10 +96,14 @@ pub enum ClientError {
     #[error("blob {0} is invalid: its writer encoded it inconsistently, so it has no content")]
     BlobInvalid(BlobId),
     /// The blob is registered but not certified: it is not available (yet).
-    #[error("blob {0} is registered but not certified, so it is not available; its writer should run `floe store` again")]
+    #[error(
+        "blob {0} is registered but not certified, so it is not available; its writer should run `floe store` again"
+    )]
     BlobNotCertified(BlobId),
     /// No node served metadata matching the blob id.
-    #[error("no storage node served valid metadata for blob {blob_id}: {failures}; retry later or check the nodes")]
+    #[error(
+        "no storage node served valid metadata for blob {blob_id}: {failures}; retry later or check the nodes"
+    )]
     NoMetadata {
         /// The blob.
         blob_id: BlobId,
@@ -123,7 +133,9 @@ pub enum ClientError {
         message: String,
     },
     /// The decoded bytes do not re-encode to the blob id: the writer encoded inconsistently.
-    #[error("blob {0} is inconsistent: the decoded bytes do not match the blob id (the writer encoded it inconsistently)")]
+    #[error(
+        "blob {0} is inconsistent: the decoded bytes do not match the blob id (the writer encoded it inconsistently)"
+    )]
     Inconsistent(BlobId),
     /// The blob is not deletable or not ours.
     #[error("cannot delete blob {blob_id}: {reason}")]

@@ -16,17 +16,19 @@
 //! - [`progress`]: indicatif progress bars.
 
 pub mod client;
-mod read;
-mod store;
 pub mod config;
 pub mod devnet;
 pub mod error;
 pub mod node_api;
 pub mod process;
 pub mod progress;
+mod read;
+mod store;
 pub mod units;
 
-pub use client::{BlobStatus, Client, NetworkInfo, StoreOptions, StoreOutcome, StoreResult, StoreTimings};
+pub use client::{
+    BlobStatus, Client, NetworkInfo, StoreOptions, StoreOutcome, StoreResult, StoreTimings,
+};
 pub use config::ClientConfig;
 pub use error::ClientError;
 pub use progress::Progress;

@@ -18,7 +18,11 @@ use floe_client::{
 use floe_core::ids::BlobId;
 
 #[derive(Debug, Parser)]
-#[command(name = "floe", version, about = "floe: decentralized blob storage (client and local network)")]
+#[command(
+    name = "floe",
+    version,
+    about = "floe: decentralized blob storage (client and local network)"
+)]
 struct Cli {
     /// Client config file (default: $FLOE_CONFIG, else $FLOE_HOME/devnet/client.toml,
     /// FLOE_HOME defaulting to ~/.floe).
@@ -133,8 +137,8 @@ fn init_tracing(verbose: u8) {
         1 => "info,floe_client=info",
         _ => "debug",
     };
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -157,7 +161,11 @@ async fn main() -> std::process::ExitCode {
 async fn client(config_path: Option<&std::path::Path>, json: bool) -> Result<Client> {
     let path = config::config_path(config_path);
     let cfg = ClientConfig::load(&path)?;
-    let progress = if json { Progress::Hidden } else { Progress::Auto };
+    let progress = if json {
+        Progress::Hidden
+    } else {
+        Progress::Auto
+    };
     Ok(Client::new(cfg).await?.with_progress(progress))
 }
 
@@ -184,15 +192,21 @@ async fn run(cli: Cli) -> Result<()> {
             if epochs == 0 {
                 bail!("--epochs must be at least 1");
             }
-            let data = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let client = client(cfg_path, out.json).await?;
-            let result = client.store(data, &StoreOptions { epochs, deletable }).await?;
+            let result = client
+                .store(data, &StoreOptions { epochs, deletable })
+                .await?;
             if out.json {
                 return print_json(&result);
             }
             match result.outcome {
                 StoreOutcome::AlreadyCertified => {
-                    println!("Blob {} is already certified until epoch {}: nothing to pay.", result.blob_id, result.end_epoch);
+                    println!(
+                        "Blob {} is already certified until epoch {}: nothing to pay.",
+                        result.blob_id, result.end_epoch
+                    );
                 }
                 StoreOutcome::NewlyCertified | StoreOutcome::ReusedRegistration => {
                     let how = if result.outcome == StoreOutcome::ReusedRegistration {
@@ -213,11 +227,15 @@ async fn run(cli: Cli) -> Result<()> {
             let client = client(cfg_path, false).await?;
             let data = client.read(&blob_id).await?;
             match out {
-                Some(path) => std::fs::write(&path, &data).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => std::fs::write(&path, &data)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
                 None => {
                     let mut stdout = std::io::stdout().lock();
                     if stdout.is_terminal() && std::str::from_utf8(&data).is_err() {
-                        bail!("the blob is binary ({} bytes); write it to a file with -o FILE", data.len());
+                        bail!(
+                            "the blob is binary ({} bytes); write it to a file with -o FILE",
+                            data.len()
+                        );
                     }
                     stdout.write_all(&data)?;
                     stdout.flush()?;
@@ -240,7 +258,10 @@ async fn run(cli: Cli) -> Result<()> {
                 if s.certified_epoch > 0 {
                     println!("  certified:  epoch {}", s.certified_epoch);
                 }
-                println!("  end epoch:  {} (current {})", s.end_epoch, s.current_epoch);
+                println!(
+                    "  end epoch:  {} (current {})",
+                    s.end_epoch, s.current_epoch
+                );
             }
             Ok(())
         }
@@ -251,14 +272,20 @@ async fn run(cli: Cli) -> Result<()> {
                 return print_json(&i);
             }
             println!("Chain {} · epoch {}", i.chain_id, i.epoch);
-            println!("Shards n = {}, f = {}, quorum = {} shards", i.n_shards, i.f, i.quorum);
+            println!(
+                "Shards n = {}, f = {}, quorum = {} shards",
+                i.n_shards, i.f, i.quorum
+            );
             println!(
                 "Prices: storage {} FROST/MiB/epoch, write {} FROST/MiB",
                 i.storage_price, i.write_price
             );
             println!("Committee ({} nodes):", i.committee.len());
             for m in &i.committee {
-                println!("  {}  {:<21} {:>5} shards", m.node, m.network_address, m.shards);
+                println!(
+                    "  {}  {:<21} {:>5} shards",
+                    m.node, m.network_address, m.shards
+                );
             }
             println!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
             Ok(())
@@ -272,12 +299,18 @@ async fn run(cli: Cli) -> Result<()> {
             println!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
             Ok(())
         }
-        Command::Extend { blob_id, epochs, out } => {
+        Command::Extend {
+            blob_id,
+            epochs,
+            out,
+        } => {
             let client = client(cfg_path, out.json).await?;
             let txs = client.extend(&blob_id, epochs).await?;
             let status = client.status(&blob_id).await?;
             if out.json {
-                return print_json(&serde_json::json!({ "blob_id": blob_id, "end_epoch": status.end_epoch, "transactions": txs }));
+                return print_json(
+                    &serde_json::json!({ "blob_id": blob_id, "end_epoch": status.end_epoch, "transactions": txs }),
+                );
             }
             println!("Extended {blob_id} to end epoch {}", status.end_epoch);
             print_txs(&txs);
@@ -289,9 +322,15 @@ async fn run(cli: Cli) -> Result<()> {
             let tx = client.faucet(frost).await?;
             let balance = client.wal_balance().await?;
             if out.json {
-                return print_json(&serde_json::json!({ "transaction": tx, "balance_frost": balance }));
+                return print_json(
+                    &serde_json::json!({ "transaction": tx, "balance_frost": balance }),
+                );
             }
-            println!("Received {} WAL (tx {tx}); balance {} WAL", format_wal(frost), format_wal(balance));
+            println!(
+                "Received {} WAL (tx {tx}); balance {} WAL",
+                format_wal(frost),
+                format_wal(balance)
+            );
             Ok(())
         }
         Command::Stake { node, amount, out } => {
@@ -299,9 +338,14 @@ async fn run(cli: Cli) -> Result<()> {
             let client = client(cfg_path, out.json).await?;
             let txs = client.stake(node, frost).await?;
             if out.json {
-                return print_json(&serde_json::json!({ "node": node, "amount_frost": frost, "transactions": txs }));
+                return print_json(
+                    &serde_json::json!({ "node": node, "amount_frost": frost, "transactions": txs }),
+                );
             }
-            println!("Staked {} WAL with {node}; it counts from the next epoch.", format_wal(frost));
+            println!(
+                "Staked {} WAL with {node}; it counts from the next epoch.",
+                format_wal(frost)
+            );
             print_txs(&txs);
             Ok(())
         }
@@ -318,21 +362,50 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
         dir: Some(dir.clone()),
         ..DevnetOptions::default()
     };
-    eprintln!("starting a devnet of {} nodes and {} shards in {} ...", args.nodes, args.shards, dir.display());
+    eprintln!(
+        "starting a devnet of {} nodes and {} shards in {} ...",
+        args.nodes,
+        args.shards,
+        dir.display()
+    );
     let mut devnet = Devnet::start(opts).await?;
     let client_toml = dir.join("client.toml");
     println!("ready");
-    println!("  chain:   {} (chain id {})", devnet.rpc_url(), devnet.client_config().deployment.chain_id);
+    println!(
+        "  chain:   {} (chain id {})",
+        devnet.rpc_url(),
+        devnet.client_config().deployment.chain_id
+    );
     for i in 0..devnet.node_count() {
-        println!("  node {i}:  http://{}  (log {})", devnet.node_address(i), devnet.node_log(i).display());
+        println!(
+            "  node {i}:  http://{}  (log {})",
+            devnet.node_address(i),
+            devnet.node_log(i).display()
+        );
     }
     println!("  client config: {}", client_toml.display());
     if dir != config::default_devnet_dir() {
-        println!("  (not the default location: export FLOE_CONFIG={})", client_toml.display());
+        println!(
+            "  (not the default location: export FLOE_CONFIG={})",
+            client_toml.display()
+        );
     }
+    // Name the binary by its path unless `floe` on PATH is this very executable.
+    let exe = std::env::current_exe().ok();
+    let on_path = std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p).any(|d| {
+            let candidate = d.join("floe");
+            candidate.is_file()
+                && candidate.canonicalize().ok() == exe.as_ref().and_then(|e| e.canonicalize().ok())
+        })
+    });
+    let floe = match (&exe, on_path) {
+        (Some(e), false) => e.display().to_string(),
+        _ => "floe".to_owned(),
+    };
     println!();
-    println!("Store a file from another terminal:  floe store photo.jpg");
-    println!("Read it back:                        floe read <blob id> -o photo-copy.jpg");
+    println!("Store a file from another terminal:  {floe} store photo.jpg");
+    println!("Read it back:                        {floe} read <blob id> -o photo-copy.jpg");
     println!("Press Ctrl-C to stop.");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -41,11 +41,14 @@ pub enum NodeError {
 
 impl NodeError {
     /// Whether retrying the same request later may succeed: transport failures, 5xx, and the
-    /// statuses a node uses for "not yet" (404 before it sees a registration, 409, 425, 429).
+    /// statuses a node uses for "not yet" (404 before it sees a registration, 409 before it
+    /// holds everything, 421 while it still follows the previous epoch's shards, 425, 429).
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { .. } => true,
-            Self::Status { status, .. } => *status >= 500 || matches!(status, 404 | 408 | 409 | 425 | 429),
+            Self::Status { status, .. } => {
+                *status >= 500 || matches!(status, 404 | 408 | 409 | 421 | 425 | 429)
+            }
             Self::BadResponse { .. } => false,
         }
     }
@@ -141,7 +144,12 @@ impl NodeClient {
     }
 
     async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, NodeError> {
-        let resp = self.http.get(self.url(path)).send().await.map_err(|e| self.transport(e))?;
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| self.transport(e))?;
         let resp = self.check(resp).await?;
         Ok(resp.bytes().await.map_err(|e| self.transport(e))?.to_vec())
     }
@@ -156,7 +164,8 @@ impl NodeClient {
 
     /// `PUT /v1/blobs/{id}/metadata` with the metadata's wire bytes.
     pub async fn put_metadata(&self, id: &BlobId, wire: Vec<u8>) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/metadata"), wire).await
+        self.put_bytes(&format!("/v1/blobs/{id}/metadata"), wire)
+            .await
     }
 
     /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes.
@@ -165,13 +174,26 @@ impl NodeClient {
     }
 
     /// `PUT /v1/blobs/{id}/slivers/{pair}/{kind}` with the sliver's wire bytes.
-    pub async fn put_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind, wire: Vec<u8>) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"), wire).await
+    pub async fn put_sliver(
+        &self,
+        id: &BlobId,
+        pair: u16,
+        kind: SliverKind,
+        wire: Vec<u8>,
+    ) -> Result<(), NodeError> {
+        self.put_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"), wire)
+            .await
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes.
-    pub async fn get_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<Vec<u8>, NodeError> {
-        self.get_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}")).await
+    pub async fn get_sliver(
+        &self,
+        id: &BlobId,
+        pair: u16,
+        kind: SliverKind,
+    ) -> Result<Vec<u8>, NodeError> {
+        self.get_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"))
+            .await
     }
 
     /// `GET /v1/blobs/{id}/confirmation`: the node's signature once it holds all its slivers.

@@ -43,7 +43,9 @@ impl ManagedChild {
 
     /// `Some(exit status)` once the process has exited.
     pub fn try_exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// The last `lines` lines of the log, for error messages.
@@ -55,7 +57,9 @@ impl ManagedChild {
 
     /// Stops the process: SIGTERM, then SIGKILL if it has not exited within `grace`.
     pub fn stop(&mut self, grace: std::time::Duration) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if child.try_wait().ok().flatten().is_none() {
             // SIGTERM through the `kill` utility keeps this crate free of unsafe libc calls.
             let _ = Command::new("kill")
@@ -110,7 +114,9 @@ fn find_in_node_modules(start: &Path, name: &str) -> Option<PathBuf> {
 /// Finds `name` on `PATH`.
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// Finds anvil: the repo's npm toolchain (`node_modules/.bin/anvil`, searched upward from the
@@ -136,7 +142,12 @@ pub fn find_anvil() -> Option<PathBuf> {
 pub fn find_floe_node() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let dir = exe.parent()?;
-    let candidates = [dir.join("floe-node"), dir.parent().map(|p| p.join("floe-node")).unwrap_or_default()];
+    let candidates = [
+        dir.join("floe-node"),
+        dir.parent()
+            .map(|p| p.join("floe-node"))
+            .unwrap_or_default(),
+    ];
     candidates
         .into_iter()
         .find(|p| p.is_file())

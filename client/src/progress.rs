@@ -20,8 +20,15 @@ pub enum Progress {
 
 impl Progress {
     /// A bar of `len` units labelled `msg` (bytes when `bytes`); hidden when not wanted.
-    pub(crate) fn bar(self, msg: &'static str, len: u64, blob_len: u64, bytes: bool) -> ProgressBar {
-        let visible = self == Self::Auto && blob_len >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal();
+    pub(crate) fn bar(
+        self,
+        msg: &'static str,
+        len: u64,
+        blob_len: u64,
+        bytes: bool,
+    ) -> ProgressBar {
+        let visible =
+            self == Self::Auto && blob_len >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal();
         if !visible {
             return ProgressBar::hidden();
         }
@@ -40,7 +47,8 @@ impl Progress {
 
     /// A spinner labelled `msg` for a step of unknown length.
     pub(crate) fn spinner(self, msg: &'static str, blob_len: u64) -> ProgressBar {
-        let visible = self == Self::Auto && blob_len >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal();
+        let visible =
+            self == Self::Auto && blob_len >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal();
         if !visible {
             return ProgressBar::hidden();
         }

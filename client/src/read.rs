@@ -24,7 +24,11 @@ pub(crate) async fn fetch_metadata(
 ) -> Result<BlobMetadata, ClientError> {
     let mut failures = Vec::new();
     // Start at a node picked by the blob id, so readers spread over the committee.
-    let members: Vec<_> = placement.members.iter().filter(|m| !m.shards.is_empty()).collect();
+    let members: Vec<_> = placement
+        .members
+        .iter()
+        .filter(|m| !m.shards.is_empty())
+        .collect();
     let start = usize::from(blob_id.0[31]) % members.len().max(1);
     for member in members.iter().cycle().skip(start).take(members.len()) {
         let node = NodeClient::new(http.clone(), &member.network_address);
@@ -38,9 +42,15 @@ pub(crate) async fn fetch_metadata(
         match BlobMetadata::from_wire(&bytes) {
             Ok(m) => match m.verify(blob_id, cfg) {
                 Ok(()) => return Ok(m),
-                Err(e) => failures.push(format!("node {} sent wrong metadata: {e}", member.network_address)),
+                Err(e) => failures.push(format!(
+                    "node {} sent wrong metadata: {e}",
+                    member.network_address
+                )),
             },
-            Err(e) => failures.push(format!("node {} sent undecodable metadata: {e}", member.network_address)),
+            Err(e) => failures.push(format!(
+                "node {} sent undecodable metadata: {e}",
+                member.network_address
+            )),
         }
     }
     Err(ClientError::NoMetadata {
@@ -62,7 +72,12 @@ pub(crate) async fn fetch_primaries(
     let n = placement.n_shards;
     let needed = usize::from(cfg.secondary_len());
     // Systematic pairs (0..n-2f) decode without Reed-Solomon; the others are the fallback.
-    let mut order = (0..n).map(|pair| (pair, placement.node_of_shard(blob_id.shard_for_pair(pair, n))));
+    let mut order = (0..n).map(|pair| {
+        (
+            pair,
+            placement.node_of_shard(blob_id.shard_for_pair(pair, n)),
+        )
+    });
     let mut got: Vec<Sliver> = Vec::with_capacity(needed);
     let mut failures: Vec<String> = Vec::new();
     let mut in_flight = FuturesUnordered::new();
@@ -81,7 +96,8 @@ pub(crate) async fn fetch_primaries(
                 .get_sliver(blob_id, pair, SliverKind::Primary)
                 .await
                 .map_err(|e| format!("pair {pair}: {e}"))?;
-            let sliver = Sliver::from_wire(&bytes).map_err(|e| format!("pair {pair} from {address}: undecodable: {e}"))?;
+            let sliver = Sliver::from_wire(&bytes)
+                .map_err(|e| format!("pair {pair} from {address}: undecodable: {e}"))?;
             if sliver.pair != pair || sliver.kind != SliverKind::Primary {
                 return Err(format!("pair {pair} from {address}: got another sliver"));
             }

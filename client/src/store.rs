@@ -47,10 +47,14 @@ pub(crate) struct Confirmations {
 
 impl Confirmations {
     /// Aggregates the signatures into a certificate.
-    pub(crate) fn certificate(&self, epoch: u32, committee_size: usize) -> Result<floe_core::bls::Certificate, String> {
+    pub(crate) fn certificate(
+        &self,
+        epoch: u32,
+        committee_size: usize,
+    ) -> Result<floe_core::bls::Certificate, String> {
         let mut builder = CertificateBuilder::new(epoch, committee_size);
         for (index, sig) in &self.signatures {
-            builder.add(*index, sig.clone()).map_err(|e| e.to_string())?;
+            builder.add(*index, *sig).map_err(|e| e.to_string())?;
         }
         builder.finish().map_err(|e| e.to_string())
     }
@@ -68,46 +72,70 @@ pub(crate) async fn upload_and_confirm(
     let n = placement.n_shards;
     let blob_id = blob.blob_id;
     let metadata_wire: Arc<Vec<u8>> = Arc::new(blob.metadata.to_wire());
-    let message = certify_message(params.chain_id, params.registry, placement.epoch, &[(blob_id.0, params.deletable)]);
+    let message = certify_message(
+        params.chain_id,
+        params.registry,
+        placement.epoch,
+        &[(blob_id.0, params.deletable)],
+    );
 
     let mut tasks = FuturesUnordered::new();
     for (index, member) in placement.members.iter().enumerate() {
         if member.shards.is_empty() {
             continue;
         }
-        let pairs: Vec<u16> = member.shards.iter().map(|s| blob_id.pair_for_shard(*s, n)).collect();
+        let pairs: Vec<u16> = member
+            .shards
+            .iter()
+            .map(|s| blob_id.pair_for_shard(*s, n))
+            .collect();
         let node = NodeClient::new(http.clone(), &member.network_address);
         let blob = blob.clone();
         let metadata_wire = metadata_wire.clone();
         let limit = limit.clone();
-        let public_key = member.public_key.clone();
+        let public_key = member.public_key;
         let deadline = params.deadline;
         let bar = bar.clone();
         let weight = member.shards.len() as u64;
         let epoch = placement.epoch;
         tasks.push(async move {
             let result = async {
-                store_on_node(&node, &limit, &blob_id, &metadata_wire, &blob, &pairs, deadline, &bar).await?;
+                store_on_node(
+                    &node,
+                    &limit,
+                    &blob_id,
+                    &metadata_wire,
+                    &blob,
+                    &pairs,
+                    deadline,
+                    &bar,
+                )
+                .await?;
                 let conf = retry(deadline, || async {
                     let c = node.confirmation(&blob_id).await?;
                     if c.epoch != epoch {
                         return Err(NodeError::Status {
                             node: node.address().to_owned(),
                             status: 409,
-                            message: format!("confirmation for epoch {} instead of the current one", c.epoch),
+                            message: format!(
+                                "confirmation for epoch {} instead of the current one",
+                                c.epoch
+                            ),
                         });
                     }
                     Ok(c)
                 })
                 .await?;
-                let sig = Signature::from_hex(&conf.signature).map_err(|e| NodeError::BadResponse {
-                    node: node.address().to_owned(),
-                    message: format!("bad confirmation signature: {e}"),
-                })?;
-                sig.verify(&public_key, &message).map_err(|e| NodeError::BadResponse {
-                    node: node.address().to_owned(),
-                    message: format!("confirmation signature does not verify: {e}"),
-                })?;
+                let sig =
+                    Signature::from_hex(&conf.signature).map_err(|e| NodeError::BadResponse {
+                        node: node.address().to_owned(),
+                        message: format!("bad confirmation signature: {e}"),
+                    })?;
+                sig.verify(&public_key, &message)
+                    .map_err(|e| NodeError::BadResponse {
+                        node: node.address().to_owned(),
+                        message: format!("confirmation signature does not verify: {e}"),
+                    })?;
                 Ok::<_, NodeError>(sig)
             }
             .await;
@@ -127,12 +155,17 @@ pub(crate) async fn upload_and_confirm(
             Some(at) => match tokio::time::timeout_at(at + params.extra, tasks.next()).await {
                 Ok(next) => next,
                 Err(_) => {
-                    tracing::debug!(pending = tasks.len(), "quorum reached; not waiting for the slowest nodes");
+                    tracing::debug!(
+                        pending = tasks.len(),
+                        "quorum reached; not waiting for the slowest nodes"
+                    );
                     break;
                 }
             },
         };
-        let Some((index, weight, result)) = next else { break };
+        let Some((index, weight, result)) = next else {
+            break;
+        };
         match result {
             Ok(sig) => {
                 out.signatures.insert(index, sig);
@@ -164,7 +197,10 @@ async fn store_on_node(
 ) -> Result<(), NodeError> {
     {
         let _permit = limit.acquire().await;
-        retry(deadline, || node.put_metadata(blob_id, metadata_wire.to_vec())).await?;
+        retry(deadline, || {
+            node.put_metadata(blob_id, metadata_wire.to_vec())
+        })
+        .await?;
     }
     let mut uploads = FuturesUnordered::new();
     for &pair in pairs {
@@ -180,7 +216,10 @@ async fn store_on_node(
                 };
                 let wire = sliver.to_wire();
                 let len = sliver.data.len() as u64;
-                retry(deadline, || node.put_sliver(blob_id, pair, kind, wire.clone())).await?;
+                retry(deadline, || {
+                    node.put_sliver(blob_id, pair, kind, wire.clone())
+                })
+                .await?;
                 bar.inc(len);
                 Ok::<_, NodeError>(())
             });

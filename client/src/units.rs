@@ -7,7 +7,9 @@ pub const FROST_PER_WAL: u64 = 1_000_000_000;
 
 /// An amount that is not a decimal number of WAL with at most 9 decimals.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid WAL amount {0:?}: expected a decimal number with at most 9 decimals, e.g. 100 or 0.5")]
+#[error(
+    "invalid WAL amount {0:?}: expected a decimal number with at most 9 decimals, e.g. 100 or 0.5"
+)]
 pub struct ParseWalError(pub String);
 
 /// Parses a decimal WAL amount ("100", "0.5", "1.000000001") into FROST.
@@ -17,10 +19,17 @@ pub fn parse_wal(s: &str) -> Result<U256, ParseWalError> {
     if int.is_empty() && frac.is_empty() {
         return Err(err());
     }
-    if !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
+    if !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 9
+    {
         return Err(err());
     }
-    let int = if int.is_empty() { U256::ZERO } else { U256::from_str_radix(int, 10).map_err(|_| err())? };
+    let int = if int.is_empty() {
+        U256::ZERO
+    } else {
+        U256::from_str_radix(int, 10).map_err(|_| err())?
+    };
     let frac_frost = if frac.is_empty() {
         U256::ZERO
     } else {
@@ -60,7 +69,11 @@ mod tests {
     #[test]
     fn rejects_malformed_wal() {
         for bad in ["", ".", "1.0000000001", "-1", "1e9", "abc", "1.2.3", " 1 2"] {
-            assert_eq!(parse_wal(bad), Err(ParseWalError(bad.to_owned())), "{bad:?}");
+            assert_eq!(
+                parse_wal(bad),
+                Err(ParseWalError(bad.to_owned())),
+                "{bad:?}"
+            );
         }
     }
 

@@ -92,6 +92,8 @@ contract BlobRegistry is IBlobRegistry {
     error ShortOfQuorum(uint256 weight, uint256 needed);
     /// @notice Thrown when the aggregate signature does not verify (or is not 256 bytes).
     error BadSignature();
+    /// @notice Thrown when the staking contract answers a committee query in an unexpected shape.
+    error InvalidCommitteeData(uint32 epoch);
     /// @notice Thrown when certifying an empty list of blobs.
     error EmptyBatch();
 
@@ -105,6 +107,9 @@ contract BlobRegistry is IBlobRegistry {
     uint256 private constant MIB = 1 << 20;
     /// @dev Initial value of a new resource's root slot (meaningless while the resource is free).
     bytes32 private constant UNUSED_ROOT = bytes32(uint256(1));
+    /// @dev The BLS12-381 base field modulus p: its top 16 bytes and its low 32 bytes.
+    uint256 private constant P_HI = 0x1a0111ea397fe69a4b1ba7b6434bacd7;
+    uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
     uint8 private constant INTENT_CERTIFY = 1;
     uint8 private constant INTENT_INVALID = 2;
 
@@ -204,6 +209,9 @@ contract BlobRegistry is IBlobRegistry {
         address owner = r.owner;
         if (owner == address(0)) revert UnknownStorage(storageId);
         if (owner != msg.sender) revert NotStorageOwner(storageId, owner, msg.sender);
+        uint32 current = _staking.currentEpoch();
+        uint32 end = r.endEpoch;
+        if (current >= end) revert StorageExpired(storageId, end, current);
         bytes32 usedBy = _usedBy(r);
         if (usedBy != bytes32(0)) {
             BlobState state = _blobs[usedBy].state;
@@ -354,11 +362,7 @@ contract BlobRegistry is IBlobRegistry {
     function storageResource(uint256 storageId) external view returns (StorageResource memory res) {
         Resource storage r = _resources[storageId];
         res = StorageResource({
-            owner: r.owner,
-            startEpoch: r.startEpoch,
-            endEpoch: r.endEpoch,
-            size: r.size,
-            usedBy: _usedBy(r)
+            owner: r.owner, startEpoch: r.startEpoch, endEpoch: r.endEpoch, size: r.size, usedBy: _usedBy(r)
         });
     }
 
@@ -400,6 +404,7 @@ contract BlobRegistry is IBlobRegistry {
 
     function _newResource(address owner, uint32 start, uint32 end, uint64 size) private returns (uint256 id) {
         id = _nextStorageId;
+        // forge-lint: disable-next-line(unsafe-typecast) ids count up by one from 1: never near 2^64
         _nextStorageId = uint64(id + 1);
         Resource storage r = _resources[id];
         r.owner = owner;
@@ -445,6 +450,7 @@ contract BlobRegistry is IBlobRegistry {
         }
         {
             // One SSTORE of the whole record (layout of `Blob`, low-order bytes first; certifiedEpoch 0).
+            // forge-lint: disable-next-line(unsafe-typecast) storage ids are below 2^64 (see _newResource)
             uint256 word = uint256(uint64(storageId)) | (uint256(uint8(BlobState.Registered)) << 64)
                 | (deletable ? uint256(1) << 72 : 0) | (uint256(current) << 80) | (uint256(end) << 144)
                 | (uint256(size) << 176) | (uint256(encodingType) << 240);
@@ -494,35 +500,51 @@ contract BlobRegistry is IBlobRegistry {
         _pay(cost, end, epochs, 0, current);
     }
 
-    /// @dev Marks a Registered, unexpired blob Certified; returns its deletable flag.
+    /// @dev Marks a Registered, unexpired blob Certified; returns its deletable flag. One SLOAD and
+    /// one SSTORE of the packed record (layout of `Blob`, low-order bytes first).
     function _markCertified(bytes32 blobId, uint32 current) private returns (bool deletable) {
         Blob storage b = _blobs[blobId];
-        BlobState state = b.state;
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(b.slot)
+        }
+        // Fields of the packed record: truncation to each field's width is the point.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        BlobState state = BlobState(uint8(word >> 64));
         if (state != BlobState.Registered) {
             if (state == BlobState.None) revert UnknownBlob(blobId);
             revert WrongBlobState(blobId, state);
         }
-        uint32 end = b.endEpoch;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint32 end = uint32(word >> 144);
         if (current >= end) revert BlobExpired(blobId, end, current);
-        deletable = b.deletable;
-        b.state = BlobState.Certified;
-        b.certifiedEpoch = current;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        deletable = uint8(word >> 72) != 0;
+        word = (word & ~((uint256(0xff) << 64) | (uint256(0xffffffff) << 112)))
+            | (uint256(uint8(BlobState.Certified)) << 64) | (uint256(current) << 112);
+        assembly ("memory-safe") {
+            sstore(b.slot, word)
+        }
         emit BlobCertified(blobId, current, end, deletable);
     }
 
     /// @dev Checks `cert` over the 65-byte message (intent, chain id, this, epoch, body) against the
     /// current committee; reverts with the reason if it does not hold.
-    function _verifyCertificate(Certificate calldata cert, uint32 current, uint8 intent, bytes32 body, bool invalidation)
-        private
-        view
-    {
+    function _verifyCertificate(
+        Certificate calldata cert,
+        uint32 current,
+        uint8 intent,
+        bytes32 body,
+        bool invalidation
+    ) private view {
         bytes memory key = _signersKey(cert, current, invalidation);
         if (cert.signature.length != 256) revert BadSignature();
         bytes memory message = abi.encodePacked(intent, uint64(block.chainid), address(this), current, body);
         if (!BLS.verify(key, message, cert.signature)) revert BadSignature();
     }
 
-    /// @dev Checks the certificate's epoch, bitmap and quorum; returns the signers' aggregate key.
+    /// @dev Checks the certificate's epoch, bitmap and quorum; returns the signers' aggregate key:
+    /// the epoch's aggregate key minus the non-signers' keys.
     function _signersKey(Certificate calldata cert, uint32 current, bool invalidation)
         private
         view
@@ -531,22 +553,50 @@ contract BlobRegistry is IBlobRegistry {
         uint32 epoch = cert.epoch;
         if (epoch != current) revert WrongEpoch(epoch, current);
         uint256 committeeSize;
-        uint16 n;
-        (committeeSize, n, aggregateKey) = _staking.certificateContext(epoch);
+        uint256 n;
+        (committeeSize, n, aggregateKey) = _context(epoch);
         if (committeeSize == 0) revert NoCommittee(epoch);
-        (uint256 missing, bytes memory missingKey) = _nonSigners(epoch, cert.signers, committeeSize);
+        // Non-signers' keys: sum (128 bytes) | next key (128 bytes) | scratch for `_subtract` (128 bytes).
+        bytes memory acc = new bytes(384);
+        (uint256 missing, uint256 absent) = _nonSigners(epoch, cert.signers, committeeSize, acc);
         uint256 weight = n - missing;
-        uint256 needed = invalidation ? (uint256(n) + 3) / 3 : (2 * uint256(n) + 3) / 3;
+        uint256 needed = invalidation ? (n + 3) / 3 : (2 * n + 3) / 3;
         if (weight < needed) revert ShortOfQuorum(weight, needed);
-        if (missingKey.length != 0) aggregateKey = BLS.g1Add(aggregateKey, BLS.g1Negate(missingKey));
+        if (absent != 0) _subtract(aggregateKey, acc);
     }
 
-    /// @dev The shards and the summed G1 key (empty if none) of the members whose bit is clear.
+    /// @dev `certificateContext(epoch)` of the staking contract, decoded by hand.
+    function _context(uint32 epoch) private view returns (uint256 committeeSize, uint256 n, bytes memory key) {
+        address staking_ = address(_staking);
+        bytes4 selector = IStaking.certificateContext.selector;
+        bool ok;
+        key = new bytes(128);
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 4), epoch)
+            if iszero(staticcall(gas(), staking_, p, 36, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            // (uint256 size, uint16 n, bytes key): size | n | 0x60 | 128 | key (128 bytes)
+            if iszero(lt(returndatasize(), 0x100)) {
+                returndatacopy(p, 0, 0x80)
+                ok := and(eq(mload(add(p, 0x40)), 0x60), eq(mload(add(p, 0x60)), 128))
+                committeeSize := mload(p)
+                n := mload(add(p, 0x20))
+                returndatacopy(add(key, 0x20), 0x80, 128)
+            }
+        }
+        if (!ok || n > type(uint16).max) revert InvalidCommitteeData(epoch);
+    }
+
+    /// @dev Shards and count of the members whose bit is clear; their keys are summed into `acc`.
     /// Bytes with every bit set (the common case) cost one comparison.
-    function _nonSigners(uint32 epoch, bytes calldata signers, uint256 committeeSize)
+    function _nonSigners(uint32 epoch, bytes calldata signers, uint256 committeeSize, bytes memory acc)
         private
         view
-        returns (uint256 missing, bytes memory missingKey)
+        returns (uint256 missing, uint256 absent)
     {
         uint256 expected = (committeeSize + 7) >> 3;
         if (signers.length != expected) revert BitmapLength(signers.length, expected);
@@ -558,23 +608,79 @@ contract BlobRegistry is IBlobRegistry {
             }
             // Members in this byte: 8, or fewer in the last one; bits past the committee must be clear.
             uint256 count = j == last ? committeeSize - (j << 3) : 8;
+            // forge-lint: disable-next-line(incorrect-shift) a mask of `count` low bits
             uint256 all = (1 << count) - 1;
             if (bits == all) continue;
-            if (bits > all) revert SignerOutOfRange(committeeSize, committeeSize);
+            if (bits > all) {
+                uint256 k = count;
+                while ((bits >> k) & 1 == 0) {
+                    ++k;
+                }
+                revert SignerOutOfRange((j << 3) + k, committeeSize);
+            }
             for (uint256 k; k < count; ++k) {
-                if ((bits >> k) & 1 == 0) (missing, missingKey) = _addMember(epoch, (j << 3) | k, missing, missingKey);
+                if ((bits >> k) & 1 == 0) {
+                    missing += _addMember(epoch, (j << 3) | k, acc, absent == 0);
+                    ++absent;
+                }
             }
         }
     }
 
-    /// @dev Adds member `index`'s shards and key to the running totals.
-    function _addMember(uint32 epoch, uint256 index, uint256 missing, bytes memory missingKey)
+    /// @dev Adds member `index`'s key into `acc` (copies it there if `first`); returns its shards.
+    function _addMember(uint32 epoch, uint256 index, bytes memory acc, bool first)
         private
         view
-        returns (uint256, bytes memory)
+        returns (uint256 shards)
     {
-        (bytes memory key, uint16 shards) = _staking.member(epoch, index);
-        return (missing + shards, missingKey.length == 0 ? key : BLS.g1Add(missingKey, key));
+        address staking_ = address(_staking);
+        bytes4 selector = IStaking.member.selector;
+        bool ok;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 4), epoch)
+            mstore(add(p, 36), index)
+            if iszero(staticcall(gas(), staking_, p, 68, 0, 0)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            // (bytes key, uint16 shards): 0x40 | shards | 128 | key (128 bytes)
+            if iszero(lt(returndatasize(), 0xe0)) {
+                returndatacopy(p, 0, 0x60)
+                ok := and(eq(mload(p), 0x40), eq(mload(add(p, 0x40)), 128))
+                shards := mload(add(p, 0x20))
+                let sum := add(acc, 0x20)
+                switch first
+                case 1 { returndatacopy(sum, 0x60, 128) }
+                default {
+                    returndatacopy(add(sum, 128), 0x60, 128)
+                    ok := and(ok, staticcall(gas(), 0x0b, sum, 256, sum, 128))
+                }
+            }
+        }
+        if (!ok || shards > type(uint16).max) revert InvalidCommitteeData(epoch);
+    }
+
+    /// @dev key := key - (the first 128 bytes of acc), in G1 (EIP-2537), in place.
+    function _subtract(bytes memory key, bytes memory acc) private view {
+        bool ok;
+        assembly ("memory-safe") {
+            let sum := add(acc, 0x20)
+            // Negate: y := p - y unless the point is the identity (all zero).
+            let yHi := mload(add(sum, 0x40))
+            let yLo := mload(add(sum, 0x60))
+            if or(yHi, yLo) {
+                mstore(add(sum, 0x60), sub(P_LO, yLo))
+                mstore(add(sum, 0x40), sub(sub(P_HI, yHi), lt(P_LO, yLo)))
+            }
+            // G1ADD input: key | -sum, in acc's second and third parts.
+            let input := add(acc, 0xa0)
+            mcopy(add(input, 128), sum, 128)
+            mcopy(input, add(key, 0x20), 128)
+            ok := staticcall(gas(), 0x0b, input, 256, add(key, 0x20), 128)
+        }
+        if (!ok) revert BadSignature();
     }
 
     /// @dev Moves `amount + fee` FROST from the caller to staking and funds `amount` over
@@ -596,6 +702,7 @@ contract BlobRegistry is IBlobRegistry {
         uint256 end = uint256(current) + epochs;
         uint256 maxEnd = uint256(current) + MAX_EPOCHS_AHEAD;
         if (end > maxEnd) revert TooManyEpochs(end, maxEnd);
+        // forge-lint: disable-next-line(unsafe-typecast) end <= current + MAX_EPOCHS_AHEAD, checked above
         return uint32(end);
     }
 
@@ -610,6 +717,7 @@ contract BlobRegistry is IBlobRegistry {
         uint256 symbol = (uint256(size) + k - 1) / k;
         symbol = (symbol + 1) & ~uint256(1);
         if (symbol < 2) symbol = 2;
+        // forge-lint: disable-next-line(unsafe-typecast) n(k1 + k2) * 65534 + 64n < 2^50 for any uint16 n
         return uint64(_n * (_k1 + _k2) * symbol + _n * 64);
     }
 }

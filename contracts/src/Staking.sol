@@ -165,6 +165,9 @@ contract Staking is IStaking {
     uint256 private constant MAX_NODES = type(uint16).max;
     uint256 private constant G1_ADD = 0x0b;
     uint256 private constant G1_ADD_GAS = 1000;
+    /// @dev The BLS12-381 base field modulus p: its top 16 bytes and its low 32 bytes.
+    uint256 private constant P_HI = 0x1a0111ea397fe69a4b1ba7b6434bacd7;
+    uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
     /// @dev Transient-storage base for the node index -> new committee position map of `advanceEpoch`.
     uint256 private constant TMAP = uint256(keccak256("floe.staking.committee-position"));
 
@@ -190,10 +193,15 @@ contract Staking is IStaking {
     uint64 public epochStartTime;
     uint64 private _storagePrice;
     uint64 private _writePrice;
+    /// @dev Some node's stake for the next committee changed since the last committee was formed
+    /// (otherwise the next committee equals the current one and is not recomputed).
+    bool private _stakeChanged;
 
     /// @notice The blob registry allowed to fund rewards (zero until set).
     address public registry;
     uint32 private _committeeCount;
+    /// @dev Number of nodes that ever voted prices (the tally is skipped while it is zero).
+    uint32 private _voters;
 
     /// @notice WAL staked and counted for the next committee, over all nodes.
     uint256 public totalActiveStake;
@@ -298,6 +306,9 @@ contract Staking is IStaking {
         ns.commissionBps = commissionBps;
         ns.capacity = capacity;
         ns.networkAddress = networkAddress;
+        // Only accumulator differences matter: starting at 1 keeps the first payout in
+        // advanceEpoch from paying for a zero-to-nonzero storage write.
+        ns.acc = 1;
         emit NodeRegistered(msg.sender, publicKey, networkAddress, commissionBps, capacity);
     }
 
@@ -329,6 +340,7 @@ contract Staking is IStaking {
         uint128 amount128 = amount.toUint128();
         p.next += amount128;
         ns.stakeNext += amount128;
+        _stakeChanged = true;
         totalActiveStake += amount;
         emit Staked(node, msg.sender, amount);
         IERC20(wal).safeTransferFrom(msg.sender, address(this), amount);
@@ -346,9 +358,11 @@ contract Staking is IStaking {
         uint256 available = p.next;
         if (amount > available) revert InsufficientStake(node, msg.sender, amount, available);
         _rollNode(index, ns, cur);
-        uint128 amount128 = uint128(amount);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uint128 amount128 = uint128(amount); // amount <= available, a uint128
         p.next -= amount128;
         ns.stakeNext -= amount128;
+        _stakeChanged = true;
         p.pending += amount128;
         p.pendingEpoch = cur + 1;
         totalActiveStake -= amount;
@@ -382,7 +396,9 @@ contract Staking is IStaking {
         uint32 e = currentEpoch;
         if (e != 0) {
             uint256 end = uint256(epochStartTime) + epochDuration;
-            if (block.timestamp < end) revert EpochNotOver(e, uint64(end - block.timestamp));
+            // Epochs are timed by design; a validator's few seconds of skew do not matter.
+            // forge-lint: disable-next-line(block-timestamp,unsafe-typecast)
+            if (block.timestamp < end) revert EpochNotOver(e, uint64(end - block.timestamp)); // < duration
         }
         uint256 ref = _epochCommittee[e];
         uint256 prevId = ref & 0xffffffff;
@@ -399,7 +415,12 @@ contract Staking is IStaking {
         _storagePrice = newStorage;
         _writePrice = newWrite;
 
-        (uint256 id, uint256 size) = _formCommittee(prevId, prev);
+        uint256 id = prevId;
+        uint256 size = prev.length;
+        if (_stakeChanged) {
+            _stakeChanged = false;
+            (id, size) = _formCommittee(prevId, prev);
+        }
         _epochCommittee[next] = id | (size << 32);
 
         emit EpochAdvanced(next, uint64(block.timestamp), size);
@@ -413,6 +434,7 @@ contract Staking is IStaking {
         uint256 ref = _epochCommittee[cur];
         if (!_isMember(ref & 0xffffffff, ref >> 32, index)) revert NotCommitteeMember(msg.sender, cur);
         NodeState storage ns = _nodes[index];
+        if (!ns.voted) ++_voters;
         ns.storageVote = storagePricePerMiBEpoch;
         ns.writeVote = writePricePerMiB;
         ns.voted = true;
@@ -448,7 +470,8 @@ contract Staking is IStaking {
         uint256 remainder = amount - rate * epochs;
         if (rate != 0) {
             _rateStart[fromEpoch] += rate;
-            _rateEnd[uint32(end)] += rate;
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _rateEnd[uint32(end)] += rate; // end <= type(uint32).max, checked above
         }
         if (remainder != 0) _extra[fromEpoch] += remainder;
         totalFutureRewards += amount;
@@ -577,7 +600,8 @@ contract Staking is IStaking {
         uint256 word;
         for (uint256 s; s < n; ++s) {
             if (s & 15 == 0) word = _ownerWords[id][s >> 4];
-            ownerIndex[s] = uint16(word >> ((s & 15) << 4));
+            // forge-lint: disable-next-line(unsafe-typecast)
+            ownerIndex[s] = uint16(word >> ((s & 15) << 4)); // the low 16 bits are this shard's entry
         }
     }
 
@@ -603,7 +627,8 @@ contract Staking is IStaking {
         uint256 size = ref >> 32;
         if (index >= size) revert MemberIndexOutOfRange(epoch, index, size);
         uint256 entry = _memberWords[ref & 0xffffffff][index >> 3] >> ((index & 7) << 5);
-        return (_keyBytes(entry & 0xffff), uint16(entry >> 16));
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return (_keyBytes(entry & 0xffff), uint16(entry >> 16)); // bits 16..31: the shard count
     }
 
     /// @inheritdoc IStaking
@@ -782,7 +807,8 @@ contract Staking is IStaking {
         returns (uint64, uint64)
     {
         uint256 k = members.length;
-        if (k == 0) return (currentStorage, currentWrite);
+        // Nobody ever voted: everyone counts as voting the prices in force.
+        if (k == 0 || _voters == 0) return (currentStorage, currentWrite);
         uint256[] memory storageKeys = new uint256[](k);
         uint256[] memory writeKeys = new uint256[](k);
         for (uint256 i; i < k; ++i) {
@@ -847,17 +873,11 @@ contract Staking is IStaking {
 
         // Packed members: node index | shards << 16.
         uint256[] memory packed = new uint256[](size);
-        bool sameMembers = size == prev.length;
-        bool sameCommittee = sameMembers;
+        bool sameCommittee = size == prev.length;
         for (uint256 i; i < size; ++i) {
             uint256 entry = (selected[i] >> 128) | (counts[i] << 16);
             packed[i] = entry;
-            if (sameMembers && (prev[i] & 0xffff) != (entry & 0xffff)) {
-                sameMembers = false;
-                sameCommittee = false;
-            } else if (sameCommittee && prev[i] != entry) {
-                sameCommittee = false;
-            }
+            if (sameCommittee && prev[i] != entry) sameCommittee = false;
         }
         if (sameCommittee) return (prevId, size);
 
@@ -872,13 +892,7 @@ contract Staking is IStaking {
             _memberWords[id][w] = word;
         }
         _placeShards(id, prevId, prev, packed, counts);
-        if (sameMembers) {
-            bytes32[4] storage from = _aggregateKey[prevId];
-            bytes32[4] storage to = _aggregateKey[id];
-            (to[0], to[1], to[2], to[3]) = (from[0], from[1], from[2], from[3]);
-        } else {
-            _storeAggregateKey(id, packed);
-        }
+        _storeAggregateKey(id, prevId, prev, packed);
     }
 
     /// @dev Candidates for the next committee, as stake << 128 | node index, ordered by node index.
@@ -997,19 +1011,42 @@ contract Staking is IStaking {
                 tstore(slot, add(j, 1))
             }
         }
-        uint256 word;
-        for (uint256 s; s < n; ++s) {
-            if (s & 15 == 0) word = _ownerWords[prevId][s >> 4];
-            uint256 slot = TMAP + (prev[(word >> ((s & 15) << 4)) & 0xffff] & 0xffff);
-            uint256 pos;
-            assembly {
-                pos := tload(slot)
-            }
-            if (pos != 0 && held[pos - 1] < counts[pos - 1]) {
-                owners[s] = pos - 1;
-                ++held[pos - 1];
-            } else {
-                free[freeCount++] = s;
+        uint256 tmap = TMAP;
+        assembly ("memory-safe") {
+            // Storage slot of the mapping _ownerWords[prevId]; word w lives at keccak256(w, inner).
+            mstore(0, prevId)
+            mstore(0x20, _ownerWords.slot)
+            let inner := keccak256(0, 0x40)
+            let prevBase := add(prev, 0x20)
+            let heldBase := add(held, 0x20)
+            let countsBase := add(counts, 0x20)
+            let ownersBase := add(owners, 0x20)
+            let freeBase := add(free, 0x20)
+            let word := 0
+            for { let s := 0 } lt(s, n) { s := add(s, 1) } {
+                let sub16 := and(s, 15)
+                if iszero(sub16) {
+                    mstore(0, shr(4, s))
+                    mstore(0x20, inner)
+                    word := sload(keccak256(0, 0x40))
+                }
+                // Previous owner (a position in `prev`, in range by construction) -> node -> new position + 1.
+                let node := and(mload(add(prevBase, shl(5, and(shr(shl(4, sub16), word), 0xffff)))), 0xffff)
+                let pos := tload(add(tmap, node))
+                let kept := 0
+                if pos {
+                    let hp := add(heldBase, shl(5, sub(pos, 1)))
+                    let h := mload(hp)
+                    if lt(h, mload(add(countsBase, shl(5, sub(pos, 1))))) {
+                        mstore(add(ownersBase, shl(5, s)), sub(pos, 1))
+                        mstore(hp, add(h, 1))
+                        kept := 1
+                    }
+                }
+                if iszero(kept) {
+                    mstore(add(freeBase, shl(5, freeCount)), s)
+                    freeCount := add(freeCount, 1)
+                }
             }
         }
         for (uint256 j; j < packed.length; ++j) {
@@ -1021,52 +1058,128 @@ contract Staking is IStaking {
     }
 
     function _storeOwners(uint256 id, uint256[] memory owners) internal {
-        uint256 n = owners.length;
-        for (uint256 w; w < (n + 15) >> 4; ++w) {
-            uint256 word;
-            for (uint256 j; j < 16; ++j) {
-                uint256 s = (w << 4) + j;
-                if (s >= n) break;
-                word |= owners[s] << (j << 4);
+        assembly ("memory-safe") {
+            mstore(0, id)
+            mstore(0x20, _ownerWords.slot)
+            let inner := keccak256(0, 0x40)
+            let n := mload(owners)
+            let base := add(owners, 0x20)
+            for { let w := 0 } lt(shl(4, w), n) { w := add(w, 1) } {
+                let word := 0
+                let first := shl(4, w)
+                let end := add(first, 16)
+                if gt(end, n) { end := n }
+                for { let s := first } lt(s, end) { s := add(s, 1) } {
+                    word := or(word, shl(shl(4, sub(s, first)), mload(add(base, shl(5, s)))))
+                }
+                mstore(0, w)
+                mstore(0x20, inner)
+                sstore(keccak256(0, 0x40), word)
             }
-            _ownerWords[id][w] = word;
         }
     }
 
-    /// @dev Sums the members' G1 keys with the G1ADD precompile and stores the result for `id`.
-    function _storeAggregateKey(uint256 id, uint256[] memory packed) internal {
+    /// @dev Stores committee `id`'s aggregate key: the previous committee's key with the keys of
+    /// members who left subtracted and of members who joined added, when that takes fewer G1
+    /// additions than summing every member's key (both lists are ordered by node index).
+    function _storeAggregateKey(uint256 id, uint256 prevId, uint256[] memory prev, uint256[] memory packed) internal {
         uint256 ptr;
         assembly ("memory-safe") {
             ptr := mload(0x40)
             mstore(0x40, add(ptr, 256))
         }
-        for (uint256 i; i < packed.length; ++i) {
-            bytes32[4] storage key = _keys[packed[i] & 0xffff];
-            (bytes32 k0, bytes32 k1, bytes32 k2, bytes32 k3) = (key[0], key[1], key[2], key[3]);
-            bool ok = true;
+        uint256 k = packed.length;
+        if (prevId != 0 && _countChanges(prev, packed) < k) {
+            bytes32[4] storage from = _aggregateKey[prevId];
+            (bytes32 a0, bytes32 a1, bytes32 a2, bytes32 a3) = (from[0], from[1], from[2], from[3]);
             assembly ("memory-safe") {
-                let dst := ptr
-                if i { dst := add(ptr, 128) }
-                mstore(dst, k0)
-                mstore(add(dst, 32), k1)
-                mstore(add(dst, 64), k2)
-                mstore(add(dst, 96), k3)
-                if i { ok := staticcall(G1_ADD_GAS, G1_ADD, ptr, 256, ptr, 128) }
+                mstore(ptr, a0)
+                mstore(add(ptr, 32), a1)
+                mstore(add(ptr, 64), a2)
+                mstore(add(ptr, 96), a3)
             }
-            if (!ok) revert KeyAggregationFailed();
+            uint256 i;
+            uint256 j;
+            while (i < prev.length || j < k) {
+                uint256 a = i < prev.length ? prev[i] & 0xffff : type(uint256).max;
+                uint256 b = j < k ? packed[j] & 0xffff : type(uint256).max;
+                if (a == b) {
+                    ++i;
+                    ++j;
+                } else if (a < b) {
+                    _addKey(ptr, a, true); // left
+                    ++i;
+                } else {
+                    _addKey(ptr, b, false); // joined
+                    ++j;
+                }
+            }
+        } else {
+            for (uint256 i; i < k; ++i) {
+                if (i == 0) _loadKey(ptr, packed[0] & 0xffff);
+                else _addKey(ptr, packed[i] & 0xffff, false);
+            }
         }
         bytes32[4] storage agg = _aggregateKey[id];
-        bytes32 a0;
-        bytes32 a1;
-        bytes32 a2;
-        bytes32 a3;
+        bytes32 r0;
+        bytes32 r1;
+        bytes32 r2;
+        bytes32 r3;
         assembly ("memory-safe") {
-            a0 := mload(ptr)
-            a1 := mload(add(ptr, 32))
-            a2 := mload(add(ptr, 64))
-            a3 := mload(add(ptr, 96))
+            r0 := mload(ptr)
+            r1 := mload(add(ptr, 32))
+            r2 := mload(add(ptr, 64))
+            r3 := mload(add(ptr, 96))
         }
-        (agg[0], agg[1], agg[2], agg[3]) = (a0, a1, a2, a3);
+        (agg[0], agg[1], agg[2], agg[3]) = (r0, r1, r2, r3);
+    }
+
+    /// @dev Members that left plus members that joined between two index-ordered member lists.
+    function _countChanges(uint256[] memory prev, uint256[] memory packed) internal pure returns (uint256 changes) {
+        uint256 i;
+        uint256 j;
+        while (i < prev.length && j < packed.length) {
+            uint256 a = prev[i] & 0xffff;
+            uint256 b = packed[j] & 0xffff;
+            if (a == b) {
+                ++i;
+                ++j;
+            } else {
+                ++changes;
+                if (a < b) ++i;
+                else ++j;
+            }
+        }
+        changes += (prev.length - i) + (packed.length - j);
+    }
+
+    /// @dev Writes node `index`'s key at `ptr`.
+    function _loadKey(uint256 ptr, uint256 index) internal view {
+        bytes32[4] storage key = _keys[index];
+        (bytes32 k0, bytes32 k1, bytes32 k2, bytes32 k3) = (key[0], key[1], key[2], key[3]);
+        assembly ("memory-safe") {
+            mstore(ptr, k0)
+            mstore(add(ptr, 32), k1)
+            mstore(add(ptr, 64), k2)
+            mstore(add(ptr, 96), k3)
+        }
+    }
+
+    /// @dev The G1 point at `ptr` += node `index`'s key (or -= it when `negate`), with G1ADD.
+    function _addKey(uint256 ptr, uint256 index, bool negate) internal view {
+        _loadKey(ptr + 128, index);
+        bool ok;
+        assembly ("memory-safe") {
+            if negate {
+                // y -> p - y over (high 16 bytes in word 2, low 32 bytes in word 3); keys are never infinity.
+                let yHi := mload(add(ptr, 192))
+                let yLo := mload(add(ptr, 224))
+                mstore(add(ptr, 224), sub(P_LO, yLo))
+                mstore(add(ptr, 192), sub(sub(P_HI, yHi), lt(P_LO, yLo)))
+            }
+            ok := staticcall(G1_ADD_GAS, G1_ADD, ptr, 256, ptr, 128)
+        }
+        if (!ok) revert KeyAggregationFailed();
     }
 
     function _aggregateBytes(uint256 id) internal view returns (bytes memory out) {
@@ -1103,21 +1216,31 @@ contract Staking is IStaking {
         if (a.length > 1) _quickSort(a, 0, a.length);
     }
 
-    /// @dev Sorts a[lo, hi).
+    /// @dev Sorts a[lo, hi): Lomuto partition around the middle element, written in assembly
+    /// (no bounds checks: lo < hi <= a.length holds by construction), recursing into the smaller side.
     function _quickSort(uint256[] memory a, uint256 lo, uint256 hi) private pure {
         while (hi - lo > 1) {
-            uint256 mid = lo + ((hi - lo) >> 1);
-            uint256 last = hi - 1;
-            (a[mid], a[last]) = (a[last], a[mid]);
-            uint256 pivot = a[last];
-            uint256 store = lo;
-            for (uint256 i = lo; i < last; ++i) {
-                if (a[i] < pivot) {
-                    (a[i], a[store]) = (a[store], a[i]);
-                    ++store;
+            uint256 store;
+            assembly ("memory-safe") {
+                let base := add(a, 0x20)
+                let pm := add(base, shl(5, add(lo, shr(1, sub(hi, lo)))))
+                let pl := add(base, shl(5, sub(hi, 1)))
+                let pivot := mload(pm)
+                mstore(pm, mload(pl))
+                mstore(pl, pivot)
+                let ps := add(base, shl(5, lo))
+                for { let p := ps } lt(p, pl) { p := add(p, 0x20) } {
+                    let v := mload(p)
+                    if lt(v, pivot) {
+                        mstore(p, mload(ps))
+                        mstore(ps, v)
+                        ps := add(ps, 0x20)
+                    }
                 }
+                mstore(pl, mload(ps))
+                mstore(ps, pivot)
+                store := shr(5, sub(ps, base))
             }
-            (a[store], a[last]) = (a[last], a[store]);
             if (store - lo < hi - store) {
                 _quickSort(a, lo, store);
                 lo = store + 1;

@@ -224,6 +224,8 @@ contract BLSTest is Test {
         address[] memory operators = vm.parseJsonAddressArray(json, ".keys.operators");
         assertEq(keys.length, 110, "key count");
         for (uint256 i; i < keys.length; ++i) {
+            // casting to 'uint160' is safe because i < 110
+            // forge-lint: disable-next-line(unsafe-typecast)
             assertEq(operators[i], address(uint160(0x10000 + i)), "operator address");
             bytes memory message = abi.encodePacked(
                 uint8(0), CHAIN_ID, STAKING, uint32(0), keccak256(abi.encodePacked(operators[i], keys[i]))

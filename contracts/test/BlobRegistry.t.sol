@@ -1,45 +1,40 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {Test} from "./utils/Test.sol";
-import {BlobMockStaking} from "./handlers/BlobMockStaking.sol";
+// Tests cast values they bounded themselves and build bit masks with `1 << i`.
+// forge-lint: disable-start(unsafe-typecast,incorrect-shift)
+
+import {BlobFixture, VmBlob} from "./handlers/BlobFixture.sol";
+import {BlobBadStaking} from "./handlers/BlobBadStaking.sol";
 import {BlobRegistry} from "../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../src/interfaces/IBlobRegistry.sol";
-import {WAL} from "../src/WAL.sol";
+import {Staking} from "../src/Staking.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
-/// @notice Storage resources, registration, deletion and payments, on a mock staking contract
-/// whose epoch and prices the test sets (certificates: see BlobCertificate.t.sol).
-contract BlobRegistryStorageTest is Test {
-    address internal constant DEPLOYER = address(0xF10E);
+/// @notice Storage resources, registration, deletion and payments on the real WAL + Staking, in
+/// epochs without a committee (storage needs none; certificates: BlobRegistryCertificateTest).
+contract BlobRegistryStorageTest is BlobFixture {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
-    uint64 internal constant STORAGE_PRICE = 5_000;
-    uint64 internal constant WRITE_PRICE = 20_000;
-    uint256 internal constant MIB = 1 << 20;
-    uint16 internal constant N = 100;
 
-    WAL internal wal;
-    BlobMockStaking internal staking;
-    BlobRegistry internal registry;
-
-    function setUp() public virtual {
-        vm.startPrank(DEPLOYER);
-        wal = new WAL(1e18);
-        staking = new BlobMockStaking(address(wal), N, STORAGE_PRICE, WRITE_PRICE);
-        registry = new BlobRegistry(address(staking));
-        staking.setRegistry(address(registry));
-        vm.stopPrank();
-        staking.setEpoch(1);
+    function setUp() public {
+        _deploy();
+        staking.advanceEpoch(); // genesis -> epoch 1, no committee
         _fund(ALICE);
         _fund(BOB);
     }
 
-    function _fund(address who) internal {
-        vm.startPrank(who);
-        wal.faucet(1e15);
-        wal.approve(address(registry), type(uint256).max);
-        vm.stopPrank();
+    /// @dev Advances (time passes, anyone calls) until `epoch`.
+    function _toEpoch(uint32 epoch) internal {
+        while (staking.currentEpoch() < epoch) {
+            _nextEpoch();
+        }
+    }
+
+    /// @dev Expects the staking contract to be funded `amount` over [from, from + epochs).
+    function _expectFunded(uint32 from, uint32 epochs, uint256 amount) internal {
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit Staking.RewardsFunded(from, epochs, amount);
     }
 
     /// @dev Reference encoded size (IBlobRegistry NatSpec), written independently of the contract.
@@ -128,8 +123,10 @@ contract BlobRegistryStorageTest is Test {
         uint64 size = uint64(3 * MIB + 5);
         uint256 cost = 4 * 7 * uint256(STORAGE_PRICE);
         uint256 before = wal.balanceOf(ALICE);
+        uint256 held = wal.balanceOf(address(staking));
         vm.expectEmit(true, true, true, true, address(registry));
         emit IBlobRegistry.StorageBought(1, ALICE, size, 1, 8, cost);
+        _expectFunded(1, 7, cost);
         uint256 id = _buy(ALICE, size, 7);
         assertEq(id, 1, "id");
         IBlobRegistry.StorageResource memory r = registry.storageResource(id);
@@ -139,19 +136,22 @@ contract BlobRegistryStorageTest is Test {
         assertEq(r.size, size, "size");
         assertEq(r.usedBy, bytes32(0), "free");
         assertEq(before - wal.balanceOf(ALICE), cost, "paid");
-        assertEq(wal.balanceOf(address(staking)), cost, "staking received");
+        assertEq(wal.balanceOf(address(staking)) - held, cost, "staking received");
         assertEq(wal.balanceOf(address(registry)), 0, "registry keeps nothing");
-        (uint32 from, uint32 epochs, uint256 amount) = staking.fundings(0);
-        assertEq(from, 1, "funded from current");
-        assertEq(epochs, 7, "funded epochs");
-        assertEq(amount, cost, "funded amount");
+        assertEq(staking.totalFutureRewards(), cost, "funded to future epochs");
     }
 
     function test_buyStorage_zeroPriceTransfersNothing() external {
-        staking.setPrices(0, 0);
-        _buy(ALICE, 100, 1);
-        assertEq(staking.fundingCount(), 0, "no funding call");
-        assertEq(wal.balanceOf(address(staking)), 0, "nothing moved");
+        // A separate deployment whose prices are zero.
+        Staking free = new Staking(address(wal), N, EPOCH_DURATION, 1, 200, 0, 0);
+        BlobRegistry reg = new BlobRegistry(address(free));
+        free.setRegistry(address(reg));
+        uint256 before = wal.balanceOf(ALICE);
+        vm.prank(ALICE);
+        uint256 id = reg.buyStorage(100, 1);
+        assertEq(reg.storageResource(id).owner, ALICE, "bought");
+        assertEq(wal.balanceOf(ALICE), before, "nothing paid");
+        assertEq(free.totalFutureRewards(), 0, "nothing funded");
     }
 
     function test_buyStorage_zeroSize() external {
@@ -259,9 +259,7 @@ contract BlobRegistryStorageTest is Test {
         uint256 id = _buy(ALICE, total, 2);
         vm.prank(ALICE);
         uint256 other = registry.splitStorageBySize(id, cut);
-        assertEq(
-            uint256(registry.storageResource(id).size) + registry.storageResource(other).size, total, "sizes sum"
-        );
+        assertEq(uint256(registry.storageResource(id).size) + registry.storageResource(other).size, total, "sizes sum");
     }
 
     // ------------------------------------------------------------------ split by epoch
@@ -334,7 +332,7 @@ contract BlobRegistryStorageTest is Test {
         uint256 later = registry.splitStorageByEpoch(id, 3);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageNotStarted.selector, later, 3, 1));
         _register(ALICE, later, bytes32(uint256(1)), 10, false);
-        staking.setEpoch(3);
+        _toEpoch(3);
         _register(ALICE, later, bytes32(uint256(1)), 10, false);
     }
 
@@ -345,14 +343,11 @@ contract BlobRegistryStorageTest is Test {
         uint256 before = wal.balanceOf(ALICE);
         vm.expectEmit(true, true, true, true, address(registry));
         emit IBlobRegistry.StorageExtended(id, 7, 4 * uint256(STORAGE_PRICE));
+        _expectFunded(3, 4, 4 * uint256(STORAGE_PRICE)); // the added epochs
         vm.prank(ALICE);
         registry.extendStorage(id, 4);
         assertEq(registry.storageResource(id).endEpoch, 7, "end");
         assertEq(before - wal.balanceOf(ALICE), 4 * uint256(STORAGE_PRICE), "paid");
-        (uint32 from, uint32 epochs, uint256 amount) = staking.fundings(1);
-        assertEq(from, 3, "funds the added epochs");
-        assertEq(epochs, 4, "epochs");
-        assertEq(amount, 4 * uint256(STORAGE_PRICE), "amount");
     }
 
     function test_extendStorage_usedExtendsBlob() external {
@@ -368,7 +363,7 @@ contract BlobRegistryStorageTest is Test {
 
     function test_extendStorage_expired() external {
         uint256 id = _buy(ALICE, 10, 2);
-        staking.setEpoch(3);
+        _toEpoch(3);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageExpired.selector, id, 3, 3));
         vm.prank(ALICE);
         registry.extendStorage(id, 1);
@@ -410,8 +405,10 @@ contract BlobRegistryStorageTest is Test {
         bytes32 root = keccak256("root");
         bytes32 expected = _id(size, root);
         uint256 before = wal.balanceOf(ALICE);
+        uint256 fee = _units(enc) * WRITE_PRICE;
         vm.expectEmit(true, true, true, true, address(registry));
         emit IBlobRegistry.BlobRegistered(expected, ALICE, size, 1, true, 1, 4, id, root);
+        _expectFunded(1, 1, fee); // the write fee goes to the current epoch
         bytes32 blobId = _register(ALICE, id, root, size, true);
         assertEq(blobId, expected, "blob id = keccak(type, size, root)");
         IBlobRegistry.BlobInfo memory b = registry.blob(blobId);
@@ -426,12 +423,7 @@ contract BlobRegistryStorageTest is Test {
         assertEq(b.storageId, id, "storage");
         assertEq(b.root, root, "root");
         assertEq(registry.storageResource(id).usedBy, blobId, "storage used");
-        uint256 fee = _units(enc) * WRITE_PRICE;
         assertEq(before - wal.balanceOf(ALICE), fee, "write fee");
-        (uint32 from, uint32 epochs, uint256 amount) = staking.fundings(1);
-        assertEq(from, 1, "fee to current epoch");
-        assertEq(epochs, 1, "one epoch");
-        assertEq(amount, fee, "fee");
     }
 
     function test_registerBlob_badEncodingType() external {
@@ -461,7 +453,7 @@ contract BlobRegistryStorageTest is Test {
 
     function test_registerBlob_storageExpired() external {
         uint256 id = _buy(ALICE, 100_000, 3);
-        staking.setEpoch(4);
+        _toEpoch(4);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageExpired.selector, id, 4, 4));
         _register(ALICE, id, bytes32(0), 10, false);
     }
@@ -500,7 +492,7 @@ contract BlobRegistryStorageTest is Test {
     function test_registerBlob_anewAfterExpiry() external {
         uint256 a = _buy(ALICE, 100_000, 3);
         bytes32 blobId = _register(ALICE, a, bytes32(uint256(1)), 10, false);
-        staking.setEpoch(4);
+        _toEpoch(4);
         uint256 b = _buy(BOB, 100_000, 2);
         _register(BOB, b, bytes32(uint256(1)), 10, true);
         IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
@@ -533,6 +525,8 @@ contract BlobRegistryStorageTest is Test {
         emit IBlobRegistry.StorageBought(1, ALICE, uint64(enc), 1, 3, _units(enc) * 2 * STORAGE_PRICE);
         vm.expectEmit(true, true, true, true, address(registry));
         emit IBlobRegistry.BlobRegistered(_id(size, root), ALICE, size, 1, false, 1, 3, 1, root);
+        _expectFunded(1, 2, _units(enc) * 2 * STORAGE_PRICE);
+        _expectFunded(1, 1, _units(enc) * WRITE_PRICE);
         vm.prank(ALICE);
         (bytes32 blobId, uint256 id) = registry.registerBlobWithNewStorage(root, size, 1, false, 2);
         assertEq(blobId, _id(size, root), "id");
@@ -540,8 +534,7 @@ contract BlobRegistryStorageTest is Test {
         assertEq(registry.storageResource(id).usedBy, blobId, "used");
         uint256 cost = _units(enc) * (2 * uint256(STORAGE_PRICE) + WRITE_PRICE);
         assertEq(before - wal.balanceOf(ALICE), cost, "storage + write fee");
-        assertEq(staking.totalFunded(), cost, "all funded");
-        assertEq(staking.fundingCount(), 2, "storage and fee fundings");
+        assertEq(staking.totalFutureRewards(), cost, "all funded");
     }
 
     function test_registerBlobWithNewStorage_badEncodingType() external {
@@ -610,7 +603,7 @@ contract BlobRegistryStorageTest is Test {
     function test_deleteBlob_expired() external {
         uint256 id = _buy(ALICE, 100_000, 3);
         bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        staking.setEpoch(4);
+        _toEpoch(4);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 4, 4));
         vm.prank(ALICE);
         registry.deleteBlob(blobId);
@@ -662,12 +655,556 @@ contract BlobRegistryStorageTest is Test {
         registry.invalidateBlob(bytes32(uint256(5)), cert);
     }
 
-    function test_certifyBlob_noCommitteeAtGenesis() external {
-        staking.setEpoch(0);
+    function test_certifyBlob_noCommittee() external {
         uint256 id = _buy(ALICE, 100_000, 3);
         bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
         IBlobRegistry.Certificate memory cert;
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NoCommittee.selector, 0));
+        cert.epoch = 1;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NoCommittee.selector, 1));
         registry.certifyBlob(blobId, cert);
     }
+
+    function test_certifyBlob_malformedCommitteeData() external {
+        BlobRegistry reg = new BlobRegistry(address(new BlobBadStaking(address(wal))));
+        vm.prank(ALICE);
+        (bytes32 blobId,) = reg.registerBlobWithNewStorage(bytes32(uint256(1)), 10, 1, false, 2);
+        IBlobRegistry.Certificate memory cert;
+        cert.epoch = 1;
+        cert.signers = new bytes(1);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.InvalidCommitteeData.selector, 1));
+        reg.certifyBlob(blobId, cert);
+    }
+
+    function test_registerBlobWithNewStorage_tooLarge() external {
+        uint64 max = 2278 * 65534;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobTooLarge.selector, max + 1, max));
+        vm.prank(ALICE);
+        registry.registerBlobWithNewStorage(bytes32(0), max + 1, 1, false, 2);
+    }
+
+    function test_registerBlobWithNewStorage_tooManyEpochs() external {
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.TooManyEpochs.selector, 202, 201));
+        vm.prank(ALICE);
+        registry.registerBlobWithNewStorage(bytes32(0), 10, 1, false, 201);
+    }
+
+    function test_fuzz_registerBlob_needsEncodedSize(uint64 size, uint64 slack) external {
+        size = uint64(bound(size, 0, 2278 * 65534));
+        uint256 need = _refEncoded(size);
+        slack = uint64(bound(slack, 0, 1 << 20));
+        uint256 id = _buy(ALICE, uint64(need + slack), 2);
+        bytes32 blobId = _register(ALICE, id, keccak256(abi.encode(size)), size, false);
+        assertEq(registry.storageResource(id).usedBy, blobId, "fits any storage of at least the encoded size");
+        uint256 small = _buy(ALICE, uint64(need - 1), 2);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageTooSmall.selector, small, need - 1, need));
+        _register(ALICE, small, keccak256("other"), size, false);
+    }
+
+    function test_invalidateBlob_noCommittee() external {
+        uint256 id = _buy(ALICE, 100_000, 3);
+        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
+        IBlobRegistry.Certificate memory cert;
+        cert.epoch = 1;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NoCommittee.selector, 1));
+        registry.invalidateBlob(blobId, cert);
+    }
 }
+
+/// @notice Certificates, extension and invalidation on the real Staking + WAL + BLS with the
+/// vector keys: a committee of 10 members (vector nodes 0..9, 10 shards each; n = 100), so
+/// certify needs 7 signers (3w >= 201) and invalidate 4 (3w >= 101).
+contract BlobRegistryCertificateTest is BlobFixture {
+    address internal constant ALICE = address(0xA11CE);
+    address internal constant BOB = address(0xB0B);
+
+    bytes[] internal sigBlob0;
+
+    function setUp() public {
+        _deploy();
+        _committee(10);
+        _fund(ALICE);
+        _fund(BOB);
+        bytes[] memory sigs = _signatures("certifyBlob0Epoch1");
+        for (uint256 i; i < sigs.length; ++i) {
+            sigBlob0.push(sigs[i]);
+        }
+    }
+
+    function _blob0() internal returns (bytes32) {
+        return _registerVectorBlobs(ALICE, 0, 1, 5)[0];
+    }
+
+    /// @dev Certificate for blob 0 at epoch 1 signed by the members set in `mask` (bit i = member i).
+    function _certBlob0(uint256 mask) internal view returns (IBlobRegistry.Certificate memory cert) {
+        bytes memory bitmap = new bytes(2);
+        bitmap[0] = bytes1(uint8(mask));
+        bitmap[1] = bytes1(uint8(mask >> 8));
+        bytes[] memory sigs = sigBlob0;
+        cert = IBlobRegistry.Certificate({epoch: 1, signers: bitmap, signature: _aggregate(sigs, bitmap)});
+    }
+
+    function _state(bytes32 blobId) internal view returns (uint256) {
+        return uint256(registry.blob(blobId).state);
+    }
+
+    // ------------------------------------------------------------------ deployment
+
+    function test_deploy_vectorAddressesAndCommittee() external view {
+        (uint256 size, uint16 n, bytes memory agg) = staking.certificateContext(1);
+        assertEq(size, 10, "committee size");
+        assertEq(n, N, "n");
+        assertEq(agg.length, 128, "aggregate key");
+        (, uint16 shards) = staking.member(1, 9);
+        assertEq(shards, 10, "10 shards each");
+        assertEq(_blobId(0), keccak256(abi.encodePacked(uint8(1), _blobSize(0), _blobRoot(0))), "vector blob id");
+    }
+
+    // ------------------------------------------------------------------ certifyBlob
+
+    function test_certifyBlob_allSign() external {
+        bytes32 blobId = _blob0();
+        assertEq(blobId, _blobId(0), "vector blob id");
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobCertified(blobId, 1, 6, _blobDeletable(0));
+        registry.certifyBlob(blobId, cert);
+        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
+        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Certified), "certified");
+        assertEq(info.certifiedEpoch, 1, "certified epoch");
+        assertEq(info.registeredEpoch, 1, "registered epoch");
+    }
+
+    function test_certifyBlob_exactQuorum() external {
+        bytes32 blobId = _blob0();
+        registry.certifyBlob(blobId, _certBlob0(0x2db)); // members 0,1,3,4,6,7,9: 70 shards
+        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    }
+
+    function test_certifyBlob_shortOfQuorum() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x03f); // 6 members: 60 shards
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 60, 67));
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_fuzz_certifyBlob_signerSubsets(uint256 mask) external {
+        mask = bound(mask, 1, 0x3ff);
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(mask);
+        uint256 weight;
+        for (uint256 i; i < 10; ++i) {
+            if (mask & (1 << i) != 0) weight += 10;
+        }
+        if (weight < 67) {
+            vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, weight, 67));
+            registry.certifyBlob(blobId, cert);
+            assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Registered), "still registered");
+        } else {
+            registry.certifyBlob(blobId, cert);
+            assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
+        }
+    }
+
+    function test_certifyBlob_wrongEpoch() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.epoch = 2;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 2, 1));
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_staleEpochCertificate() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        _nextEpoch();
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 1, 2));
+        registry.certifyBlob(blobId, cert);
+        // The same committee's epoch-2 signatures certify it.
+        registry.certifyBlob(blobId, _certAllBut("certifyBlob0Epoch2", 2, _none()));
+        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified in epoch 2");
+    }
+
+    function test_certifyBlob_signatureOfOtherBlob() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_bitmapClaimsNonSigner() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x1ff); // members 0..8 signed
+        cert.signers[1] = bytes1(uint8(0x03)); // ...but the bitmap also names member 9
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_bitmapOmitsSigner() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.signers[0] = bytes1(uint8(0xfe)); // member 0 signed but is left out
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_wrongDeletableFlag() external {
+        // Blob 0 registered with the other flag: same id, different message body.
+        bool deletable = !_blobDeletable(0);
+        vm.prank(ALICE);
+        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, deletable, 5);
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_otherChain() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.chainId(1);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_signatureLength() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.signature = new bytes(255);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_identitySignature() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.signature = new bytes(256);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_bitmapLength() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.signers = abi.encodePacked(cert.signers, uint8(0));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BitmapLength.selector, 3, 2));
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_signerOutOfRange() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        cert.signers[1] = bytes1(uint8(0x07)); // bit 10: no such member
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.SignerOutOfRange.selector, 10, 10));
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_alreadyCertified() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        registry.certifyBlob(blobId, cert);
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Certified)
+        );
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_deleted() external {
+        vm.prank(ALICE);
+        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
+        vm.prank(ALICE);
+        registry.deleteBlob(blobId);
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Deleted)
+        );
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_expired() external {
+        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0]; // [1, 2)
+        _nextEpoch();
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch2", 2, _none());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 2, 2));
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_certifyBlob_invalid() external {
+        bytes32 blobId = _blob0();
+        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
+        );
+        registry.certifyBlob(blobId, cert);
+    }
+
+    function test_registerBlob_alreadyCertified() external {
+        bytes32 blobId = _blob0();
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BlobRegistry.BlobAlreadyRegistered.selector, blobId, IBlobRegistry.BlobState.Certified, 6
+            )
+        );
+        vm.prank(BOB);
+        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, _blobDeletable(0), 2);
+    }
+
+    function test_registerBlob_anewAfterCertifiedExpiry() external {
+        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0]; // [1, 2)
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        _nextEpoch();
+        vm.prank(BOB);
+        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, _blobDeletable(0), 2);
+        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
+        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Registered), "registered anew");
+        assertEq(info.owner, BOB, "new owner");
+        assertEq(info.certifiedEpoch, 0, "not certified yet");
+        // ...and certifiable again by the new epoch's committee.
+        registry.certifyBlob(blobId, _certAllBut("certifyBlob0Epoch2", 2, _none()));
+        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified again");
+    }
+
+    function test_certifyBlob_anyoneMaySubmit() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.prank(address(0x5EED)); // e.g. a storage node that collected the confirmations
+        registry.certifyBlob(blobId, cert);
+        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    }
+
+    // ------------------------------------------------------------------ certifyBlobs
+
+    function test_certifyBlobs_batchOf100() external {
+        bytes32[] memory ids = _registerVectorBlobs(ALICE, 0, 100, 3);
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _absent(4, 8));
+        bool[] memory del = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
+        for (uint256 i; i < 100; ++i) {
+            vm.expectEmit(true, true, true, true, address(registry));
+            emit IBlobRegistry.BlobCertified(ids[i], 1, 4, del[i]);
+        }
+        registry.certifyBlobs(ids, cert);
+        for (uint256 i; i < 100; ++i) {
+            assertEq(_state(ids[i]), uint256(IBlobRegistry.BlobState.Certified), "certified");
+        }
+    }
+
+    function test_certifyBlobs_orderIsSigned() external {
+        bytes32[] memory ids = _registerVectorBlobs(ALICE, 0, 100, 3);
+        (ids[0], ids[1]) = (ids[1], ids[0]);
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _none());
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyBlobs(ids, cert);
+    }
+
+    function test_certifyBlobs_duplicate() external {
+        bytes32[] memory ids = new bytes32[](2);
+        ids[0] = _blob0();
+        ids[1] = ids[0];
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, ids[0], IBlobRegistry.BlobState.Certified)
+        );
+        registry.certifyBlobs(ids, cert);
+    }
+
+    function test_certifyBlobs_batchOfOneEqualsCertifyBlob() external {
+        bytes32[] memory ids = new bytes32[](1);
+        ids[0] = _blob0();
+        registry.certifyBlobs(ids, _certBlob0(0x3ff));
+        assertEq(_state(ids[0]), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    }
+
+    function test_certifyBlobs_unknownBlob() external {
+        bytes32[] memory ids = new bytes32[](2);
+        ids[0] = _blob0();
+        ids[1] = keccak256("unknown");
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, ids[1]));
+        registry.certifyBlobs(ids, cert);
+    }
+
+    // ------------------------------------------------------------------ invalidateBlob
+
+    function test_invalidateBlob_fPlusOneShards() external {
+        bytes32 blobId = _blob0();
+        bytes memory bitmap = new bytes(2);
+        bitmap[0] = bytes1(uint8(0x0f)); // 4 members: 40 shards >= 34
+        IBlobRegistry.Certificate memory cert = _cert("invalidBlob0Epoch1", 1, bitmap);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobInvalidated(blobId, 1);
+        registry.invalidateBlob(blobId, cert);
+        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Invalid), "invalid");
+        assertEq(registry.storageResource(registry.blob(blobId).storageId).usedBy, blobId, "storage stays used");
+    }
+
+    function test_invalidateBlob_shortOfQuorum() external {
+        bytes32 blobId = _blob0();
+        bytes memory bitmap = new bytes(2);
+        bitmap[0] = bytes1(uint8(0x07)); // 3 members: 30 shards < 34
+        IBlobRegistry.Certificate memory cert = _cert("invalidBlob0Epoch1", 1, bitmap);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 30, 34));
+        registry.invalidateBlob(blobId, cert);
+    }
+
+    function test_invalidateBlob_certifySignaturesDoNotCount() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.invalidateBlob(blobId, cert);
+    }
+
+    function test_invalidateBlob_certifiedBlob() external {
+        bytes32 blobId = _blob0();
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
+        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Invalid), "invalid");
+    }
+
+    function test_invalidateBlob_twice() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
+        registry.invalidateBlob(blobId, cert);
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
+        );
+        registry.invalidateBlob(blobId, cert);
+    }
+
+    function test_invalidateBlob_expired() external {
+        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0];
+        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
+        _nextEpoch();
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 2, 2));
+        registry.invalidateBlob(blobId, cert);
+    }
+
+    function test_invalidateBlob_wrongEpoch() external {
+        bytes32 blobId = _blob0();
+        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
+        cert.epoch = 0;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 0, 1));
+        registry.invalidateBlob(blobId, cert);
+    }
+
+    function test_registerBlob_invalidIdNeverAgain() external {
+        bytes32 blobId = _blob0();
+        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, blobId));
+        vm.prank(BOB);
+        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, true, 2);
+    }
+
+    function test_deleteBlob_invalid() external {
+        vm.prank(ALICE);
+        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, true, 5);
+        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
+        );
+        vm.prank(ALICE);
+        registry.deleteBlob(blobId);
+    }
+
+    function test_extendStorage_usedByInvalidBlob() external {
+        bytes32 blobId = _blob0();
+        uint256 storageId = registry.blob(blobId).storageId;
+        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
+        );
+        vm.prank(ALICE);
+        registry.extendStorage(storageId, 1);
+    }
+
+    // ------------------------------------------------------------------ extendBlob
+
+    function test_extendBlob_anyonePays() external {
+        bytes32 blobId = _blob0();
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        uint256 storageId = registry.blob(blobId).storageId;
+        uint256 units = (uint256(registry.storageResource(storageId).size) + MIB - 1) / MIB;
+        uint256 cost = units * 4 * STORAGE_PRICE;
+        uint256 before = wal.balanceOf(BOB);
+        uint256 future = staking.totalFutureRewards();
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.StorageExtended(storageId, 10, cost);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobExtended(blobId, 10);
+        vm.prank(BOB);
+        registry.extendBlob(blobId, 4);
+        assertEq(registry.blob(blobId).endEpoch, 10, "blob end");
+        assertEq(registry.storageResource(storageId).endEpoch, 10, "storage end");
+        assertEq(registry.blob(blobId).owner, ALICE, "owner unchanged");
+        assertEq(before - wal.balanceOf(BOB), cost, "bob paid");
+        assertEq(staking.totalFutureRewards() - future, cost, "funded");
+    }
+
+    function test_extendBlob_expired() external {
+        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 2)[0]; // [1, 3)
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        _nextEpoch();
+        _nextEpoch();
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 3, 3));
+        registry.extendBlob(blobId, 1);
+    }
+
+    function test_extendBlob_tooManyEpochs() external {
+        bytes32 blobId = _blob0(); // ends at 6
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.TooManyEpochs.selector, 202, 201));
+        vm.prank(ALICE);
+        registry.extendBlob(blobId, 196);
+    }
+
+    function test_extendBlob_zeroEpochs() external {
+        bytes32 blobId = _blob0();
+        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+        vm.expectRevert(BlobRegistry.ZeroEpochs.selector);
+        registry.extendBlob(blobId, 0);
+    }
+
+    function test_extendBlob_deleted() external {
+        vm.prank(ALICE);
+        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
+        vm.prank(ALICE);
+        registry.deleteBlob(blobId);
+        vm.expectRevert(
+            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Deleted)
+        );
+        registry.extendBlob(blobId, 1);
+    }
+
+    // ------------------------------------------------------------------ deletion of certified blobs
+
+    function test_deleteBlob_certifiedKeepsRootInView() external {
+        vm.prank(ALICE);
+        (bytes32 blobId, uint256 storageId) =
+            registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
+        registry.certifyBlob(blobId, _certAllBut("certifyBlob1Epoch1", 1, _none()));
+        vm.prank(ALICE);
+        registry.deleteBlob(blobId);
+        // The storage takes another blob; the deleted record still reports its own root.
+        vm.prank(ALICE);
+        bytes32 other = registry.registerBlob(storageId, keccak256("other"), 10, 1, false);
+        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
+        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Deleted), "deleted");
+        assertEq(info.root, _blobRoot(1), "root kept");
+        assertEq(registry.storageResource(storageId).usedBy, other, "storage reused");
+        assertEq(registry.blob(other).root, keccak256("other"), "new blob root");
+    }
+
+    function test_registerBlob_anewAfterDeletionCertifiesAgain() external {
+        vm.prank(ALICE);
+        (bytes32 blobId, uint256 storageId) =
+            registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
+        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
+        registry.certifyBlob(blobId, cert);
+        vm.prank(ALICE);
+        registry.deleteBlob(blobId);
+        vm.prank(ALICE);
+        registry.registerBlob(storageId, _blobRoot(1), _blobSize(1), 1, true);
+        registry.certifyBlob(blobId, cert);
+        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "fresh registration certified");
+    }
+}
+// forge-lint: disable-end(unsafe-typecast,incorrect-shift)

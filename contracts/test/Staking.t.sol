@@ -736,6 +736,18 @@ contract StakingTest is StakingFixture {
         _checkShards(2);
     }
 
+    function test_advanceEpoch_revertsOnCorruptedKey() external {
+        // Unreachable with keys validated at registration: corrupt node 1's stored key (mapping
+        // `_keys` at slot 9, forge inspect Staking storageLayout) to reach the guard.
+        _registerNodes(2);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(_node(1), _node(1), MIN_STAKE);
+        bytes32 slot = keccak256(abi.encode(uint256(1), uint256(9)));
+        vmx.store(address(staking), bytes32(uint256(slot) + 3), bytes32(uint256(1)));
+        vm.expectRevert(Staking.KeyAggregationFailed.selector);
+        staking.advanceEpoch();
+    }
+
     // ------------------------------------------------------------------ member & views
 
     function test_member_returnsKeyAndShards() external {
@@ -1275,8 +1287,9 @@ contract StakingFuzzTest is StakingFixture {
         for (uint256 i; i < NODES; ++i) {
             uint256 r = uint256(keccak256(abi.encode(seed, "change", i)));
             if (i < count && r % 4 == 0) {
+                uint256 all = staking.nodeInfo(_operator(i)).stake;
                 vm.prank(_operator(i));
-                staking.requestWithdrawal(_operator(i), staking.nodeInfo(_operator(i)).stake);
+                staking.requestWithdrawal(_operator(i), all);
             } else if (r % 4 == 1) {
                 _stake(_operator(i), _operator(i), _randomStake(r, i));
             }
@@ -1312,8 +1325,10 @@ contract StakingFuzzTest is StakingFixture {
         _stake(_operator(0), _operator(0), MIN_STAKE);
         _advance(); // 1: node 0 holds every shard
         vm.startPrank(REGISTRY);
-        wal.faucet(amount);
-        wal.transfer(address(staking), amount);
+        if (amount != 0) {
+            wal.faucet(amount);
+            wal.transfer(address(staking), amount);
+        }
         staking.fundRewards(1, epochs, amount);
         vm.stopPrank();
         uint256 paid;
@@ -1384,3 +1399,219 @@ contract StakingFuzzTest is StakingFixture {
         assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
     }
 }
+
+/// @notice Gas of the epoch advance with 100 staked nodes and of the certificate hot-path views.
+/// Each scenario prepares in `setUp` (its own transaction), so the measured call sees cold storage
+/// and clean slots as a real transaction would; `npx forge snapshot` records the tests and the
+/// exact call gas is printed with -vv. n = 100 shards and 100 equal stakes: every node is a
+/// member with one shard.
+abstract contract StakingGasBase is StakingFixture {
+    /// @dev Foundry's console address: forge prints calls to it with -vv (no code there, so a low-level call).
+    address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+    uint256 internal constant NODES = 100;
+    uint256 internal constant FUNDED = 1e15 + 7;
+
+    function setUp() public virtual {
+        _deploy(_shards(), DURATION, MIN_STAKE, MAX_COMMITTEE);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(address(this));
+        _registerNodes(NODES + 10);
+        for (uint256 i; i < NODES; ++i) {
+            _stake(_operator(i), _operator(i), _nodeStake(i));
+            _stake(address(uint160(0xD000 + i % 10)), _operator(i), MIN_STAKE);
+        }
+    }
+
+    function _shards() internal pure virtual returns (uint16) {
+        return N;
+    }
+
+    /// @dev The operator's own stake in node `i` (equal: with n = 100 every node holds one shard).
+    function _nodeStake(uint256) internal pure virtual returns (uint256) {
+        return MIN_STAKE;
+    }
+
+    function _log(string memory label, uint256 value) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok;
+    }
+
+    function _fundTenEpochs() internal {
+        wal.faucet(FUNDED);
+        wal.transfer(address(staking), FUNDED);
+        staking.fundRewards(staking.currentEpoch(), 10, FUNDED);
+    }
+
+    /// @dev Advances (the warp is done in setUp) and returns the gas of the advanceEpoch call alone.
+    function _measuredAdvance(string memory label) internal returns (uint256 used) {
+        uint256 before = gasleft();
+        staking.advanceEpoch();
+        used = before - gasleft();
+        _log(label, used);
+    }
+
+    function _warpToEpochEnd() internal {
+        vm.warp(uint256(staking.epochStartTime()) + staking.epochDuration());
+    }
+}
+
+contract StakingGasFirstCommitteeTest is StakingGasBase {
+    function test_gas_advanceEpoch_100nodes_firstCommittee() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, first committee");
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, NODES, "100 members");
+        _checkShards(1);
+        assertLe(used, 3_500_000, "gas budget");
+    }
+}
+
+contract StakingGasFirstPayoutTest is StakingGasBase {
+    function setUp() public override {
+        super.setUp();
+        _advance();
+        _fundTenEpochs();
+        _warpToEpochEnd();
+    }
+
+    function test_gas_advanceEpoch_100nodes_firstPayout() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, same committee, first payout");
+        assertEq(staking.totalFutureRewards(), FUNDED - (FUNDED / 10 + FUNDED % 10), "epoch 1 paid");
+        assertLe(used, 2_500_000, "gas budget");
+    }
+}
+
+contract StakingGasSteadyStateTest is StakingGasBase {
+    function setUp() public override {
+        super.setUp();
+        _advance();
+        _fundTenEpochs();
+        _advance();
+        _warpToEpochEnd();
+    }
+
+    function test_gas_advanceEpoch_100nodes_steadyState() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, same committee, payout");
+        assertEq(staking.totalFutureRewards(), FUNDED - (2 * (FUNDED / 10) + FUNDED % 10), "epochs 1-2 paid");
+        assertLe(used, 2_000_000, "gas budget");
+    }
+}
+
+contract StakingGasVotesTest is StakingGasBase {
+    function setUp() public override {
+        super.setUp();
+        _advance();
+        _fundTenEpochs();
+        for (uint256 i; i < NODES; ++i) {
+            vm.prank(_operator(i));
+            staking.votePrices(uint64(1000 + i), uint64(500 + i));
+        }
+        _advance();
+        _warpToEpochEnd();
+    }
+
+    function test_gas_advanceEpoch_100nodes_steadyStateWithVotes() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, same committee, payout, 100 price votes");
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, 1000 + 66, "67th lowest storage vote");
+        assertEq(wp, 500 + 66, "67th lowest write vote");
+        assertLe(used, 2_500_000, "gas budget");
+    }
+}
+
+contract StakingGasTenReplacedTest is StakingGasBase {
+    function setUp() public override {
+        super.setUp();
+        _advance();
+        _fundTenEpochs();
+        _advance();
+        for (uint256 i; i < 10; ++i) {
+            vm.prank(_operator(i * 10));
+            staking.requestWithdrawal(_operator(i * 10), MIN_STAKE);
+            // Outweighs what the leaving node keeps (its delegator's stake), so it takes the seat.
+            _stake(_operator(NODES + i), _operator(NODES + i), 3 * MIN_STAKE);
+        }
+        _warpToEpochEnd();
+    }
+
+    function test_gas_advanceEpoch_100nodes_tenReplaced() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, 10 replaced, payout");
+        (address[] memory members,) = staking.committee(3);
+        assertEq(members.length, NODES, "still 100 members");
+        assertEq(members[0], _operator(1), "node 0 left");
+        assertEq(members[NODES - 1], _operator(NODES + 9), "node 109 joined");
+        _checkShards(3);
+        assertLe(used, 4_000_000, "gas budget");
+    }
+}
+
+contract StakingGasHotPathTest is StakingGasBase {
+    function setUp() public override {
+        super.setUp();
+        _advance();
+    }
+
+    function test_gas_certificateContext_100nodes() external view {
+        uint256 before = gasleft();
+        (uint256 size,,) = staking.certificateContext(1);
+        uint256 used = before - gasleft();
+        _log("certificateContext, cold", used);
+        assertEq(size, NODES, "size");
+        assertLe(used, 25_000, "certificateContext budget");
+    }
+
+    function test_gas_member_100nodes() external view {
+        uint256 before = gasleft();
+        (, uint16 shards) = staking.member(1, 57);
+        uint256 used = before - gasleft();
+        _log("member, cold", used);
+        assertEq(shards, 1, "one shard each");
+        assertLe(used, 25_000, "member budget");
+    }
+}
+
+/// @notice Mainnet-like shard count: n = 1000 over 100 nodes of unequal stake.
+contract StakingGasThousandShardsTest is StakingGasBase {
+    function _shards() internal pure override returns (uint16) {
+        return 1000;
+    }
+
+    function _nodeStake(uint256 i) internal pure override returns (uint256) {
+        return (1 + i % 7) * MIN_STAKE;
+    }
+
+    function test_gas_advanceEpoch_100nodes_1000shards_firstCommittee() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, n = 1000, first committee");
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, NODES, "100 members");
+        _checkShards(1);
+        assertLe(used, 5_000_000, "gas budget");
+    }
+}
+
+/// @notice As above, one epoch later: ten stakes grow, so shards move between members.
+contract StakingGasThousandShardsMoveTest is StakingGasBase {
+    function _shards() internal pure override returns (uint16) {
+        return 1000;
+    }
+
+    function _nodeStake(uint256 i) internal pure override returns (uint256) {
+        return (1 + i % 7) * MIN_STAKE;
+    }
+
+    function setUp() public override {
+        super.setUp();
+        _advance();
+        _fundTenEpochs();
+        for (uint256 i; i < NODES; i += 10) {
+            _stake(_operator(i), _operator(i), 5 * MIN_STAKE);
+        }
+        _warpToEpochEnd();
+    }
+
+    function test_gas_advanceEpoch_100nodes_1000shards_tenGrow() external {
+        uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, n = 1000, 10 stakes grow, payout");
+        _checkShards(2);
+        assertLe(used, 5_000_000, "gas budget");
+    }
+}
+

@@ -25,7 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let encode_time = start.elapsed();
     let k1 = usize::from(cfg.secondary_len());
     let start = Instant::now();
-    let primaries = encoded.pairs[..k1].iter().map(|p| p.primary.clone()).collect();
+    let primaries = encoded.pairs[..k1]
+        .iter()
+        .map(|p| p.primary.clone())
+        .collect();
     let copy_time = start.elapsed();
     let start = Instant::now();
     let decoded = cfg.decode(&encoded.metadata, primaries)?;

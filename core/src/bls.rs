@@ -541,8 +541,8 @@ impl Quorum {
     pub fn is_met(self, weight: u64, n: u16) -> bool {
         let n = u64::from(n);
         match self {
-            Quorum::Certify => 3 * weight > 2 * n,
-            Quorum::Invalidate => 3 * weight > n,
+            Quorum::Certify => weight.saturating_mul(3) > 2 * n,
+            Quorum::Invalidate => weight.saturating_mul(3) > n,
         }
     }
 

@@ -444,18 +444,21 @@ impl EncodingConfig {
                     jobs[b].push(seg);
                 }
             }
-            jobs.into_par_iter().enumerate().try_for_each_init(
-                || None,
-                |enc: &mut Option<rs::Encoder>, (b, mut outs)| -> Result<(), CodecError> {
-                    let start = b * width;
-                    let end = (start + width).min(row_len);
-                    let enc = reuse_encoder(enc, k1, 2 * f, end - start)?;
-                    for row in sys {
-                        enc.add(&row[start..end])?;
-                    }
-                    enc.encode(|t, sym| outs[t].copy_from_slice(sym))
-                },
-            )?;
+            jobs.into_par_iter()
+                .enumerate()
+                .with_min_len(min_len(n_blocks))
+                .try_for_each_init(
+                    || None,
+                    |enc: &mut Option<rs::Encoder>, (b, mut outs)| -> Result<(), CodecError> {
+                        let start = b * width;
+                        let end = (start + width).min(row_len);
+                        let enc = reuse_encoder(enc, k1, 2 * f, end - start)?;
+                        for row in sys {
+                            enc.add(&row[start..end])?;
+                        }
+                        enc.encode(|t, sym| outs[t].copy_from_slice(sym))
+                    },
+                )?;
         }
         let prim = prim;
 
@@ -479,51 +482,54 @@ impl EncodingConfig {
                 .zip(row_roots.chunks_mut(height))
                 .zip(sec_jobs)
                 .collect();
-            jobs.into_par_iter().enumerate().try_for_each_init(
-                || None,
-                |enc: &mut Option<rs::Encoder>,
-                 (b, ((leaves, roots), mut secs))|
-                 -> Result<(), CodecError> {
-                    let r0 = b * height;
-                    let rows = roots.len();
-                    let enc = reuse_encoder(enc, k2, f, rows * s)?;
-                    for c in 0..k2 {
-                        let buf = enc.scratch();
-                        for (ri, dst) in buf.chunks_exact_mut(s).enumerate() {
-                            dst.copy_from_slice(&prim[r0 + ri][c * s..(c + 1) * s]);
+            jobs.into_par_iter()
+                .enumerate()
+                .with_min_len(min_len(n_blocks))
+                .try_for_each_init(
+                    || None,
+                    |enc: &mut Option<rs::Encoder>,
+                     (b, ((leaves, roots), mut secs))|
+                     -> Result<(), CodecError> {
+                        let r0 = b * height;
+                        let rows = roots.len();
+                        let enc = reuse_encoder(enc, k2, f, rows * s)?;
+                        for c in 0..k2 {
+                            let buf = enc.scratch();
+                            for (ri, dst) in buf.chunks_exact_mut(s).enumerate() {
+                                dst.copy_from_slice(&prim[r0 + ri][c * s..(c + 1) * s]);
+                            }
+                            enc.add_scratch()?;
                         }
-                        enc.add_scratch()?;
-                    }
-                    for ri in 0..rows {
-                        let row = &prim[r0 + ri];
-                        for (c, sym) in row.chunks_exact(s).enumerate() {
-                            leaves[ri * n + c] = merkle::leaf_hash(sym);
-                            if let Some(dst) = secs
-                                .get_mut(c)
-                                .and_then(|seg| seg.get_mut(ri * s..(ri + 1) * s))
-                            {
-                                dst.copy_from_slice(sym);
+                        for ri in 0..rows {
+                            let row = &prim[r0 + ri];
+                            for (c, sym) in row.chunks_exact(s).enumerate() {
+                                leaves[ri * n + c] = merkle::leaf_hash(sym);
+                                if let Some(dst) = secs
+                                    .get_mut(c)
+                                    .and_then(|seg| seg.get_mut(ri * s..(ri + 1) * s))
+                                {
+                                    dst.copy_from_slice(sym);
+                                }
                             }
                         }
-                    }
-                    enc.encode(|t, batch| {
-                        let j = k2 + t;
-                        for (ri, sym) in batch.chunks_exact(s).enumerate() {
-                            leaves[ri * n + j] = merkle::leaf_hash(sym);
-                            if let Some(dst) = secs
-                                .get_mut(j)
-                                .and_then(|seg| seg.get_mut(ri * s..(ri + 1) * s))
-                            {
-                                dst.copy_from_slice(sym);
+                        enc.encode(|t, batch| {
+                            let j = k2 + t;
+                            for (ri, sym) in batch.chunks_exact(s).enumerate() {
+                                leaves[ri * n + j] = merkle::leaf_hash(sym);
+                                if let Some(dst) = secs
+                                    .get_mut(j)
+                                    .and_then(|seg| seg.get_mut(ri * s..(ri + 1) * s))
+                                {
+                                    dst.copy_from_slice(sym);
+                                }
                             }
+                        })?;
+                        for (ri, root) in roots.iter_mut().enumerate() {
+                            *root = merkle::root(&leaves[ri * n..(ri + 1) * n]);
                         }
-                    })?;
-                    for (ri, root) in roots.iter_mut().enumerate() {
-                        *root = merkle::root(&leaves[ri * n..(ri + 1) * n]);
-                    }
-                    Ok(())
-                },
-            )?;
+                        Ok(())
+                    },
+                )?;
         }
         let col_roots: Vec<Hash> = (0..n)
             .into_par_iter()
@@ -633,37 +639,48 @@ impl EncodingConfig {
             return Err(DecodeError::NotEnoughSlivers { got, needed: k1 });
         }
 
-        let mut out = vec![0u8; k1 * row_len];
         let missing: Vec<usize> = (0..k1).filter(|&r| rows[r].is_none()).collect();
+        if missing.is_empty() {
+            // Systematic slivers: the blob is their concatenation.
+            let mut out = Vec::with_capacity(len);
+            for row in rows.iter().take(k1).flatten() {
+                let take = row.len().min(len - out.len());
+                out.extend_from_slice(&row[..take]);
+            }
+            return Ok(out);
+        }
+        let mut out = vec![0u8; k1 * row_len];
         for (r, dst) in out.chunks_exact_mut(row_len).enumerate() {
             if let Some(row) = &rows[r] {
                 dst.copy_from_slice(row);
             }
         }
-        if !missing.is_empty() {
-            // Originals present plus enough recovery rows: exactly k1 shards.
-            let given: Vec<usize> = (0..k1)
-                .filter(|&r| rows[r].is_some())
-                .chain((k1..n).filter(|&r| rows[r].is_some()).take(missing.len()))
-                .collect();
-            let width = (BATCH_BYTES / s).clamp(1, k2.div_ceil(8).max(1)) * s;
-            let n_blocks = row_len.div_ceil(width);
-            let mut slot_of = vec![usize::MAX; k1];
-            for (m, &r) in missing.iter().enumerate() {
-                slot_of[r] = m;
-            }
-            let mut jobs: Vec<Vec<&mut [u8]>> = (0..n_blocks)
-                .map(|_| Vec::with_capacity(missing.len()))
-                .collect();
-            for (r, row) in out.chunks_exact_mut(row_len).enumerate() {
-                if slot_of[r] != usize::MAX {
-                    for (b, seg) in row.chunks_mut(width).enumerate() {
-                        jobs[b].push(seg);
-                    }
+        // Originals present plus enough recovery rows: exactly k1 shards.
+        let given: Vec<usize> = (0..k1)
+            .filter(|&r| rows[r].is_some())
+            .chain((k1..n).filter(|&r| rows[r].is_some()).take(missing.len()))
+            .collect();
+        let width = (BATCH_BYTES / s).clamp(1, k2.div_ceil(8).max(1)) * s;
+        let n_blocks = row_len.div_ceil(width);
+        let mut slot_of = vec![usize::MAX; k1];
+        for (m, &r) in missing.iter().enumerate() {
+            slot_of[r] = m;
+        }
+        let mut jobs: Vec<Vec<&mut [u8]>> = (0..n_blocks)
+            .map(|_| Vec::with_capacity(missing.len()))
+            .collect();
+        for (r, row) in out.chunks_exact_mut(row_len).enumerate() {
+            if slot_of[r] != usize::MAX {
+                for (b, seg) in row.chunks_mut(width).enumerate() {
+                    jobs[b].push(seg);
                 }
             }
-            let rows = &rows;
-            jobs.into_par_iter().enumerate().try_for_each_init(
+        }
+        let rows = &rows;
+        jobs.into_par_iter()
+            .enumerate()
+            .with_min_len(min_len(n_blocks))
+            .try_for_each_init(
                 || None,
                 |dec: &mut Option<rs::Decoder>, (b, mut outs)| -> Result<(), CodecError> {
                     let start = b * width;
@@ -681,7 +698,6 @@ impl EncodingConfig {
                     })
                 },
             )?;
-        }
         out.truncate(len);
         Ok(out)
     }
@@ -707,6 +723,12 @@ impl EncodingConfig {
         }
         Ok(blob)
     }
+}
+
+/// Jobs per rayon task so that each thread builds its Reed–Solomon work buffers about twice
+/// per pass rather than once per block (they are large and fresh memory is slow).
+fn min_len(n_jobs: usize) -> usize {
+    n_jobs.div_ceil(2 * rayon::current_num_threads()).max(1)
 }
 
 fn reuse_encoder(

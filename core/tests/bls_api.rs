@@ -754,5 +754,6 @@ proptest! {
             prop_assert_eq!(q.is_met(w, n), w >= q.required(n));
         }
         prop_assert!(!Quorum::Certify.is_met(w, n) || Quorum::Invalidate.is_met(w, n));
+        prop_assert!(Quorum::Certify.is_met(u64::MAX - w, n));
     }
 }

@@ -1,1 +1,175 @@
 //! floe-node: the storage node daemon.
+//!
+//! A node follows the floe contracts' events over JSON-RPC (cursor persisted, so a restart
+//! resumes), knows the committee and its own shards for the current epoch, stores metadata
+//! and slivers in redb, serves them over HTTP, signs confirmations once it holds all its
+//! slivers of a blob, recovers slivers it misses from peers' recovery symbols, certifies
+//! blobs their writer left uncertified, advances epochs and garbage-collects expired and
+//! deleted blobs at epoch change.
+//!
+//! Layout:
+//! - `config`: the TOML config file ([`NodeConfig`], `defaults`).
+//! - `storage`: the redb store ([`Store`]).
+//! - `state`: [`NodeState`] shared by handlers and tasks; [`BlobSource`] asks the chain
+//!   about blobs the follower has not seen yet.
+//! - `api`: the axum [`app`] router and its one error type [`ApiError`].
+//! - `tasks`: event follower, garbage collection, recovery, certification, epoch advance.
+//! - `peers`: HTTP requests to other nodes.
+//! - `metrics`: Prometheus counters.
+//!
+//! [`run`] takes a bound listener so tests bind `127.0.0.1:0`; the binary only parses
+//! arguments and calls it.
+
+pub mod api;
+pub mod config;
+pub mod metrics;
+pub mod peers;
+pub mod state;
+pub mod storage;
+pub mod tasks;
+
+use std::{collections::HashSet, future::Future, path::Path, sync::Arc, time::Duration};
+
+pub use api::{ApiError, BlobStatus, Confirmation, app};
+pub use config::{ConfigError, NodeConfig};
+use floe_chain::{Chain, ChainError};
+use floe_core::{bls::SecretKey, encoding::EncodingConfig};
+pub use state::{BlobSource, EpochView, Limits, NodeState};
+pub use storage::{BlobEntry, Store, StoreError};
+use tokio::{net::TcpListener, sync::Mutex};
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The config file is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A key file is missing or malformed.
+    #[error("key file {path}: {message}")]
+    Key {
+        /// The key file.
+        path: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The chain could not be used.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chain reports a shard count floe cannot encode for.
+    #[error("unusable shard count from the chain: {0}")]
+    Encoding(String),
+    /// Serving HTTP failed.
+    #[error("HTTP server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Reads a BLS secret key file (hex, as `floe-node keygen` writes it).
+pub fn read_bls_key(path: &Path) -> Result<SecretKey, NodeError> {
+    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| key_err(format!("{e}; create one with `floe-node keygen --out {}`", path.display())))?;
+    SecretKey::from_hex(text.trim()).map_err(|e| key_err(format!("not a BLS secret key: {e}")))
+}
+
+/// Reads the operator's EVM private key file (hex).
+pub fn read_operator_key(path: &Path) -> Result<floe_chain::alloy::signers::local::PrivateKeySigner, NodeError> {
+    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| key_err(e.to_string()))?;
+    floe_chain::signer_from_hex(text.trim()).map_err(|e| key_err(e.to_string()))
+}
+
+/// Writes a fresh BLS secret key (from OS randomness) to `path` (refusing to overwrite) and
+/// returns it.
+pub fn keygen(path: &Path) -> Result<SecretKey, NodeError> {
+    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
+    if path.exists() {
+        return Err(key_err("already exists; refusing to overwrite a key".into()));
+    }
+    let seed: [u8; 32] = rand::random();
+    let key = SecretKey::from_seed(&seed);
+    std::fs::write(path, key.to_hex() + "\n").map_err(|e| key_err(e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(key)
+}
+
+/// Runs a node with `config` on `listener` until `shutdown` completes.
+pub async fn run(
+    config: NodeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    let key = read_bls_key(&config.bls_key_file)?;
+    let signer = read_operator_key(&config.operator_key_file)?;
+    let node = signer.address();
+    let chain = Chain::connect(&config.rpc_url, config.deployment, Some(signer)).await?;
+    let n = chain.n_shards().await?;
+    let encoding = EncodingConfig::new(n).map_err(|e| NodeError::Encoding(e.to_string()))?;
+    let store = Store::open(&config.storage_dir)?;
+    let info = chain.node_info(node).await?;
+    if !info.registered {
+        tracing::warn!(%node, "this operator is not registered as a storage node yet; it holds no shards until it is");
+    } else if info.public_key_eip2537 != key.public_key().to_eip2537() {
+        tracing::warn!(%node, "the BLS key file does not match the key registered on-chain; confirmations will not verify");
+    }
+    let epoch = chain.current_epoch().await?;
+    let committee = chain.committee(epoch).await?;
+    let limits = Limits {
+        max_metadata_bytes: config.max_metadata_bytes,
+        max_sliver_bytes: config.max_sliver_bytes,
+        upload_wait: Duration::from_millis(config.upload_wait_ms),
+    };
+    let state = Arc::new(NodeState::new(
+        store,
+        encoding,
+        key,
+        node,
+        config.deployment.chain_id,
+        config.deployment.registry,
+        limits,
+        config.max_concurrent_uploads,
+        EpochView { epoch, committee: Arc::new(committee) },
+        Arc::new(chain.clone()),
+    ));
+    let ctx = tasks::Ctx {
+        state: state.clone(),
+        chain,
+        peers: peers::Peers::new(Duration::from_millis(config.peer_timeout_ms)),
+        poll: config.poll_interval(),
+        max_log_range: config.max_log_range,
+        grace: Duration::from_secs(config.certify_grace_secs),
+        advance_epochs: config.advance_epochs,
+        recovery_queue: Arc::new(Mutex::new(HashSet::new())),
+    };
+    // On startup, check every certified blob this node should hold.
+    tasks::on_epoch_change(&ctx).await;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut handles = vec![
+        tokio::spawn(tasks::follow(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(tasks::recover(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(tasks::certify(ctx.clone(), stop_rx.clone())),
+    ];
+    if ctx.advance_epochs {
+        handles.push(tokio::spawn(tasks::advance(ctx.clone(), stop_rx.clone())));
+    }
+    tracing::info!(
+        %node,
+        address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        epoch,
+        shards = state.view().committee.shards_of(node).len(),
+        "floe-node serving"
+    );
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let _ = stop_tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    served.map_err(NodeError::Serve)
+}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+// Tests cast values they bounded themselves and build bit masks with `1 << i`.
+// forge-lint: disable-start(unsafe-typecast,incorrect-shift)
+
 import {Test} from "../utils/Test.sol";
 import {BlobRegistry} from "../../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../../src/interfaces/IBlobRegistry.sol";
@@ -188,3 +191,4 @@ abstract contract BlobFixture is Test {
         r[1] = b;
     }
 }
+// forge-lint: disable-end(unsafe-typecast,incorrect-shift)

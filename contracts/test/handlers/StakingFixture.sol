@@ -42,11 +42,7 @@ abstract contract StakingKeys {
         returns (bytes memory)
     {
         return abi.encodePacked(
-            uint8(0),
-            uint64(block.chainid),
-            stakingAddress,
-            uint32(0),
-            keccak256(abi.encodePacked(operator, publicKey))
+            uint8(0), uint64(block.chainid), stakingAddress, uint32(0), keccak256(abi.encodePacked(operator, publicKey))
         );
     }
 

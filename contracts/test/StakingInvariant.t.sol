@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {StakingFixture} from "./handlers/StakingFixture.sol";
+import {StakingHandler} from "./handlers/StakingHandler.sol";
+import {BLS} from "../src/libraries/BLS.sol";
+
+/// @notice Invariants of Staking under random sequences of every user action and epoch advances:
+/// WAL conservation, exact accounting of obligations, shards with exactly one owner each, the
+/// committee key, and stake bookkeeping.
+contract StakingInvariantTest is StakingFixture {
+    uint256 internal constant NODES = 8;
+
+    StakingHandler internal handler;
+
+    function setUp() public {
+        // Smaller shard count and committee cap, so drops and the size cap happen in runs.
+        _deploy(N, 1 hours, MIN_STAKE, 6);
+        _registerNodes(NODES);
+        address[] memory nodes = new address[](NODES);
+        for (uint256 i; i < NODES; ++i) {
+            nodes[i] = _operator(i);
+        }
+        address[] memory delegators = new address[](3);
+        delegators[0] = address(0xD1);
+        delegators[1] = address(0xD2);
+        delegators[2] = address(0xD3);
+        handler = new StakingHandler(staking, wal, nodes, delegators);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(address(handler));
+        targetContract(address(handler));
+    }
+
+    /// @dev Every address that can hold WAL in these runs.
+    function _holders() internal view returns (address[] memory all) {
+        address[] memory actors = handler.actors();
+        all = new address[](actors.length + 2);
+        for (uint256 i; i < actors.length; ++i) {
+            all[i] = actors[i];
+        }
+        all[actors.length] = address(handler);
+        all[actors.length + 1] = address(staking);
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_walHeldEqualsObligations() external view {
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "WAL held == obligations");
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_balancesSumToSupply() external view {
+        address[] memory holders = _holders();
+        uint256 sum;
+        for (uint256 i; i < holders.length; ++i) {
+            sum += wal.balanceOf(holders[i]);
+        }
+        assertEq(sum, wal.totalSupply(), "sum of balances == supply");
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_rewardsConserved() external view {
+        assertEq(
+            handler.ghostFunded(),
+            staking.totalFutureRewards() + staking.totalUnclaimedRewards() + handler.ghostClaimed(),
+            "funded == future pools + unclaimed + claimed"
+        );
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_stakeConserved() external view {
+        assertEq(
+            handler.ghostStaked(),
+            staking.totalActiveStake() + staking.totalPendingWithdrawals() + handler.ghostWithdrawn(),
+            "staked == active + pending withdrawals + withdrawn"
+        );
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_claimableWithinUnclaimed() external view {
+        address[] memory nodes = handler.nodes();
+        address[] memory actors = handler.actors();
+        uint256 claimable;
+        for (uint256 i; i < nodes.length; ++i) {
+            for (uint256 a; a < actors.length; ++a) {
+                claimable += staking.pendingRewards(nodes[i], actors[a]);
+            }
+        }
+        assertLe(claimable, staking.totalUnclaimedRewards(), "claimable <= unclaimed");
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_nodeStakeIsSumOfPositions() external view {
+        address[] memory nodes = handler.nodes();
+        address[] memory actors = handler.actors();
+        uint256 total;
+        for (uint256 i; i < nodes.length; ++i) {
+            uint256 sum;
+            for (uint256 a; a < actors.length; ++a) {
+                (uint256 active,,,,) = staking.stakeOf(nodes[i], actors[a]);
+                sum += active;
+            }
+            assertEq(staking.nodeInfo(nodes[i]).stake, sum, "node stake == sum of positions");
+            total += sum;
+        }
+        assertEq(staking.totalActiveStake(), total, "total active stake");
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_shardsHaveOneOwnerEach() external view {
+        uint32 epoch = staking.currentEpoch();
+        (address[] memory members,) = staking.committee(epoch);
+        if (members.length == 0) {
+            assertEq(staking.shardOwners(epoch).length, 0, "no owners without a committee");
+            return;
+        }
+        assertLe(members.length, staking.maxCommitteeSize(), "committee size cap");
+        _checkShards(epoch);
+        // Members are ordered by registration and meet the minimum stake counted this epoch.
+        for (uint256 i; i < members.length; ++i) {
+            if (i != 0) assertLe(uint160(members[i - 1]) + 1, uint160(members[i]), "registration order");
+            assertGe(staking.countedStake(members[i]), staking.minStake(), "members meet the minimum stake");
+        }
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_committeeKeyIsSumOfMemberKeys() external view {
+        uint32 epoch = staking.currentEpoch();
+        (uint256 size,, bytes memory agg) = staking.certificateContext(epoch);
+        if (size == 0) {
+            assertEq(agg, new bytes(128), "identity without a committee");
+            return;
+        }
+        bytes[] memory keys = new bytes[](size);
+        for (uint256 i; i < size; ++i) {
+            (keys[i],) = staking.member(epoch, i);
+        }
+        assertEq(agg, BLS.aggregate(keys), "aggregate key == sum of member keys");
+    }
+}

@@ -1,0 +1,7 @@
+//! Fuzzes the wire decoder of `inconsistency_proof` (body shared with the stable proptest run).
+#![no_main]
+
+#[path = "../src/bodies.rs"]
+mod bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bodies::inconsistency_proof(data));

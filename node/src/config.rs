@@ -1,0 +1,258 @@
+//! The node's configuration file (TOML). Every field is documented here; the example file
+//! `node/floe-node.example.toml` is kept in sync with these defaults by a test.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use floe_chain::Deployment;
+use serde::{Deserialize, Serialize};
+
+/// Default values of the optional fields.
+pub mod defaults {
+    use std::net::SocketAddr;
+
+    /// `listen_address`: all interfaces, port 9100.
+    pub fn listen_address() -> SocketAddr {
+        SocketAddr::from(([0, 0, 0, 0], 9100))
+    }
+    /// `poll_interval_ms`: how often the chain is polled for new events.
+    pub const fn poll_interval_ms() -> u64 {
+        500
+    }
+    /// `max_metadata_bytes`: 1 MiB (metadata is 64 bytes per shard plus a small header).
+    pub const fn max_metadata_bytes() -> usize {
+        1 << 20
+    }
+    /// `max_sliver_bytes`: 64 MiB (a sliver of the largest blob at n = 1000 is ~65 MB).
+    pub const fn max_sliver_bytes() -> usize {
+        64 << 20
+    }
+    /// `max_concurrent_uploads`: uploads stored at the same time; more wait.
+    pub const fn max_concurrent_uploads() -> usize {
+        32
+    }
+    /// `upload_wait_ms`: how long an upload waits for a free slot before a 503.
+    pub const fn upload_wait_ms() -> u64 {
+        10_000
+    }
+    /// `certify_grace_secs`: how long a fully uploaded blob may stay uncertified before this
+    /// node certifies it itself.
+    pub const fn certify_grace_secs() -> u64 {
+        30
+    }
+    /// `peer_timeout_ms`: timeout of one request to a peer node.
+    pub const fn peer_timeout_ms() -> u64 {
+        10_000
+    }
+    /// `max_log_range`: blocks per `eth_getLogs` request.
+    pub const fn max_log_range() -> u64 {
+        2_000
+    }
+    /// `advance_epochs`: whether this node calls `advanceEpoch` when an epoch's time is up.
+    pub const fn advance_epochs() -> bool {
+        true
+    }
+}
+
+/// The configuration of one storage node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// File holding the node's BLS secret key (hex, as written by `floe-node keygen`).
+    pub bls_key_file: PathBuf,
+    /// File holding the operator's EVM private key (hex): the node's address on-chain, used to
+    /// send transactions (certificates, epoch advances).
+    pub operator_key_file: PathBuf,
+    /// The chain's JSON-RPC URL.
+    pub rpc_url: String,
+    /// Address the HTTP API listens on.
+    #[serde(default = "defaults::listen_address")]
+    pub listen_address: SocketAddr,
+    /// Address peers and clients reach this node at (`host:port`), as registered on-chain.
+    pub public_address: String,
+    /// Directory of the node's database (created if missing).
+    pub storage_dir: PathBuf,
+    /// How often to poll the chain for new events, in milliseconds.
+    #[serde(default = "defaults::poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// Largest metadata body accepted, in bytes.
+    #[serde(default = "defaults::max_metadata_bytes")]
+    pub max_metadata_bytes: usize,
+    /// Largest sliver body accepted, in bytes.
+    #[serde(default = "defaults::max_sliver_bytes")]
+    pub max_sliver_bytes: usize,
+    /// Uploads (metadata and slivers) processed at the same time.
+    #[serde(default = "defaults::max_concurrent_uploads")]
+    pub max_concurrent_uploads: usize,
+    /// How long an upload waits for a slot before the node answers 503, in milliseconds.
+    #[serde(default = "defaults::upload_wait_ms")]
+    pub upload_wait_ms: u64,
+    /// Seconds a registered, fully uploaded blob may stay uncertified before this node
+    /// collects confirmations from its peers and certifies it.
+    #[serde(default = "defaults::certify_grace_secs")]
+    pub certify_grace_secs: u64,
+    /// Timeout of one request to a peer node, in milliseconds.
+    #[serde(default = "defaults::peer_timeout_ms")]
+    pub peer_timeout_ms: u64,
+    /// Most blocks asked for in one `eth_getLogs` request.
+    #[serde(default = "defaults::max_log_range")]
+    pub max_log_range: u64,
+    /// Whether this node advances the epoch when its time is up (anyone may; one succeeds).
+    #[serde(default = "defaults::advance_epochs")]
+    pub advance_epochs: bool,
+    /// The contracts (as written by `floe devnet`).
+    pub deployment: Deployment,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for a node config.
+    #[error("config file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (field and line).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config file {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+impl NodeConfig {
+    /// Reads and validates a config file. Relative paths in it are relative to its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut cfg.bls_key_file, &mut cfg.operator_key_file, &mut cfg.storage_dir] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        cfg.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        Ok(cfg)
+    }
+
+    /// Parses config TOML text (no validation, paths as written).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim().replace('\n', " "))
+    }
+
+    /// Checks ranges; the message says which field to fix.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.poll_interval_ms == 0 {
+            return Err("poll_interval_ms must be at least 1".into());
+        }
+        if self.max_concurrent_uploads == 0 {
+            return Err("max_concurrent_uploads must be at least 1".into());
+        }
+        if self.max_log_range == 0 {
+            return Err("max_log_range must be at least 1".into());
+        }
+        if self.public_address.is_empty() {
+            return Err("public_address must be set (host:port peers reach this node at)".into());
+        }
+        Ok(())
+    }
+
+    /// The poll interval.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../floe-node.example.toml");
+
+    #[test]
+    fn example_file_parses_and_shows_every_default() {
+        let cfg = NodeConfig::parse(EXAMPLE).expect("the example config parses");
+        cfg.validate().expect("the example config is valid");
+        assert_eq!(cfg.listen_address, defaults::listen_address());
+        assert_eq!(cfg.poll_interval_ms, defaults::poll_interval_ms());
+        assert_eq!(cfg.max_metadata_bytes, defaults::max_metadata_bytes());
+        assert_eq!(cfg.max_sliver_bytes, defaults::max_sliver_bytes());
+        assert_eq!(cfg.max_concurrent_uploads, defaults::max_concurrent_uploads());
+        assert_eq!(cfg.upload_wait_ms, defaults::upload_wait_ms());
+        assert_eq!(cfg.certify_grace_secs, defaults::certify_grace_secs());
+        assert_eq!(cfg.peer_timeout_ms, defaults::peer_timeout_ms());
+        assert_eq!(cfg.max_log_range, defaults::max_log_range());
+        assert_eq!(cfg.advance_epochs, defaults::advance_epochs());
+    }
+
+    #[test]
+    fn example_file_names_every_field() {
+        // Serialize a config and check every key appears (uncommented) in the example file.
+        let cfg = NodeConfig::parse(EXAMPLE).expect("the example config parses");
+        let value = toml::Value::try_from(&cfg).expect("serializes");
+        let table = value.as_table().expect("a table");
+        for key in table.keys() {
+            assert!(
+                EXAMPLE.lines().any(|l| l.starts_with(&format!("{key} =")) || l == format!("[{key}]")),
+                "field {key} is missing from node/floe-node.example.toml"
+            );
+        }
+        let doc_lines = EXAMPLE.lines().filter(|l| l.starts_with('#')).count();
+        assert!(doc_lines >= table.len(), "every field of the example should be documented with a comment");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error_naming_it() {
+        let text = format!("{EXAMPLE}\n");
+        let text = text.replacen("rpc_url", "rpc_urll", 1);
+        let err = NodeConfig::parse(&text).unwrap_err();
+        assert!(err.contains("rpc_urll"), "{err}");
+    }
+
+    #[test]
+    fn missing_file_and_bad_values_are_clear_errors() {
+        let err = NodeConfig::load(Path::new("/nonexistent/floe-node.toml")).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+        assert!(err.to_string().contains("/nonexistent/floe-node.toml"));
+
+        let dir = std::env::temp_dir().join(format!("floe-node-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("bad.toml");
+        std::fs::write(&path, EXAMPLE.replace("poll_interval_ms = 500", "poll_interval_ms = 0")).unwrap();
+        let err = NodeConfig::load(&path).unwrap_err();
+        assert!(err.to_string().contains("poll_interval_ms must be at least 1"), "{err}");
+        std::fs::write(&path, "rpc_url = 5").unwrap();
+        let err = NodeConfig::load(&path).unwrap_err();
+        assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let dir = std::env::temp_dir().join(format!("floe-node-rel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("node.toml");
+        std::fs::write(&path, EXAMPLE).unwrap();
+        let cfg = NodeConfig::load(&path).unwrap();
+        assert_eq!(cfg.storage_dir, dir.join("db"));
+        assert_eq!(cfg.bls_key_file, dir.join("bls.key"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,267 @@
+//! The node's embedded ACID store (redb, one file per node): blob states, metadata, slivers
+//! and the chain cursor. Every write is one committed transaction (fsync) before the node
+//! answers, so nothing it confirmed is lost across a crash or restart.
+//!
+//! Tables:
+//! - `blobs`: blob id -> [`BlobEntry`] (JSON): what the node knows of the blob on-chain.
+//! - `metadata`: blob id -> metadata (floe-core wire format).
+//! - `slivers`: blob id ‖ pair (u16 BE) ‖ kind (u8) -> sliver (wire format).
+//! - `meta`: `"cursor"` -> next block to read events from.
+
+use std::{path::Path, sync::Arc};
+
+use floe_chain::BlobState;
+use floe_core::{encoding::SliverKind, ids::BlobId};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs");
+const METADATA: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("metadata");
+const SLIVERS: TableDefinition<'_, &[u8; 35], &[u8]> = TableDefinition::new("slivers");
+const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file could not be opened or created.
+    #[error("cannot open the node database {path}: {message}; check the storage_dir and that no other floe-node uses it")]
+    Open {
+        /// The database file.
+        path: String,
+        /// What redb said.
+        message: String,
+    },
+    /// A read or write failed.
+    #[error("node database error: {0}")]
+    Db(String),
+    /// A stored record does not decode.
+    #[error("corrupt record in the node database: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Db(e.to_string())
+            }
+        }
+    )*};
+}
+db_err!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+
+/// What the node knows of a blob's registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobEntry {
+    /// State on-chain.
+    pub state: BlobState,
+    /// Unencoded size.
+    pub size: u64,
+    /// Deletable by its owner.
+    pub deletable: bool,
+    /// Epoch of registration.
+    pub registered_epoch: u32,
+    /// First epoch no longer covered.
+    pub end_epoch: u32,
+    /// When this node first learnt of it (unix seconds): the certification grace starts here.
+    pub seen_at: u64,
+}
+
+impl BlobEntry {
+    /// Registered or certified, and not expired at `epoch`.
+    pub fn is_live(&self, epoch: u32) -> bool {
+        matches!(self.state, BlobState::Registered | BlobState::Certified) && epoch < self.end_epoch
+    }
+}
+
+/// The node's database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Arc<Database>,
+}
+
+fn sliver_key(id: &BlobId, pair: u16, kind: SliverKind) -> [u8; 35] {
+    let mut k = [0u8; 35];
+    k[..32].copy_from_slice(&id.0);
+    k[32..34].copy_from_slice(&pair.to_be_bytes());
+    k[34] = kind.to_byte();
+    k
+}
+
+impl Store {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join("floe-node.redb");
+        let open_err = |message: String| StoreError::Open { path: path.display().to_string(), message };
+        std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
+        {
+            txn.open_table(BLOBS).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(METADATA).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(SLIVERS).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
+        }
+        txn.commit().map_err(|e| open_err(e.to_string()))?;
+        Ok(Store { db: Arc::new(db) })
+    }
+
+    /// The blob's entry.
+    pub fn blob(&self, id: &BlobId) -> Result<Option<BlobEntry>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOBS)?;
+        match t.get(&id.0)? {
+            Some(v) => Ok(Some(serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every blob entry.
+    pub fn blobs(&self) -> Result<Vec<(BlobId, BlobEntry)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(BLOBS)?;
+        let mut out = Vec::new();
+        for item in t.iter()? {
+            let (k, v) = item?;
+            let entry = serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            out.push((BlobId(*k.value()), entry));
+        }
+        Ok(out)
+    }
+
+    /// Writes blob entries and (if given) the event cursor in one transaction.
+    pub fn apply(&self, entries: &[(BlobId, BlobEntry)], cursor: Option<u64>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(BLOBS)?;
+            for (id, e) in entries {
+                let v = serde_json::to_vec(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                t.insert(&id.0, v.as_slice())?;
+            }
+            if let Some(c) = cursor {
+                txn.open_table(META)?.insert("cursor", c)?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Stores one blob entry.
+    pub fn put_blob(&self, id: &BlobId, entry: &BlobEntry) -> Result<(), StoreError> {
+        self.apply(&[(*id, *entry)], None)
+    }
+
+    /// The next block to read events from.
+    pub fn cursor(&self) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(META)?.get("cursor")?.map(|v| v.value()))
+    }
+
+    /// The blob's metadata (wire bytes).
+    pub fn metadata(&self, id: &BlobId) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(METADATA)?.get(&id.0)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Stores the blob's metadata (wire bytes).
+    pub fn put_metadata(&self, id: &BlobId, wire: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(METADATA)?.insert(&id.0, wire)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// A sliver (wire bytes).
+    pub fn sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(SLIVERS)?.get(&sliver_key(id, pair, kind))?.map(|v| v.value().to_vec()))
+    }
+
+    /// True if the sliver is stored.
+    pub fn has_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(SLIVERS)?.get(&sliver_key(id, pair, kind))?.is_some())
+    }
+
+    /// Stores a sliver (wire bytes).
+    pub fn put_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind, wire: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(SLIVERS)?.insert(&sliver_key(id, pair, kind), wire)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The slivers held for a blob, as (pair, kind), ascending.
+    pub fn held_slivers(&self, id: &BlobId) -> Result<Vec<(u16, SliverKind)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(SLIVERS)?;
+        let (lo, hi) = (sliver_key(id, 0, SliverKind::Primary), sliver_key(id, u16::MAX, SliverKind::Secondary));
+        let mut out = Vec::new();
+        for item in t.range::<&[u8; 35]>(&lo..=&hi)? {
+            let (k, _) = item?;
+            let k = k.value();
+            let pair = u16::from_be_bytes([k[32], k[33]]);
+            if let Some(kind) = SliverKind::from_byte(k[34]) {
+                out.push((pair, kind));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a blob's metadata and slivers (its entry stays, recording why).
+    pub fn remove_data(&self, id: &BlobId) -> Result<usize, StoreError> {
+        let held = self.held_slivers(id)?;
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(METADATA)?.remove(&id.0)?;
+            let mut t = txn.open_table(SLIVERS)?;
+            for (pair, kind) in &held {
+                t.remove(&sliver_key(id, *pair, *kind))?;
+            }
+        }
+        txn.commit()?;
+        Ok(held.len())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn entry(state: BlobState) -> BlobEntry {
+        BlobEntry { state, size: 10, deletable: true, registered_epoch: 1, end_epoch: 5, seen_at: 0 }
+    }
+
+    #[test]
+    fn data_survives_reopening() {
+        let dir = std::env::temp_dir().join(format!("floe-node-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let id = BlobId([7; 32]);
+        {
+            let s = Store::open(&dir).unwrap();
+            s.apply(&[(id, entry(BlobState::Registered))], Some(42)).unwrap();
+            s.put_metadata(&id, b"meta").unwrap();
+            s.put_sliver(&id, 3, SliverKind::Primary, b"p3").unwrap();
+            s.put_sliver(&id, 3, SliverKind::Secondary, b"s3").unwrap();
+            s.put_sliver(&id, 9, SliverKind::Secondary, b"s9").unwrap();
+            s.put_sliver(&BlobId([8; 32]), 0, SliverKind::Primary, b"other").unwrap();
+        }
+        let s = Store::open(&dir).unwrap();
+        assert_eq!(s.cursor().unwrap(), Some(42));
+        assert_eq!(s.blob(&id).unwrap(), Some(entry(BlobState::Registered)));
+        assert_eq!(s.metadata(&id).unwrap().as_deref(), Some(&b"meta"[..]));
+        assert_eq!(s.sliver(&id, 3, SliverKind::Secondary).unwrap().as_deref(), Some(&b"s3"[..]));
+        assert_eq!(
+            s.held_slivers(&id).unwrap(),
+            vec![(3, SliverKind::Primary), (3, SliverKind::Secondary), (9, SliverKind::Secondary)]
+        );
+        assert_eq!(s.remove_data(&id).unwrap(), 3);
+        assert!(s.held_slivers(&id).unwrap().is_empty());
+        assert_eq!(s.metadata(&id).unwrap(), None);
+        assert!(s.has_sliver(&BlobId([8; 32]), 0, SliverKind::Primary).unwrap());
+        assert_eq!(s.blobs().unwrap().len(), 1);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

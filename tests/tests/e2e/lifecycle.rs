@@ -1,0 +1,119 @@
+//! Delete, expiry and extension: after the epoch change the nodes drop deleted and expired
+//! blobs, and reads say "deleted" / "expired"; an extended blob outlives its first end epoch.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail, ensure};
+use floe_chain::BlobState;
+use floe_client::{ClientError, StoreOptions, node_api::NodeError};
+use floe_core::encoding::SliverKind;
+use floe_tests::{node_client, node_complete, start_devnet, test_bytes, wait_until};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<()> {
+    let devnet = start_devnet(4).await?;
+    let client = devnet.client().await?;
+    let epoch = client.chain().current_epoch().await?;
+
+    let deletable = client
+        .store(
+            test_bytes(40_000, 41),
+            &StoreOptions {
+                epochs: 5,
+                deletable: true,
+            },
+        )
+        .await?;
+    let short = client
+        .store(
+            test_bytes(40_000, 42),
+            &StoreOptions {
+                epochs: 1,
+                deletable: false,
+            },
+        )
+        .await?;
+    let extended_data = test_bytes(40_000, 43);
+    let extended = client
+        .store(
+            extended_data.clone(),
+            &StoreOptions {
+                epochs: 1,
+                deletable: false,
+            },
+        )
+        .await?;
+    assert_eq!(short.end_epoch, epoch + 1);
+    for blob in [&deletable.blob_id, &short.blob_id, &extended.blob_id] {
+        for i in 0..4 {
+            wait_until(
+                &format!("node {i} to hold {blob}"),
+                Duration::from_secs(60),
+                || async { node_complete(&devnet, i, blob).await.then_some(()) },
+            )
+            .await?;
+        }
+    }
+
+    // A permanent blob cannot be deleted.
+    match client.delete(&short.blob_id).await {
+        Err(ClientError::NotDeletable { .. }) => {}
+        other => bail!("deleting a permanent blob: {other:?}"),
+    }
+
+    // Delete: the chain says deleted at once, reads say so.
+    client.delete(&deletable.blob_id).await?;
+    assert_eq!(
+        client.chain().blob(&deletable.blob_id).await?.state,
+        BlobState::Deleted
+    );
+    assert_eq!(client.status(&deletable.blob_id).await?.state, "deleted");
+    match client.read(&deletable.blob_id).await {
+        Err(e @ ClientError::BlobDeleted(_)) => assert!(e.to_string().contains("deleted")),
+        other => bail!("reading a deleted blob: {:?}", other.map(|d| d.len())),
+    }
+
+    // Extend one of the two short blobs by 2 epochs.
+    client.extend(&extended.blob_id, 2).await?;
+    assert_eq!(client.status(&extended.blob_id).await?.end_epoch, epoch + 3);
+
+    // Next epoch: the short blob expires.
+    let now = devnet.advance_epoch().await?;
+    assert_eq!(now, epoch + 1);
+    assert_eq!(client.status(&short.blob_id).await?.state, "expired");
+    match client.read(&short.blob_id).await {
+        Err(e @ ClientError::BlobExpired { .. }) => assert!(e.to_string().contains("expired")),
+        other => bail!("reading an expired blob: {:?}", other.map(|d| d.len())),
+    }
+
+    // The nodes garbage-collect both at the epoch change: no metadata, no slivers.
+    let committee = client.chain().committee(now).await?;
+    for i in 0..4 {
+        let node = node_client(&devnet, i);
+        for blob in [&deletable.blob_id, &short.blob_id] {
+            let pair = committee.pairs_of(devnet.node(i).operator, blob)[0];
+            wait_until(&format!("node {i} to drop {blob}"), Duration::from_secs(60), || async {
+                let gone = |r: Result<Vec<u8>, NodeError>| matches!(r, Err(e) if matches!(e.status(), Some(404 | 410)));
+                let gone = gone(node.get_metadata(blob).await)
+                    && gone(node.get_sliver(blob, pair, SliverKind::Primary).await)
+                    && gone(node.get_sliver(blob, pair, SliverKind::Secondary).await);
+                let held = node
+                    .blob_status(blob)
+                    .await
+                    .ok()
+                    .and_then(|s| s.get("pairs_held").and_then(|p| p.as_array()).map(Vec::len))
+                    .unwrap_or(0);
+                (gone && held == 0).then_some(())
+            })
+            .await?;
+        }
+    }
+
+    // The extended blob is still certified and reads back.
+    assert_eq!(client.status(&extended.blob_id).await?.state, "certified");
+    ensure!(
+        client.read(&extended.blob_id).await? == extended_data,
+        "extended blob read back wrong"
+    );
+    Ok(())
+}
