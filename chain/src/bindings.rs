@@ -4,7 +4,12 @@
 //! Each contract lives in its own module because the artifacts name the interfaces' structs
 //! (`IBlobRegistry.BlobInfo`, `IStaking.NodeInfo`) and would otherwise collide.
 
-#![allow(missing_docs, missing_debug_implementations, unreachable_pub, clippy::too_many_arguments)]
+#![allow(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    clippy::too_many_arguments
+)]
 
 /// The WAL token (ERC-20, 9 decimals, capped faucet).
 pub mod wal {

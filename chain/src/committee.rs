@@ -41,7 +41,12 @@ impl Committee {
                 m.shards.push(shard as u16);
             }
         }
-        Committee { epoch, n_shards, members, shard_owner }
+        Committee {
+            epoch,
+            n_shards,
+            members,
+            shard_owner,
+        }
     }
 
     /// `f = floor((n-1)/3)`.
@@ -72,13 +77,18 @@ impl Committee {
 
     /// The shards `node` holds (empty if not a member).
     pub fn shards_of(&self, node: Address) -> &[u16] {
-        self.member(node).map(|m| m.shards.as_slice()).unwrap_or(&[])
+        self.member(node)
+            .map(|m| m.shards.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The sliver pairs of `blob` that `node` must hold (one per shard), ascending by pair.
     pub fn pairs_of(&self, node: Address, blob: &BlobId) -> Vec<u16> {
-        let mut pairs: Vec<u16> =
-            self.shards_of(node).iter().map(|&s| blob.pair_for_shard(s, self.n_shards)).collect();
+        let mut pairs: Vec<u16> = self
+            .shards_of(node)
+            .iter()
+            .map(|&s| blob.pair_for_shard(s, self.n_shards))
+            .collect();
         pairs.sort_unstable();
         pairs
     }
@@ -95,7 +105,11 @@ impl Committee {
 
     /// The weight (shards held) of the members at `indices`.
     pub fn weight<I: IntoIterator<Item = usize>>(&self, indices: I) -> u64 {
-        indices.into_iter().filter_map(|i| self.members.get(i)).map(|m| m.shards.len() as u64).sum()
+        indices
+            .into_iter()
+            .filter_map(|i| self.members.get(i))
+            .map(|m| m.shards.len() as u64)
+            .sum()
     }
 
     /// Availability quorum: `3w >= 2n+1`.

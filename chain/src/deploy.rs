@@ -62,10 +62,12 @@ fn creation_code(contract: &'static str, json: &str) -> Result<Vec<u8>, ChainErr
     struct Code {
         object: String,
     }
-    let a: Artifact = serde_json::from_str(json)
-        .map_err(|e| ChainError::BadData(format!("artifact of {contract} is not valid JSON: {e}")))?;
-    let code = alloy::hex::decode(a.bytecode.object.trim_start_matches("0x"))
-        .map_err(|e| ChainError::BadData(format!("artifact of {contract} has bad bytecode hex: {e}")))?;
+    let a: Artifact = serde_json::from_str(json).map_err(|e| {
+        ChainError::BadData(format!("artifact of {contract} is not valid JSON: {e}"))
+    })?;
+    let code = alloy::hex::decode(a.bytecode.object.trim_start_matches("0x")).map_err(|e| {
+        ChainError::BadData(format!("artifact of {contract} has bad bytecode hex: {e}"))
+    })?;
     if code.is_empty() {
         return Err(ChainError::MissingBytecode { contract });
     }
@@ -87,22 +89,44 @@ async fn deploy_one(
         .map_err(|e| ChainError::from_transport("deploy", e))?
         .get_receipt()
         .await
-        .map_err(|e| ChainError::Rpc { call: "deploy", reason: e.to_string() })?;
+        .map_err(|e| ChainError::Rpc {
+            call: "deploy",
+            reason: e.to_string(),
+        })?;
     if !receipt.status() {
-        return Err(ChainError::TxFailed { call: "deploy", tx: receipt.transaction_hash });
+        return Err(ChainError::TxFailed {
+            call: "deploy",
+            tx: receipt.transaction_hash,
+        });
     }
-    receipt
-        .contract_address
-        .ok_or_else(|| ChainError::BadData(format!("deploying {contract}: receipt has no contract address")))
+    receipt.contract_address.ok_or_else(|| {
+        ChainError::BadData(format!(
+            "deploying {contract}: receipt has no contract address"
+        ))
+    })
 }
 
 /// Deploys WAL, Staking and BlobRegistry with `provider`'s wallet and links the registry into
 /// staking (`setRegistry`). The provider must have a wallet (see [`crate::connect`]).
-pub async fn deploy(provider: &DynProvider, params: &DeployParams) -> Result<Deployment, ChainError> {
-    let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::from_transport("eth_chainId", e))?;
-    let start_block =
-        provider.get_block_number().await.map_err(|e| ChainError::from_transport("eth_blockNumber", e))?;
-    let wal = deploy_one(provider, "WAL", artifacts::WAL, (params.faucet_cap,).abi_encode_params()).await?;
+pub async fn deploy(
+    provider: &DynProvider,
+    params: &DeployParams,
+) -> Result<Deployment, ChainError> {
+    let chain_id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| ChainError::from_transport("eth_chainId", e))?;
+    let start_block = provider
+        .get_block_number()
+        .await
+        .map_err(|e| ChainError::from_transport("eth_blockNumber", e))?;
+    let wal = deploy_one(
+        provider,
+        "WAL",
+        artifacts::WAL,
+        (params.faucet_cap,).abi_encode_params(),
+    )
+    .await?;
     let staking_args = (
         wal,
         params.n_shards,
@@ -114,14 +138,35 @@ pub async fn deploy(provider: &DynProvider, params: &DeployParams) -> Result<Dep
     )
         .abi_encode_params();
     let staking = deploy_one(provider, "Staking", artifacts::STAKING, staking_args).await?;
-    let registry = deploy_one(provider, "BlobRegistry", artifacts::BLOB_REGISTRY, (staking,).abi_encode_params()).await?;
+    let registry = deploy_one(
+        provider,
+        "BlobRegistry",
+        artifacts::BLOB_REGISTRY,
+        (staking,).abi_encode_params(),
+    )
+    .await?;
     let s = Staking::new(staking, provider.clone());
-    let pending = s.setRegistry(registry).send().await.map_err(|e| ChainError::from_contract("setRegistry", staking, e))?;
-    let receipt =
-        pending.get_receipt().await.map_err(|e| ChainError::Rpc { call: "setRegistry", reason: e.to_string() })?;
+    let pending = s
+        .setRegistry(registry)
+        .send()
+        .await
+        .map_err(|e| ChainError::from_contract("setRegistry", staking, e))?;
+    let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc {
+        call: "setRegistry",
+        reason: e.to_string(),
+    })?;
     if !receipt.status() {
-        return Err(ChainError::TxFailed { call: "setRegistry", tx: receipt.transaction_hash });
+        return Err(ChainError::TxFailed {
+            call: "setRegistry",
+            tx: receipt.transaction_hash,
+        });
     }
     tracing::info!(%wal, %staking, %registry, chain_id, "deployed floe contracts");
-    Ok(Deployment { wal, staking, registry, chain_id, start_block })
+    Ok(Deployment {
+        wal,
+        staking,
+        registry,
+        chain_id,
+        start_block,
+    })
 }

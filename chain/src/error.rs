@@ -16,7 +16,9 @@ use crate::bindings::artifacts;
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     /// The JSON-RPC endpoint did not answer at all.
-    #[error("cannot reach the chain RPC at {url}: {reason}; check that the chain (anvil) is running and the URL is right")]
+    #[error(
+        "cannot reach the chain RPC at {url}: {reason}; check that the chain (anvil) is running and the URL is right"
+    )]
     Unreachable {
         /// The RPC URL tried.
         url: String,
@@ -32,7 +34,9 @@ pub enum ChainError {
         reason: String,
     },
     /// The chain the RPC serves is not the one the deployment was made on.
-    #[error("the RPC at {url} serves chain {actual}, but the deployment is on chain {expected}; use the matching RPC URL or deployment file")]
+    #[error(
+        "the RPC at {url} serves chain {actual}, but the deployment is on chain {expected}; use the matching RPC URL or deployment file"
+    )]
     WrongChain {
         /// The RPC URL.
         url: String,
@@ -50,7 +54,9 @@ pub enum ChainError {
         revert: Revert,
     },
     /// A transaction was mined but failed (status 0).
-    #[error("{call} transaction {tx} failed on-chain (status 0); retry, or inspect it with `cast run {tx}`")]
+    #[error(
+        "{call} transaction {tx} failed on-chain (status 0); retry, or inspect it with `cast run {tx}`"
+    )]
     TxFailed {
         /// The contract function called.
         call: &'static str,
@@ -58,7 +64,9 @@ pub enum ChainError {
         tx: TxHash,
     },
     /// No contract code at an address of the deployment.
-    #[error("no contract answers at {address} ({call}): the deployment file does not match this chain (was anvil restarted?); redeploy or fix the addresses")]
+    #[error(
+        "no contract answers at {address} ({call}): the deployment file does not match this chain (was anvil restarted?); redeploy or fix the addresses"
+    )]
     NoContract {
         /// The contract function called.
         call: &'static str,
@@ -80,7 +88,9 @@ pub enum ChainError {
         call: &'static str,
     },
     /// A committed artifact has no creation bytecode.
-    #[error("the artifact of {contract} has no bytecode (contracts/src/{contract}.sol was missing when it was generated); run chain/artifacts/update.sh")]
+    #[error(
+        "the artifact of {contract} has no bytecode (contracts/src/{contract}.sol was missing when it was generated); run chain/artifacts/update.sh"
+    )]
     MissingBytecode {
         /// The contract name.
         contract: &'static str,
@@ -114,23 +124,42 @@ impl ChainError {
     }
 
     /// Maps an alloy contract error for `call` on `address`.
-    pub(crate) fn from_contract(call: &'static str, address: Address, err: alloy::contract::Error) -> Self {
+    pub(crate) fn from_contract(
+        call: &'static str,
+        address: Address,
+        err: alloy::contract::Error,
+    ) -> Self {
         if let Some(data) = err.as_revert_data() {
-            return ChainError::Reverted { call, revert: Revert::decode(data) };
+            return ChainError::Reverted {
+                call,
+                revert: Revert::decode(data),
+            };
         }
         match err {
             alloy::contract::Error::ZeroData(..) => ChainError::NoContract { call, address },
             alloy::contract::Error::TransportError(e) => Self::from_transport(call, e),
-            other => ChainError::Rpc { call, reason: other.to_string() },
+            other => ChainError::Rpc {
+                call,
+                reason: other.to_string(),
+            },
         }
     }
 
     /// Maps a transport error for `call`.
-    pub(crate) fn from_transport(call: &'static str, err: alloy::transports::TransportError) -> Self {
+    pub(crate) fn from_transport(
+        call: &'static str,
+        err: alloy::transports::TransportError,
+    ) -> Self {
         if let Some(data) = err.as_error_resp().and_then(|e| e.as_revert_data()) {
-            return ChainError::Reverted { call, revert: Revert::decode(data) };
+            return ChainError::Reverted {
+                call,
+                revert: Revert::decode(data),
+            };
         }
-        ChainError::Rpc { call, reason: err.to_string() }
+        ChainError::Rpc {
+            call,
+            reason: err.to_string(),
+        }
     }
 }
 
@@ -182,7 +211,11 @@ impl Revert {
         };
         if data.len() < 4 {
             return if data.is_empty() {
-                Revert { name: String::new(), rendered: "reverted without a reason".into(), data }
+                Revert {
+                    name: String::new(),
+                    rendered: "reverted without a reason".into(),
+                    data,
+                }
             } else {
                 unknown(data)
             };
@@ -194,7 +227,9 @@ impl Revert {
             [0x4e, 0x48, 0x7b, 0x71] => std_err("error Panic(uint256 code)"),
             s => ERRORS.get(&s).cloned(),
         };
-        let Some(abi_err) = abi_err else { return unknown(data) };
+        let Some(abi_err) = abi_err else {
+            return unknown(data);
+        };
         match abi_err.abi_decode_input(&data[4..]) {
             Ok(values) => {
                 let args: Vec<String> = abi_err
@@ -202,7 +237,11 @@ impl Revert {
                     .iter()
                     .zip(&values)
                     .map(|(p, v)| {
-                        if p.name.is_empty() { render(v) } else { format!("{}: {}", p.name, render(v)) }
+                        if p.name.is_empty() {
+                            render(v)
+                        } else {
+                            format!("{}: {}", p.name, render(v))
+                        }
                     })
                     .collect();
                 Revert {
@@ -211,7 +250,11 @@ impl Revert {
                     data,
                 }
             }
-            Err(_) => Revert { name: abi_err.name.clone(), rendered: format!("{}(<undecodable>)", abi_err.name), data },
+            Err(_) => Revert {
+                name: abi_err.name.clone(),
+                rendered: format!("{}(<undecodable>)", abi_err.name),
+                data,
+            },
         }
     }
 }
@@ -229,7 +272,9 @@ fn render(v: &DynSolValue) -> String {
         DynSolValue::Array(a) | DynSolValue::FixedArray(a) => {
             format!("[{}]", a.iter().map(render).collect::<Vec<_>>().join(", "))
         }
-        DynSolValue::Tuple(t) => format!("({})", t.iter().map(render).collect::<Vec<_>>().join(", ")),
+        DynSolValue::Tuple(t) => {
+            format!("({})", t.iter().map(render).collect::<Vec<_>>().join(", "))
+        }
         #[allow(unreachable_patterns)]
         other => format!("{other:?}"),
     }
@@ -240,12 +285,20 @@ fn hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "ERC20InsufficientBalance" => "the account lacks WAL: get some with `floe faucet`",
         "ERC20InsufficientAllowance" => "approve the registry (or staking) to spend more WAL first",
-        "FaucetCapExceeded" => "this account's faucet allowance is used up: ask for less or use another account",
-        "ShortOfQuorum" => "collect confirmations from nodes holding more shards (3w >= 2n+1) and retry",
-        "WrongEpoch" => "the epoch changed: collect fresh confirmations for the current epoch and retry",
+        "FaucetCapExceeded" => {
+            "this account's faucet allowance is used up: ask for less or use another account"
+        }
+        "ShortOfQuorum" => {
+            "collect confirmations from nodes holding more shards (3w >= 2n+1) and retry"
+        }
+        "WrongEpoch" => {
+            "the epoch changed: collect fresh confirmations for the current epoch and retry"
+        }
         "BadSignature" => "a confirmation did not verify: drop the bad signer and collect again",
         "BlobExpired" => "the blob's storage ran out: store it again",
-        "BlobAlreadyRegistered" => "the blob is already registered: reuse it instead of registering again",
+        "BlobAlreadyRegistered" => {
+            "the blob is already registered: reuse it instead of registering again"
+        }
         "NotBlobOwner" | "NotStorageOwner" => "only the owner may do this: use the owner's wallet",
         "BlobNotDeletable" => "the blob was stored permanent; it cannot be deleted",
         "StorageTooSmall" => "buy more storage or split less off",
@@ -277,10 +330,16 @@ mod tests {
     fn decodes_string_reason_and_unknown_data() {
         let data = alloy::sol_types::Revert::from("nope").abi_encode();
         let r = Revert::decode(data.into());
-        assert_eq!((r.name.as_str(), r.rendered.as_str()), ("Error", "Error(reason: \"nope\")"));
+        assert_eq!(
+            (r.name.as_str(), r.rendered.as_str()),
+            ("Error", "Error(reason: \"nope\")")
+        );
         let r = Revert::decode(Bytes::from(vec![1, 2, 3, 4, 5]));
         assert_eq!(r.name, "");
         assert_eq!(r.rendered, "unknown revert data 0x0102030405");
-        assert_eq!(Revert::decode(Bytes::new()).rendered, "reverted without a reason");
+        assert_eq!(
+            Revert::decode(Bytes::new()).rendered,
+            "reverted without a reason"
+        );
     }
 }

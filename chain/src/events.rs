@@ -8,7 +8,9 @@ use alloy::{
 use floe_core::ids::BlobId;
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{registry::BlobRegistry::BlobRegistryEvents as R, staking::Staking::StakingEvents as S};
+use crate::bindings::{
+    registry::BlobRegistry::BlobRegistryEvents as R, staking::Staking::StakingEvents as S,
+};
 
 /// A floe event, decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,10 +120,14 @@ impl FloeEvent {
                     start_time: e.startTime,
                     committee_size: e.committeeSize.saturating_to(),
                 },
-                S::NodeRegistered(e) => {
-                    FloeEvent::NodeRegistered { node: e.node, network_address: e.networkAddress }
-                }
-                S::NodeUpdated(e) => FloeEvent::NodeUpdated { node: e.node, network_address: e.networkAddress },
+                S::NodeRegistered(e) => FloeEvent::NodeRegistered {
+                    node: e.node,
+                    network_address: e.networkAddress,
+                },
+                S::NodeUpdated(e) => FloeEvent::NodeUpdated {
+                    node: e.node,
+                    network_address: e.networkAddress,
+                },
                 other => FloeEvent::Other(staking_name(&other).to_owned()),
             })
         } else if log.address() == registry {
@@ -144,9 +150,18 @@ impl FloeEvent {
                     end_epoch: e.endEpoch,
                     deletable: e.deletable,
                 },
-                R::BlobExtended(e) => FloeEvent::BlobExtended { blob_id: BlobId(e.blobId.0), end_epoch: e.endEpoch },
-                R::BlobDeleted(e) => FloeEvent::BlobDeleted { blob_id: BlobId(e.blobId.0), epoch: e.epoch },
-                R::BlobInvalidated(e) => FloeEvent::BlobInvalidated { blob_id: BlobId(e.blobId.0), epoch: e.epoch },
+                R::BlobExtended(e) => FloeEvent::BlobExtended {
+                    blob_id: BlobId(e.blobId.0),
+                    end_epoch: e.endEpoch,
+                },
+                R::BlobDeleted(e) => FloeEvent::BlobDeleted {
+                    blob_id: BlobId(e.blobId.0),
+                    epoch: e.epoch,
+                },
+                R::BlobInvalidated(e) => FloeEvent::BlobInvalidated {
+                    blob_id: BlobId(e.blobId.0),
+                    epoch: e.epoch,
+                },
                 R::StorageBought(_) => FloeEvent::Other("StorageBought".into()),
                 R::StorageSplit(_) => FloeEvent::Other("StorageSplit".into()),
                 R::StorageExtended(_) => FloeEvent::Other("StorageExtended".into()),

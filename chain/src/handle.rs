@@ -22,17 +22,24 @@ use crate::{
     committee::{Committee, Member},
     error::ChainError,
     events::{EventRecord, FloeEvent},
-    types::{BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost},
+    types::{
+        BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost,
+    },
 };
 
 /// Connects to `rpc_url` (checking that it answers) and returns a type-erased provider, with
 /// `signer` as its wallet when given.
-pub async fn connect(rpc_url: &str, signer: Option<PrivateKeySigner>) -> Result<DynProvider, ChainError> {
+pub async fn connect(
+    rpc_url: &str,
+    signer: Option<PrivateKeySigner>,
+) -> Result<DynProvider, ChainError> {
     let url: alloy::transports::http::reqwest::Url =
-        rpc_url.parse().map_err(|e: url_error::ParseError| ChainError::BadUrl {
-            url: rpc_url.to_owned(),
-            reason: e.to_string(),
-        })?;
+        rpc_url
+            .parse()
+            .map_err(|e: url_error::ParseError| ChainError::BadUrl {
+                url: rpc_url.to_owned(),
+                reason: e.to_string(),
+            })?;
     let provider = match signer {
         Some(s) => ProviderBuilder::new().wallet(s).connect_http(url).erased(),
         None => ProviderBuilder::new().connect_http(url).erased(),
@@ -40,7 +47,10 @@ pub async fn connect(rpc_url: &str, signer: Option<PrivateKeySigner>) -> Result<
     provider
         .get_chain_id()
         .await
-        .map_err(|e| ChainError::Unreachable { url: rpc_url.to_owned(), reason: e.to_string() })?;
+        .map_err(|e| ChainError::Unreachable {
+            url: rpc_url.to_owned(),
+            reason: e.to_string(),
+        })?;
     Ok(provider)
 }
 
@@ -75,14 +85,20 @@ macro_rules! send {
     ($self:ident, $name:literal, $addr:expr, $call:expr) => {{
         let _guard = $self.send_lock.lock().await;
         let _ = $self.require_wallet($name)?;
-        let pending = $call.send().await.map_err(|e| ChainError::from_contract($name, $addr, e))?;
-        drop(_guard);
-        let receipt = pending
-            .get_receipt()
+        let pending = $call
+            .send()
             .await
-            .map_err(|e| ChainError::Rpc { call: $name, reason: e.to_string() })?;
+            .map_err(|e| ChainError::from_contract($name, $addr, e))?;
+        drop(_guard);
+        let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc {
+            call: $name,
+            reason: e.to_string(),
+        })?;
         if !receipt.status() {
-            return Err(ChainError::TxFailed { call: $name, tx: receipt.transaction_hash });
+            return Err(ChainError::TxFailed {
+                call: $name,
+                tx: receipt.transaction_hash,
+            });
         }
         Ok::<TransactionReceipt, ChainError>(receipt)
     }};
@@ -91,7 +107,10 @@ macro_rules! send {
 /// Makes a view call, mapping errors.
 macro_rules! view {
     ($name:literal, $addr:expr, $call:expr) => {
-        $call.call().await.map_err(|e| ChainError::from_contract($name, $addr, e))
+        $call
+            .call()
+            .await
+            .map_err(|e| ChainError::from_contract($name, $addr, e))
     };
 }
 
@@ -109,17 +128,35 @@ impl Chain {
         let actual = provider
             .get_chain_id()
             .await
-            .map_err(|e| ChainError::Unreachable { url: rpc_url.to_owned(), reason: e.to_string() })?;
+            .map_err(|e| ChainError::Unreachable {
+                url: rpc_url.to_owned(),
+                reason: e.to_string(),
+            })?;
         if actual != deployment.chain_id {
-            return Err(ChainError::WrongChain { url: rpc_url.to_owned(), expected: deployment.chain_id, actual });
+            return Err(ChainError::WrongChain {
+                url: rpc_url.to_owned(),
+                expected: deployment.chain_id,
+                actual,
+            });
         }
         Ok(Self::from_provider(provider, deployment, sender, rpc_url))
     }
 
     /// Wraps an existing provider (e.g. the one [`crate::deploy`] used). `sender` is the
     /// provider wallet's address, if it has one.
-    pub fn from_provider(provider: DynProvider, deployment: Deployment, sender: Option<Address>, url: &str) -> Self {
-        Chain { provider, deployment, sender, url: url.to_owned(), send_lock: Arc::new(Mutex::new(())) }
+    pub fn from_provider(
+        provider: DynProvider,
+        deployment: Deployment,
+        sender: Option<Address>,
+        url: &str,
+    ) -> Self {
+        Chain {
+            provider,
+            deployment,
+            sender,
+            url: url.to_owned(),
+            send_lock: Arc::new(Mutex::new(())),
+        }
     }
 
     /// The provider.
@@ -165,7 +202,10 @@ impl Chain {
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, ChainError> {
-        self.provider.get_block_number().await.map_err(|e| ChainError::from_transport("eth_blockNumber", e))
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| ChainError::from_transport("eth_blockNumber", e))
     }
 
     /// The latest block's timestamp (unix seconds).
@@ -181,7 +221,11 @@ impl Chain {
 
     /// The current epoch.
     pub async fn current_epoch(&self) -> Result<u32, ChainError> {
-        view!("currentEpoch", self.deployment.staking, self.staking().currentEpoch())
+        view!(
+            "currentEpoch",
+            self.deployment.staking,
+            self.staking().currentEpoch()
+        )
     }
 
     /// The current epoch, its start and the epoch duration.
@@ -193,7 +237,11 @@ impl Chain {
             async { view!("epochStartTime", a, s.epochStartTime()) },
             async { view!("epochDuration", a, s.epochDuration()) },
         )?;
-        Ok(EpochTiming { epoch, start_time, duration })
+        Ok(EpochTiming {
+            epoch,
+            start_time,
+            duration,
+        })
     }
 
     /// The number of shards `n`.
@@ -203,7 +251,11 @@ impl Chain {
 
     /// A node's registration.
     pub async fn node_info(&self, node: Address) -> Result<NodeInfo, ChainError> {
-        let i = view!("nodeInfo", self.deployment.staking, self.staking().nodeInfo(node))?;
+        let i = view!(
+            "nodeInfo",
+            self.deployment.staking,
+            self.staking().nodeInfo(node)
+        )?;
         Ok(NodeInfo {
             node,
             public_key_eip2537: i.publicKey.to_vec(),
@@ -225,7 +277,9 @@ impl Chain {
             return Ok(Committee::new(epoch, n_shards, vec![], vec![]));
         }
         let owners = view!("shardOwners", a, s.shardOwners(epoch))?;
-        if owners.len() != usize::from(n_shards) || owners.iter().any(|&o| usize::from(o) >= c.members.len()) {
+        if owners.len() != usize::from(n_shards)
+            || owners.iter().any(|&o| usize::from(o) >= c.members.len())
+        {
             return Err(ChainError::BadData(format!(
                 "shardOwners({epoch}) has {} entries for {n_shards} shards and {} members",
                 owners.len(),
@@ -236,10 +290,19 @@ impl Chain {
         let members = infos
             .into_iter()
             .map(|info| {
-                let public_key = PublicKey::from_eip2537(&info.public_key_eip2537).map_err(|e| {
-                    ChainError::BadData(format!("node {} has an unusable BLS key: {e}", info.node))
-                })?;
-                Ok(Member { node: info.node, public_key, network_address: info.network_address, shards: vec![] })
+                let public_key =
+                    PublicKey::from_eip2537(&info.public_key_eip2537).map_err(|e| {
+                        ChainError::BadData(format!(
+                            "node {} has an unusable BLS key: {e}",
+                            info.node
+                        ))
+                    })?;
+                Ok(Member {
+                    node: info.node,
+                    public_key,
+                    network_address: info.network_address,
+                    shards: vec![],
+                })
             })
             .collect::<Result<Vec<_>, ChainError>>()?;
         Ok(Committee::new(epoch, n_shards, members, owners))
@@ -247,7 +310,11 @@ impl Chain {
 
     /// A blob's registration; `state == BlobState::None` if it was never registered.
     pub async fn blob(&self, blob_id: &BlobId) -> Result<BlobRecord, ChainError> {
-        let b = view!("blob", self.deployment.registry, self.registry().blob(B256::from(blob_id.0)))?;
+        let b = view!(
+            "blob",
+            self.deployment.registry,
+            self.registry().blob(B256::from(blob_id.0))
+        )?;
         Ok(BlobRecord {
             blob_id: *blob_id,
             owner: b.owner,
@@ -266,63 +333,117 @@ impl Chain {
     /// The prices in force.
     pub async fn prices(&self) -> Result<Prices, ChainError> {
         let p = view!("prices", self.deployment.staking, self.staking().prices())?;
-        Ok(Prices { storage_per_mib_epoch: p.storagePricePerMiBEpoch, write_per_mib: p.writePricePerMiB })
+        Ok(Prices {
+            storage_per_mib_epoch: p.storagePricePerMiBEpoch,
+            write_per_mib: p.writePricePerMiB,
+        })
     }
 
     /// The WAL cost of `encoded_size` bytes for `epochs` epochs, plus the write fee.
-    pub async fn storage_cost(&self, encoded_size: u64, epochs: u32) -> Result<StorageCost, ChainError> {
-        let c = view!("storageCost", self.deployment.registry, self.registry().storageCost(encoded_size, epochs))?;
-        Ok(StorageCost { storage: c.storage_, write: c.write })
+    pub async fn storage_cost(
+        &self,
+        encoded_size: u64,
+        epochs: u32,
+    ) -> Result<StorageCost, ChainError> {
+        let c = view!(
+            "storageCost",
+            self.deployment.registry,
+            self.registry().storageCost(encoded_size, epochs)
+        )?;
+        Ok(StorageCost {
+            storage: c.storage_,
+            write: c.write,
+        })
     }
 
     /// The encoded size the registry charges for a blob of `size` bytes.
     pub async fn encoded_size(&self, size: u64) -> Result<u64, ChainError> {
-        view!("encodedSize", self.deployment.registry, self.registry().encodedSize(size))
+        view!(
+            "encodedSize",
+            self.deployment.registry,
+            self.registry().encodedSize(size)
+        )
     }
 
     /// WAL balance of `account`, in FROST.
     pub async fn wal_balance(&self, account: Address) -> Result<U256, ChainError> {
-        view!("balanceOf", self.deployment.wal, self.wal().balanceOf(account))
+        view!(
+            "balanceOf",
+            self.deployment.wal,
+            self.wal().balanceOf(account)
+        )
     }
 
     /// WAL allowance `owner` gave `spender`.
     pub async fn allowance(&self, owner: Address, spender: Address) -> Result<U256, ChainError> {
-        view!("allowance", self.deployment.wal, self.wal().allowance(owner, spender))
+        view!(
+            "allowance",
+            self.deployment.wal,
+            self.wal().allowance(owner, spender)
+        )
     }
 
     /// Rewards `account` can claim from `node`.
-    pub async fn pending_rewards(&self, node: Address, account: Address) -> Result<U256, ChainError> {
-        view!("pendingRewards", self.deployment.staking, self.staking().pendingRewards(node, account))
+    pub async fn pending_rewards(
+        &self,
+        node: Address,
+        account: Address,
+    ) -> Result<U256, ChainError> {
+        view!(
+            "pendingRewards",
+            self.deployment.staking,
+            self.staking().pendingRewards(node, account)
+        )
     }
 
     // ---------------------------------------------------------------- transactions
 
     /// Mints `amount` FROST from the faucet to the wallet.
     pub async fn faucet(&self, amount: U256) -> Result<TxHash, ChainError> {
-        let r = send!(self, "faucet", self.deployment.wal, self.wal().faucet(amount))?;
+        let r = send!(
+            self,
+            "faucet",
+            self.deployment.wal,
+            self.wal().faucet(amount)
+        )?;
         Ok(r.transaction_hash)
     }
 
     /// Approves `spender` to spend `amount` of the wallet's WAL.
     pub async fn approve(&self, spender: Address, amount: U256) -> Result<TxHash, ChainError> {
-        let r = send!(self, "approve", self.deployment.wal, self.wal().approve(spender, amount))?;
+        let r = send!(
+            self,
+            "approve",
+            self.deployment.wal,
+            self.wal().approve(spender, amount)
+        )?;
         Ok(r.transaction_hash)
     }
 
     /// Transfers `amount` FROST of the wallet's WAL to `to`.
     pub async fn transfer(&self, to: Address, amount: U256) -> Result<TxHash, ChainError> {
-        let r = send!(self, "transfer", self.deployment.wal, self.wal().transfer(to, amount))?;
+        let r = send!(
+            self,
+            "transfer",
+            self.deployment.wal,
+            self.wal().transfer(to, amount)
+        )?;
         Ok(r.transaction_hash)
     }
 
     /// Approves the registry for `amount` if the current allowance is lower; `None` if no
     /// transaction was needed.
-    pub async fn ensure_registry_allowance(&self, amount: U256) -> Result<Option<TxHash>, ChainError> {
+    pub async fn ensure_registry_allowance(
+        &self,
+        amount: U256,
+    ) -> Result<Option<TxHash>, ChainError> {
         let me = self.require_wallet("approve")?;
         if self.allowance(me, self.deployment.registry).await? >= amount {
             return Ok(None);
         }
-        self.approve(self.deployment.registry, amount).await.map(Some)
+        self.approve(self.deployment.registry, amount)
+            .await
+            .map(Some)
     }
 
     /// Registers the wallet as a storage node.
@@ -347,7 +468,11 @@ impl Chain {
     }
 
     /// Changes the wallet's node network address and commission.
-    pub async fn update_node(&self, network_address: &str, commission_bps: u16) -> Result<TxHash, ChainError> {
+    pub async fn update_node(
+        &self,
+        network_address: &str,
+        commission_bps: u16,
+    ) -> Result<TxHash, ChainError> {
         let stk = self.staking();
         let call = stk.updateNode(network_address.to_owned(), commission_bps);
         let r = send!(self, "updateNode", self.deployment.staking, call)?;
@@ -360,18 +485,32 @@ impl Chain {
         if self.allowance(me, self.deployment.staking).await? < amount {
             self.approve(self.deployment.staking, amount).await?;
         }
-        let r = send!(self, "stake", self.deployment.staking, self.staking().stake(node, amount))?;
+        let r = send!(
+            self,
+            "stake",
+            self.deployment.staking,
+            self.staking().stake(node, amount)
+        )?;
         Ok(r.transaction_hash)
     }
 
     /// Advances the epoch (reverts if its time is not up).
     pub async fn advance_epoch(&self) -> Result<TxHash, ChainError> {
-        let r = send!(self, "advanceEpoch", self.deployment.staking, self.staking().advanceEpoch())?;
+        let r = send!(
+            self,
+            "advanceEpoch",
+            self.deployment.staking,
+            self.staking().advanceEpoch()
+        )?;
         Ok(r.transaction_hash)
     }
 
     /// Votes prices (committee members only).
-    pub async fn vote_prices(&self, storage_per_mib_epoch: u64, write_per_mib: u64) -> Result<TxHash, ChainError> {
+    pub async fn vote_prices(
+        &self,
+        storage_per_mib_epoch: u64,
+        write_per_mib: u64,
+    ) -> Result<TxHash, ChainError> {
         let stk = self.staking();
         let call = stk.votePrices(storage_per_mib_epoch, write_per_mib);
         let r = send!(self, "votePrices", self.deployment.staking, call)?;
@@ -389,8 +528,19 @@ impl Chain {
         epochs: u32,
     ) -> Result<Registration, ChainError> {
         let reg = self.registry();
-        let call = reg.registerBlobWithNewStorage(B256::from(root), size, encoding_type, deletable, epochs);
-        let r = send!(self, "registerBlobWithNewStorage", self.deployment.registry, call)?;
+        let call = reg.registerBlobWithNewStorage(
+            B256::from(root),
+            size,
+            encoding_type,
+            deletable,
+            epochs,
+        );
+        let r = send!(
+            self,
+            "registerBlobWithNewStorage",
+            self.deployment.registry,
+            call
+        )?;
         self.registration_from(&r)
     }
 
@@ -423,11 +573,18 @@ impl Chain {
                 });
             }
         }
-        Err(ChainError::BadData(format!("registration {} emitted no BlobRegistered", r.transaction_hash)))
+        Err(ChainError::BadData(format!(
+            "registration {} emitted no BlobRegistered",
+            r.transaction_hash
+        )))
     }
 
     /// Certifies one blob with a certificate.
-    pub async fn certify_blob(&self, blob_id: &BlobId, cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+    pub async fn certify_blob(
+        &self,
+        blob_id: &BlobId,
+        cert: &floe_core::bls::Certificate,
+    ) -> Result<TxHash, ChainError> {
         let reg = self.registry();
         let call = reg.certifyBlob(B256::from(blob_id.0), cert_arg(cert));
         let r = send!(self, "certifyBlob", self.deployment.registry, call)?;
@@ -435,7 +592,11 @@ impl Chain {
     }
 
     /// Certifies several blobs with one certificate over all of them.
-    pub async fn certify_blobs(&self, blob_ids: &[BlobId], cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+    pub async fn certify_blobs(
+        &self,
+        blob_ids: &[BlobId],
+        cert: &floe_core::bls::Certificate,
+    ) -> Result<TxHash, ChainError> {
         let ids = blob_ids.iter().map(|b| B256::from(b.0)).collect();
         let reg = self.registry();
         let call = reg.certifyBlobs(ids, cert_arg(cert));
@@ -460,7 +621,11 @@ impl Chain {
     }
 
     /// Marks a blob invalid with a certificate of f+1 shards.
-    pub async fn invalidate_blob(&self, blob_id: &BlobId, cert: &floe_core::bls::Certificate) -> Result<TxHash, ChainError> {
+    pub async fn invalidate_blob(
+        &self,
+        blob_id: &BlobId,
+        cert: &floe_core::bls::Certificate,
+    ) -> Result<TxHash, ChainError> {
         let reg = self.registry();
         let call = reg.invalidateBlob(B256::from(blob_id.0), cert_arg(cert));
         let r = send!(self, "invalidateBlob", self.deployment.registry, call)?;
@@ -475,10 +640,16 @@ impl Chain {
             .address(vec![self.deployment.staking, self.deployment.registry])
             .from_block(from)
             .to_block(to);
-        let logs = self.provider.get_logs(&filter).await.map_err(|e| ChainError::from_transport("eth_getLogs", e))?;
+        let logs = self
+            .provider
+            .get_logs(&filter)
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getLogs", e))?;
         let mut out = Vec::with_capacity(logs.len());
         for log in &logs {
-            if let Some(event) = FloeEvent::decode(log, self.deployment.staking, self.deployment.registry) {
+            if let Some(event) =
+                FloeEvent::decode(log, self.deployment.staking, self.deployment.registry)
+            {
                 out.push(EventRecord {
                     event,
                     block: log.block_number.unwrap_or(from),

@@ -25,11 +25,13 @@ pub use deploy::{DeployParams, FROST_PER_WAL, deploy};
 pub use error::{ChainError, Revert};
 pub use events::{EventRecord, FloeEvent};
 pub use handle::{Chain, connect};
-pub use types::{BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost};
+pub use types::{
+    BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost,
+};
 
 /// Parses a hex private key (with or without `0x`) into a signer.
 pub fn signer_from_hex(key: &str) -> Result<alloy::signers::local::PrivateKeySigner, ChainError> {
-    key.trim()
-        .parse()
-        .map_err(|e| ChainError::BadData(format!("not a secp256k1 private key (64 hex digits): {e}")))
+    key.trim().parse().map_err(|e| {
+        ChainError::BadData(format!("not a secp256k1 private key (64 hex digits): {e}"))
+    })
 }

@@ -25,14 +25,20 @@ pub struct Deployment {
 impl Deployment {
     /// Reads a deployment JSON file.
     pub fn load(path: &std::path::Path) -> Result<Self, ChainError> {
-        let err = |reason: String| ChainError::DeploymentFile { path: path.display().to_string(), reason };
+        let err = |reason: String| ChainError::DeploymentFile {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| err(format!("not a deployment JSON: {e}")))
     }
 
     /// Writes this deployment as pretty JSON.
     pub fn save(&self, path: &std::path::Path) -> Result<(), ChainError> {
-        let err = |reason: String| ChainError::DeploymentFile { path: path.display().to_string(), reason };
+        let err = |reason: String| ChainError::DeploymentFile {
+            path: path.display().to_string(),
+            reason,
+        };
         let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
         std::fs::write(path, text + "\n").map_err(|e| err(e.to_string()))
     }
@@ -103,7 +109,8 @@ impl BlobRecord {
 
     /// True if nodes should accept data for it: registered or certified, and unexpired.
     pub fn is_live(&self, current_epoch: u32) -> bool {
-        matches!(self.state, BlobState::Registered | BlobState::Certified) && !self.is_expired(current_epoch)
+        matches!(self.state, BlobState::Registered | BlobState::Certified)
+            && !self.is_expired(current_epoch)
     }
 }
 
@@ -146,7 +153,11 @@ pub struct EpochTiming {
 impl EpochTiming {
     /// When the current epoch may be advanced (unix seconds); epoch 0 may be advanced any time.
     pub fn next_advance_at(&self) -> u64 {
-        if self.epoch == 0 { 0 } else { self.start_time.saturating_add(self.duration) }
+        if self.epoch == 0 {
+            0
+        } else {
+            self.start_time.saturating_add(self.duration)
+        }
     }
 }
 

@@ -9,7 +9,10 @@ use std::{path::PathBuf, process::Command};
 #[test]
 fn committed_artifacts_match_a_fresh_forge_build() {
     let chain_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let repo = chain_dir.parent().expect("chain/ has a parent").to_path_buf();
+    let repo = chain_dir
+        .parent()
+        .expect("chain/ has a parent")
+        .to_path_buf();
     assert!(
         repo.join("node_modules/.bin/forge").exists(),
         "the npm toolchain is not installed: run `npm ci` at the repo root, then rerun the tests"
@@ -21,10 +24,15 @@ fn committed_artifacts_match_a_fresh_forge_build() {
         .current_dir(&repo)
         .status()
         .expect("run chain/artifacts/update.sh");
-    assert!(status.success(), "chain/artifacts/update.sh failed: {status}");
+    assert!(
+        status.success(),
+        "chain/artifacts/update.sh failed: {status}"
+    );
     for name in ["WAL", "Staking", "BlobRegistry"] {
-        let committed = std::fs::read_to_string(chain_dir.join(format!("artifacts/{name}.json"))).expect("read committed artifact");
-        let fresh = std::fs::read_to_string(out.join(format!("{name}.json"))).expect("read fresh artifact");
+        let committed = std::fs::read_to_string(chain_dir.join(format!("artifacts/{name}.json")))
+            .expect("read committed artifact");
+        let fresh =
+            std::fs::read_to_string(out.join(format!("{name}.json"))).expect("read fresh artifact");
         assert!(
             committed == fresh,
             "chain/artifacts/{name}.json is stale: the contracts changed; run chain/artifacts/update.sh and commit the result"

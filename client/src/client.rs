@@ -22,6 +22,11 @@ use crate::{
     store,
 };
 
+/// Serializes a blob id (or anything printable) as its display string (`0x…` hex).
+pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
+}
+
 /// Options of [`Client::store`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreOptions {
@@ -67,6 +72,7 @@ pub struct StoreTimings {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoreResult {
     /// The blob id.
+    #[serde(serialize_with = "serialize_display")]
     pub blob_id: BlobId,
     /// Unencoded size in bytes.
     pub size: u64,
@@ -95,6 +101,7 @@ pub struct Transaction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlobStatus {
     /// The blob id.
+    #[serde(serialize_with = "serialize_display")]
     pub blob_id: BlobId,
     /// "unknown", "registered", "certified", "deleted", "invalid" or "expired".
     pub state: String,

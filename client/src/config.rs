@@ -169,9 +169,9 @@ fn resolve_config_path(
 impl ClientConfig {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self, ClientError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ClientError::ConfigRead {
+        let text = std::fs::read_to_string(path).map_err(|error| ClientError::ConfigRead {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::from_toml(&text).map_err(|e| match e {
             ClientError::ConfigParse { message, .. } => ClientError::ConfigParse {

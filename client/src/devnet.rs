@@ -47,12 +47,12 @@ pub enum DevnetError {
         exe: String,
     },
     /// A local file operation failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A chain call failed.
     #[error(transparent)]
@@ -89,7 +89,7 @@ pub enum DevnetError {
 
 fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DevnetError {
     let context = context.into();
-    move |source| DevnetError::Io { context, source }
+    move |error| DevnetError::Io { context, error }
 }
 
 /// Options of [`Devnet::start`].

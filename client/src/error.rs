@@ -9,13 +9,13 @@ use floe_core::ids::BlobId;
 pub enum ClientError {
     /// The config file could not be read.
     #[error(
-        "cannot read the client config {path}: {source}; start a devnet with `floe devnet`, or point --config / FLOE_CONFIG at a config file"
+        "cannot read the client config {path}: {error}; start a devnet with `floe devnet`, or point --config / FLOE_CONFIG at a config file"
     )]
     ConfigRead {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The config file is not valid TOML or misses fields.
     #[error(
@@ -34,12 +34,12 @@ pub enum ClientError {
     #[error(transparent)]
     Chain(#[from] floe_chain::ChainError),
     /// Reading or writing a local file failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
         /// Why it failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The blob cannot be encoded (e.g. larger than the maximum for the network's shard count).
     #[error("cannot encode the blob: {0}")]
@@ -149,10 +149,10 @@ pub enum ClientError {
 
 impl ClientError {
     /// An I/O error with what was being done.
-    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub fn io(context: impl Into<String>, error: std::io::Error) -> Self {
         Self::Io {
             context: context.into(),
-            source,
+            error,
         }
     }
 }

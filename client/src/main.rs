@@ -17,6 +17,13 @@ use floe_client::{
 };
 use floe_core::ids::BlobId;
 
+/// `println!` that ignores a closed stdout (e.g. piped into `head`) instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "floe",
@@ -170,13 +177,13 @@ async fn client(config_path: Option<&std::path::Path>, json: bool) -> Result<Cli
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 fn print_txs(txs: &[Transaction]) {
     for tx in txs {
-        println!("  {:<9} {}", tx.action, tx.hash);
+        say!("  {:<9} {}", tx.action, tx.hash);
     }
 }
 
@@ -203,7 +210,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             match result.outcome {
                 StoreOutcome::AlreadyCertified => {
-                    println!(
+                    say!(
                         "Blob {} is already certified until epoch {}: nothing to pay.",
                         result.blob_id, result.end_epoch
                     );
@@ -214,10 +221,10 @@ async fn run(cli: Cli) -> Result<()> {
                     } else {
                         ""
                     };
-                    println!("Stored {} ({} bytes){how}", file.display(), result.size);
-                    println!("Blob id:   {}", result.blob_id);
-                    println!("End epoch: {}", result.end_epoch);
-                    println!("Transactions:");
+                    say!("Stored {} ({} bytes){how}", file.display(), result.size);
+                    say!("Blob id:   {}", result.blob_id);
+                    say!("End epoch: {}", result.end_epoch);
+                    say!("Transactions:");
                     print_txs(&result.transactions);
                 }
             }
@@ -249,16 +256,16 @@ async fn run(cli: Cli) -> Result<()> {
             if out.json {
                 return print_json(&s);
             }
-            println!("Blob {}: {}", s.blob_id, s.state);
+            say!("Blob {}: {}", s.blob_id, s.state);
             if s.state != "unknown" {
-                println!("  owner:      {}", s.owner);
-                println!("  size:       {} bytes", s.size);
-                println!("  deletable:  {}", s.deletable);
-                println!("  registered: epoch {}", s.registered_epoch);
+                say!("  owner:      {}", s.owner);
+                say!("  size:       {} bytes", s.size);
+                say!("  deletable:  {}", s.deletable);
+                say!("  registered: epoch {}", s.registered_epoch);
                 if s.certified_epoch > 0 {
-                    println!("  certified:  epoch {}", s.certified_epoch);
+                    say!("  certified:  epoch {}", s.certified_epoch);
                 }
-                println!(
+                say!(
                     "  end epoch:  {} (current {})",
                     s.end_epoch, s.current_epoch
                 );
@@ -271,32 +278,32 @@ async fn run(cli: Cli) -> Result<()> {
             if out.json {
                 return print_json(&i);
             }
-            println!("Chain {} · epoch {}", i.chain_id, i.epoch);
-            println!(
+            say!("Chain {} · epoch {}", i.chain_id, i.epoch);
+            say!(
                 "Shards n = {}, f = {}, quorum = {} shards",
                 i.n_shards, i.f, i.quorum
             );
-            println!(
+            say!(
                 "Prices: storage {} FROST/MiB/epoch, write {} FROST/MiB",
                 i.storage_price, i.write_price
             );
-            println!("Committee ({} nodes):", i.committee.len());
+            say!("Committee ({} nodes):", i.committee.len());
             for m in &i.committee {
-                println!(
+                say!(
                     "  {}  {:<21} {:>5} shards",
                     m.node, m.network_address, m.shards
                 );
             }
-            println!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
+            say!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
             Ok(())
         }
         Command::Delete { blob_id, out } => {
             let client = client(cfg_path, out.json).await?;
             let tx = client.delete(&blob_id).await?;
             if out.json {
-                return print_json(&serde_json::json!({ "blob_id": blob_id, "transaction": tx }));
+                return print_json(&serde_json::json!({ "blob_id": blob_id.to_string(), "transaction": tx }));
             }
-            println!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
+            say!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
             Ok(())
         }
         Command::Extend {
@@ -309,10 +316,10 @@ async fn run(cli: Cli) -> Result<()> {
             let status = client.status(&blob_id).await?;
             if out.json {
                 return print_json(
-                    &serde_json::json!({ "blob_id": blob_id, "end_epoch": status.end_epoch, "transactions": txs }),
+                    &serde_json::json!({ "blob_id": blob_id.to_string(), "end_epoch": status.end_epoch, "transactions": txs }),
                 );
             }
-            println!("Extended {blob_id} to end epoch {}", status.end_epoch);
+            say!("Extended {blob_id} to end epoch {}", status.end_epoch);
             print_txs(&txs);
             Ok(())
         }
@@ -326,7 +333,7 @@ async fn run(cli: Cli) -> Result<()> {
                     &serde_json::json!({ "transaction": tx, "balance_frost": balance }),
                 );
             }
-            println!(
+            say!(
                 "Received {} WAL (tx {tx}); balance {} WAL",
                 format_wal(frost),
                 format_wal(balance)
@@ -342,7 +349,7 @@ async fn run(cli: Cli) -> Result<()> {
                     &serde_json::json!({ "node": node, "amount_frost": frost, "transactions": txs }),
                 );
             }
-            println!(
+            say!(
                 "Staked {} WAL with {node}; it counts from the next epoch.",
                 format_wal(frost)
             );
@@ -370,22 +377,22 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
     );
     let mut devnet = Devnet::start(opts).await?;
     let client_toml = dir.join("client.toml");
-    println!("ready");
-    println!(
+    say!("ready");
+    say!(
         "  chain:   {} (chain id {})",
         devnet.rpc_url(),
         devnet.client_config().deployment.chain_id
     );
     for i in 0..devnet.node_count() {
-        println!(
+        say!(
             "  node {i}:  http://{}  (log {})",
             devnet.node_address(i),
             devnet.node_log(i).display()
         );
     }
-    println!("  client config: {}", client_toml.display());
+    say!("  client config: {}", client_toml.display());
     if dir != config::default_devnet_dir() {
-        println!(
+        say!(
             "  (not the default location: export FLOE_CONFIG={})",
             client_toml.display()
         );
@@ -403,10 +410,10 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
         (Some(e), false) => e.display().to_string(),
         _ => "floe".to_owned(),
     };
-    println!();
-    println!("Store a file from another terminal:  {floe} store photo.jpg");
-    println!("Read it back:                        {floe} read <blob id> -o photo-copy.jpg");
-    println!("Press Ctrl-C to stop.");
+    say!();
+    say!("Store a file from another terminal:  {floe} store photo.jpg");
+    say!("Read it back:                        {floe} read <blob id> -o photo-copy.jpg");
+    say!("Press Ctrl-C to stop.");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut watch = tokio::time::interval(std::time::Duration::from_secs(1));

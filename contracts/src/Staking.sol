@@ -41,7 +41,9 @@ import {BLS} from "./libraries/BLS.sol";
 ///   staker per settlement, and at most 1 FROST per node and epoch) stays in
 ///   `totalUnclaimedRewards`, so the accounting below is exact:
 ///   WAL held == totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards.
-/// - Node ids are registration indices (at most 65535 nodes); the key is never changed.
+/// - Node ids are registration indices (at most 65535 nodes); the key is never changed. The
+///   advance reads only nodes meeting the minimum stake (registering alone costs it nothing), and
+///   recomputes the committee only if some stake changed since the last one was formed.
 contract Staking is IStaking {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -50,7 +52,7 @@ contract Staking is IStaking {
     // Errors
     // ----------------------------------------------------------------------------------------
 
-    /// @notice Thrown by the constructor for a zero WAL address.
+    /// @notice Thrown for a zero WAL address (constructor) or registry address (`setRegistry`).
     error ZeroAddress();
     /// @notice Thrown by the constructor when a parameter is unusable (`nShards`, `epochDuration`
     /// or `maxCommitteeSize` is zero).
@@ -213,6 +215,11 @@ contract Staking is IStaking {
     uint256 public totalFutureRewards;
 
     uint256 private _nodeCount;
+    /// @dev Node indices whose stake for the next committee is at least the minimum (unordered),
+    /// and each one's position + 1: committee selection reads only these. Packed 16 per word (16 bits each) so the advance reads few slots.
+    uint256 private _candidateCount;
+    mapping(uint256 word => uint256) private _candidateWords;
+    mapping(uint256 index => uint256) private _candidatePos;
     mapping(uint256 index => address) private _nodeAddress;
     mapping(address node => uint256) private _indexPlusOne;
     mapping(uint256 index => bytes32[4]) private _keys;
@@ -341,6 +348,7 @@ contract Staking is IStaking {
         p.next += amount128;
         ns.stakeNext += amount128;
         _stakeChanged = true;
+        _updateCandidate(index, ns.stakeNext);
         totalActiveStake += amount;
         emit Staked(node, msg.sender, amount);
         IERC20(wal).safeTransferFrom(msg.sender, address(this), amount);
@@ -363,6 +371,7 @@ contract Staking is IStaking {
         p.next -= amount128;
         ns.stakeNext -= amount128;
         _stakeChanged = true;
+        _updateCandidate(index, ns.stakeNext);
         p.pending += amount128;
         p.pendingEpoch = cur + 1;
         totalActiveStake -= amount;
@@ -895,27 +904,61 @@ contract Staking is IStaking {
         _storeAggregateKey(id, prevId, prev, packed);
     }
 
-    /// @dev Candidates for the next committee, as stake << 128 | node index, ordered by node index.
+    /// @dev Keeps the candidate list = the nodes whose stake for the next committee meets the minimum.
+    function _updateCandidate(uint256 index, uint256 stakeNext) internal {
+        uint256 pos = _candidatePos[index];
+        if (stakeNext >= _threshold()) {
+            if (pos == 0) {
+                uint256 count = _candidateCount;
+                _setCandidate(count, index);
+                _candidateCount = count + 1;
+                _candidatePos[index] = count + 1;
+            }
+        } else if (pos != 0) {
+            uint256 count = _candidateCount - 1;
+            uint256 last = _candidateAt(count);
+            _setCandidate(pos - 1, last);
+            _candidatePos[last] = pos;
+            _setCandidate(count, 0);
+            _candidateCount = count;
+            delete _candidatePos[index];
+        }
+    }
+
+    function _candidateAt(uint256 i) internal view returns (uint256) {
+        return (_candidateWords[i >> 4] >> ((i & 15) << 4)) & 0xffff;
+    }
+
+    function _setCandidate(uint256 i, uint256 index) internal {
+        uint256 shift = (i & 15) << 4;
+        uint256 word = _candidateWords[i >> 4];
+        _candidateWords[i >> 4] = (word & ~(uint256(0xffff) << shift)) | (index << shift);
+    }
+
+    function _threshold() internal view returns (uint256) {
+        return minStake == 0 ? 1 : minStake;
+    }
+
+    /// @dev The next committee's members before apportionment, as node index << 128 | stake,
+    /// ordered by node index: the `maxCommitteeSize` largest candidates (ties: lower index).
     function _selectMembers() internal view returns (uint256[] memory selected) {
-        uint256 count = _nodeCount;
-        uint256 threshold = minStake == 0 ? 1 : minStake;
-        uint256[] memory keys = new uint256[](count);
-        uint256 m;
-        for (uint256 index; index < count; ++index) {
-            uint256 s = _nodes[index].stakeNext;
+        uint256 m = _candidateCount;
+        uint256[] memory keys = new uint256[](m);
+        uint256 word;
+        for (uint256 i; i < m; ++i) {
+            if (i & 15 == 0) word = _candidateWords[i >> 4];
+            uint256 index = (word >> ((i & 15) << 4)) & 0xffff;
             // Descending stake, then ascending index: sort ascending on (stake, MAX - index), take the top.
-            if (s >= threshold) keys[m++] = (s << 128) | (type(uint128).max - index);
+            keys[i] = (uint256(_nodes[index].stakeNext) << 128) | (type(uint128).max - index);
         }
         uint256 k = m;
         if (k > maxCommitteeSize) {
-            assembly ("memory-safe") {
-                mstore(keys, m)
-            }
             _sort(keys);
             k = maxCommitteeSize;
         }
         selected = new uint256[](k);
         for (uint256 i; i < k; ++i) {
+            // Unsorted (k == m) the order does not matter: `selected` is sorted below.
             uint256 key = keys[m - 1 - i];
             selected[i] = ((type(uint128).max - (key & type(uint128).max)) << 128) | (key >> 128);
         }

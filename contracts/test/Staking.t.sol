@@ -633,6 +633,34 @@ contract StakingTest is StakingFixture {
         _checkShards(1);
     }
 
+    function test_advanceEpoch_followsStakeCrossingTheMinimum() external {
+        _registerNodes(5);
+        for (uint256 i; i < 5; ++i) {
+            _stake(_node(i), _node(i), MIN_STAKE);
+        }
+        // Node 1 and node 4 (the last candidate) drop below the minimum, node 1 comes back.
+        vm.prank(_node(1));
+        staking.requestWithdrawal(_node(1), 1);
+        vm.prank(_node(4));
+        staking.requestWithdrawal(_node(4), MIN_STAKE);
+        _advance();
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, 3, "nodes 0, 2, 3");
+        assertEq(members[0], _node(0), "node 0");
+        assertEq(members[1], _node(2), "node 2");
+        assertEq(members[2], _node(3), "node 3");
+        _stake(_node(1), _node(1), 1);
+        vm.prank(_node(0));
+        staking.requestWithdrawal(_node(0), MIN_STAKE);
+        _advance();
+        (members,) = staking.committee(2);
+        assertEq(members.length, 3, "nodes 1, 2, 3");
+        assertEq(members[0], _node(1), "node 1 is back");
+        assertEq(members[1], _node(2), "node 2");
+        assertEq(members[2], _node(3), "node 3");
+        _checkShards(2);
+    }
+
     function test_advanceEpoch_emptyCommittee() external {
         _registerNode(0);
         _advance();
@@ -737,12 +765,22 @@ contract StakingTest is StakingFixture {
     }
 
     function test_advanceEpoch_revertsOnCorruptedKey() external {
-        // Unreachable with keys validated at registration: corrupt node 1's stored key (mapping
-        // `_keys` at slot 9, forge inspect Staking storageLayout) to reach the guard.
+        // Unreachable with keys validated at registration: corrupt node 1's stored key to reach
+        // the guard. The `_keys` mapping's slot is found by looking for node 0's key.
         _registerNodes(2);
         _stake(_node(0), _node(0), MIN_STAKE);
         _stake(_node(1), _node(1), MIN_STAKE);
-        bytes32 slot = keccak256(abi.encode(uint256(1), uint256(9)));
+        bytes memory key0 = staking.nodeInfo(_node(0)).publicKey;
+        bytes32 firstWord;
+        assembly {
+            firstWord := mload(add(key0, 32))
+        }
+        uint256 mappingSlot = type(uint256).max;
+        for (uint256 s; s < 64; ++s) {
+            if (vmx.load(address(staking), keccak256(abi.encode(uint256(0), s))) == firstWord) mappingSlot = s;
+        }
+        assertLe(mappingSlot, 63, "found the key mapping");
+        bytes32 slot = keccak256(abi.encode(uint256(1), mappingSlot));
         vmx.store(address(staking), bytes32(uint256(slot) + 3), bytes32(uint256(1)));
         vm.expectRevert(Staking.KeyAggregationFailed.selector);
         staking.advanceEpoch();

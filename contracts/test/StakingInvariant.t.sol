@@ -123,6 +123,29 @@ contract StakingInvariantTest is StakingFixture {
     }
 
     /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_committeeTakesTheLargestStakes() external view {
+        uint32 epoch = staking.currentEpoch();
+        (address[] memory members,) = staking.committee(epoch);
+        uint256 smallest = type(uint256).max;
+        for (uint256 i; i < members.length; ++i) {
+            uint256 s = staking.countedStake(members[i]);
+            if (s < smallest) smallest = s;
+        }
+        address[] memory nodes = handler.nodes();
+        for (uint256 i; i < nodes.length; ++i) {
+            uint256 s = staking.countedStake(nodes[i]);
+            bool member;
+            for (uint256 j; j < members.length; ++j) {
+                if (members[j] == nodes[i]) member = true;
+            }
+            if (member || s < staking.minStake() || epoch == 0) continue;
+            // An eligible node is left out only for the size cap or for holding no shard: both
+            // leave out the smallest stakes.
+            assertLe(s, smallest, "left-out stake <= every member's");
+        }
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
     function invariant_committeeKeyIsSumOfMemberKeys() external view {
         uint32 epoch = staking.currentEpoch();
         (uint256 size,, bytes memory agg) = staking.certificateContext(epoch);

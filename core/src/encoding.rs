@@ -641,12 +641,16 @@ impl EncodingConfig {
 
         let missing: Vec<usize> = (0..k1).filter(|&r| rows[r].is_none()).collect();
         if missing.is_empty() {
-            // Systematic slivers: the blob is their concatenation.
-            let mut out = Vec::with_capacity(len);
-            for row in rows.iter().take(k1).flatten() {
-                let take = row.len().min(len - out.len());
-                out.extend_from_slice(&row[..take]);
-            }
+            // Systematic slivers: the blob is their concatenation (copied on all cores: the
+            // cost is mostly faulting in the fresh output pages).
+            let mut out = vec![0u8; len];
+            out.par_chunks_mut(row_len)
+                .zip(&rows[..k1])
+                .for_each(|(dst, row)| {
+                    if let Some(row) = row {
+                        dst.copy_from_slice(&row[..dst.len()]);
+                    }
+                });
             return Ok(out);
         }
         let mut out = vec![0u8; k1 * row_len];

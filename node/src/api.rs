@@ -62,7 +62,9 @@ pub enum ApiError {
     #[error("no metadata for blob {0} yet: upload the metadata first")]
     MetadataMissing(BlobId),
     /// Not all slivers are held yet.
-    #[error("node holds {have} of its {need} slivers of blob {id} (metadata: {metadata}); upload the rest, then retry")]
+    #[error(
+        "node holds {have} of its {need} slivers of blob {id} (metadata: {metadata}); upload the rest, then retry"
+    )]
     Incomplete {
         /// The blob.
         id: BlobId,
@@ -80,7 +82,9 @@ pub enum ApiError {
         limit: usize,
     },
     /// The pair's shard is held by another node this epoch.
-    #[error("this node does not hold pair {pair} of blob {id} in epoch {epoch}; send it to the shard's holder")]
+    #[error(
+        "this node does not hold pair {pair} of blob {id} in epoch {epoch}; send it to the shard's holder"
+    )]
     NotMyShard {
         /// The blob.
         id: BlobId,
@@ -140,7 +144,14 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, "request rejected");
         }
-        (status, Json(ErrorBody { error: self.to_string(), code: code.to_owned() })).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                error: self.to_string(),
+                code: code.to_owned(),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -156,33 +167,47 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/metrics", get(metrics))
         .route(
             "/v1/blobs/{id}/metadata",
-            get(get_metadata).put(put_metadata).layer(DefaultBodyLimit::max(metadata_limit)),
+            get(get_metadata)
+                .put(put_metadata)
+                .layer(DefaultBodyLimit::max(metadata_limit)),
         )
         .route(
             "/v1/blobs/{id}/slivers/{pair}/{kind}",
-            get(get_sliver).put(put_sliver).layer(DefaultBodyLimit::max(sliver_limit)),
+            get(get_sliver)
+                .put(put_sliver)
+                .layer(DefaultBodyLimit::max(sliver_limit)),
         )
         .route("/v1/blobs/{id}/confirmation", get(confirmation))
         .route("/v1/blobs/{id}/recovery/{pair}/{kind}", get(recovery_batch))
-        .route("/v1/blobs/{id}/recovery/{pair}/{kind}/{index}", get(recovery_symbol))
+        .route(
+            "/v1/blobs/{id}/recovery/{pair}/{kind}/{index}",
+            get(recovery_symbol),
+        )
         .route("/v1/blobs/{id}/status", get(status))
         .with_state(state)
 }
 
 fn parse_id(s: &str) -> ApiResult<BlobId> {
-    s.parse().map_err(|e: floe_core::ids::ParseBlobIdError| ApiError::BadRequest(e.to_string()))
+    s.parse()
+        .map_err(|e: floe_core::ids::ParseBlobIdError| ApiError::BadRequest(e.to_string()))
 }
 
 fn parse_pair(state: &NodeState, s: &str) -> ApiResult<u16> {
     let n = state.encoding.n_shards();
     match s.parse::<u16>() {
         Ok(p) if p < n => Ok(p),
-        _ => Err(ApiError::BadRequest(format!("invalid pair {s:?}: expected 0..{n}"))),
+        _ => Err(ApiError::BadRequest(format!(
+            "invalid pair {s:?}: expected 0..{n}"
+        ))),
     }
 }
 
 fn parse_kind(s: &str) -> ApiResult<SliverKind> {
-    s.parse().map_err(|_| ApiError::BadRequest(format!("invalid sliver kind {s:?}: expected primary or secondary")))
+    s.parse().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "invalid sliver kind {s:?}: expected primary or secondary"
+        ))
+    })
 }
 
 fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
@@ -202,16 +227,21 @@ fn octets(bytes: Vec<u8>) -> Response {
 /// Counts a rejected upload.
 fn rejected<T>(state: &NodeState, r: ApiResult<T>) -> ApiResult<T> {
     if let Err(e) = &r
-        && e.status().0.is_client_error() {
-            Metrics::inc(&state.metrics.uploads_rejected);
-        }
+        && e.status().0.is_client_error()
+    {
+        Metrics::inc(&state.metrics.uploads_rejected);
+    }
     r
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StoreError> + Send + 'static) -> ApiResult<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> ApiResult<T> {
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => Ok(r?),
-        Err(e) => Err(ApiError::Storage(StoreError::Db(format!("storage task failed: {e}")))),
+        Err(e) => Err(ApiError::Storage(StoreError::Db(format!(
+            "storage task failed: {e}"
+        )))),
     }
 }
 
@@ -231,7 +261,11 @@ async fn health(State(state): AppState) -> Json<serde_json::Value> {
 
 /// `GET /metrics`.
 async fn metrics(State(state): AppState) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// `PUT /v1/blobs/{id}/metadata`.
@@ -244,8 +278,9 @@ async fn put_metadata(
         let id = parse_id(&id)?;
         let body = body_bytes(body, state.limits.max_metadata_bytes)?;
         state.live_blob(&id).await?;
-        let metadata = BlobMetadata::from_wire(&body)
-            .map_err(|e| ApiError::BadRequest(format!("metadata is not in the wire format: {e}")))?;
+        let metadata = BlobMetadata::from_wire(&body).map_err(|e| {
+            ApiError::BadRequest(format!("metadata is not in the wire format: {e}"))
+        })?;
         metadata
             .verify(&id, &state.encoding)
             .map_err(|e| ApiError::Verification(format!("metadata rejected: {e}")))?;
@@ -254,7 +289,9 @@ async fn put_metadata(
         blocking(move || store.put_metadata(&id, &body)).await?;
         Metrics::inc(&state.metrics.metadata_stored);
         tracing::debug!(blob = %id, "metadata stored");
-        Ok(Json(serde_json::json!({ "stored": "metadata", "blob_id": id.to_string() })))
+        Ok(Json(
+            serde_json::json!({ "stored": "metadata", "blob_id": id.to_string() }),
+        ))
     }
     .await;
     rejected(&state, r)
@@ -266,18 +303,25 @@ async fn get_metadata(State(state): AppState, Path(id): Path<String>) -> ApiResu
     refuse_if_gone(&state, &id)?;
     match state.store.metadata(&id)? {
         Some(m) => Ok(octets(m)),
-        None => Err(ApiError::NotFound(format!("no metadata for blob {id} on this node"))),
+        None => Err(ApiError::NotFound(format!(
+            "no metadata for blob {id} on this node"
+        ))),
     }
 }
 
 /// Serving is refused for blobs known to be deleted or invalid (their data is being removed).
 fn refuse_if_gone(state: &NodeState, id: &BlobId) -> ApiResult<()> {
     if let Some(e) = state.store.blob(id)?
-        && (matches!(e.state, floe_chain::BlobState::Deleted | floe_chain::BlobState::Invalid)
-            || state.view().epoch >= e.end_epoch)
-        {
-            return Err(ApiError::Gone { id: *id, reason: gone_reason(&e, state.view().epoch) });
-        }
+        && (matches!(
+            e.state,
+            floe_chain::BlobState::Deleted | floe_chain::BlobState::Invalid
+        ) || state.view().epoch >= e.end_epoch)
+    {
+        return Err(ApiError::Gone {
+            id: *id,
+            reason: gone_reason(&e, state.view().epoch),
+        });
+    }
     Ok(())
 }
 
@@ -345,7 +389,9 @@ async fn get_sliver(
             Metrics::inc(&state.metrics.slivers_served);
             Ok(octets(s))
         }
-        None => Err(ApiError::NotFound(format!("this node holds no {kind} sliver of pair {pair} of blob {id}"))),
+        None => Err(ApiError::NotFound(format!(
+            "this node holds no {kind} sliver of pair {pair} of blob {id}"
+        ))),
     }
 }
 
@@ -362,32 +408,54 @@ pub struct Confirmation {
 }
 
 /// `GET /v1/blobs/{id}/confirmation`.
-async fn confirmation(State(state): AppState, Path(id): Path<String>) -> ApiResult<Json<Confirmation>> {
+async fn confirmation(
+    State(state): AppState,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Confirmation>> {
     let id = parse_id(&id)?;
     let entry = state.live_blob(&id).await?;
     let view = state.view();
     let (have, need) = state.holds_all(&id)?;
     let metadata = state.store.metadata(&id)?.is_some();
     if need == 0 {
-        return Err(ApiError::NotFound(format!("this node holds no shards in epoch {}", view.epoch)));
+        return Err(ApiError::NotFound(format!(
+            "this node holds no shards in epoch {}",
+            view.epoch
+        )));
     }
     if have < need || !metadata {
-        return Err(ApiError::Incomplete { id, have, need, metadata });
+        return Err(ApiError::Incomplete {
+            id,
+            have,
+            need,
+            metadata,
+        });
     }
-    let msg = certify_message(state.chain_id, state.registry.into_array(), view.epoch, &[(id.0, entry.deletable)]);
+    let msg = certify_message(
+        state.chain_id,
+        state.registry.into_array(),
+        view.epoch,
+        &[(id.0, entry.deletable)],
+    );
     let signature = state.key.sign(&msg);
     Metrics::inc(&state.metrics.confirmations);
-    Ok(Json(Confirmation { epoch: view.epoch, signature: signature.to_hex(), node: state.node.to_string() }))
+    Ok(Json(Confirmation {
+        epoch: view.epoch,
+        signature: signature.to_hex(),
+        node: state.node.to_string(),
+    }))
 }
 
 /// Loads a held sliver for serving recovery symbols.
 fn source_sliver(state: &NodeState, id: &BlobId, pair: u16, kind: SliverKind) -> ApiResult<Sliver> {
     refuse_if_gone(state, id)?;
-    let bytes = state
-        .store
-        .sliver(id, pair, kind)?
-        .ok_or_else(|| ApiError::NotFound(format!("this node holds no {kind} sliver of pair {pair} of blob {id}")))?;
-    Sliver::from_wire(&bytes).map_err(|e| ApiError::Storage(StoreError::Corrupt(format!("sliver of {id}: {e}"))))
+    let bytes = state.store.sliver(id, pair, kind)?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "this node holds no {kind} sliver of pair {pair} of blob {id}"
+        ))
+    })?;
+    Sliver::from_wire(&bytes)
+        .map_err(|e| ApiError::Storage(StoreError::Corrupt(format!("sliver of {id}: {e}"))))
 }
 
 /// `GET /v1/blobs/{id}/recovery/{pair}/{kind}/{index}`: symbol `index` of the expansion of the
@@ -399,7 +467,8 @@ async fn recovery_symbol(
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
-    let index = parse_pair(&state, &index).map_err(|_| ApiError::BadRequest(format!("invalid symbol index {index:?}")))?;
+    let index = parse_pair(&state, &index)
+        .map_err(|_| ApiError::BadRequest(format!("invalid symbol index {index:?}")))?;
     let sliver = source_sliver(&state, &id, pair, kind)?;
     let encoding = state.encoding;
     let symbol = tokio::task::spawn_blocking(move || encoding.recovery_symbol(&sliver, index))
@@ -447,7 +516,10 @@ async fn recovery_batch(
         out.extend_from_slice(&(w.len() as u32).to_be_bytes());
         out.extend_from_slice(&w);
     }
-    state.metrics.symbols_served.fetch_add(symbols.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    state
+        .metrics
+        .symbols_served
+        .fetch_add(symbols.len() as u64, std::sync::atomic::Ordering::Relaxed);
     Ok(octets(out))
 }
 
@@ -494,7 +566,9 @@ async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Jso
     let pairs_held: Vec<u16> = expected
         .iter()
         .copied()
-        .filter(|p| held.contains(&(*p, SliverKind::Primary)) && held.contains(&(*p, SliverKind::Secondary)))
+        .filter(|p| {
+            held.contains(&(*p, SliverKind::Primary)) && held.contains(&(*p, SliverKind::Secondary))
+        })
         .collect();
     let metadata = state.store.metadata(&id)?.is_some();
     Ok(Json(BlobStatus {

@@ -139,15 +139,28 @@ pub enum ConfigError {
 impl NodeConfig {
     /// Reads and validates a config file. Relative paths in it are relative to its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.into(), message })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.into(),
+            message,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.bls_key_file, &mut cfg.operator_key_file, &mut cfg.storage_dir] {
+        for p in [
+            &mut cfg.bls_key_file,
+            &mut cfg.operator_key_file,
+            &mut cfg.storage_dir,
+        ] {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
         }
-        cfg.validate().map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        cfg.validate().map_err(|message| ConfigError::Invalid {
+            path: path.into(),
+            message,
+        })?;
         Ok(cfg)
     }
 
@@ -194,7 +207,10 @@ mod tests {
         assert_eq!(cfg.poll_interval_ms, defaults::poll_interval_ms());
         assert_eq!(cfg.max_metadata_bytes, defaults::max_metadata_bytes());
         assert_eq!(cfg.max_sliver_bytes, defaults::max_sliver_bytes());
-        assert_eq!(cfg.max_concurrent_uploads, defaults::max_concurrent_uploads());
+        assert_eq!(
+            cfg.max_concurrent_uploads,
+            defaults::max_concurrent_uploads()
+        );
         assert_eq!(cfg.upload_wait_ms, defaults::upload_wait_ms());
         assert_eq!(cfg.certify_grace_secs, defaults::certify_grace_secs());
         assert_eq!(cfg.peer_timeout_ms, defaults::peer_timeout_ms());
@@ -210,12 +226,17 @@ mod tests {
         let table = value.as_table().expect("a table");
         for key in table.keys() {
             assert!(
-                EXAMPLE.lines().any(|l| l.starts_with(&format!("{key} =")) || l == format!("[{key}]")),
+                EXAMPLE
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{key} =")) || l == format!("[{key}]")),
                 "field {key} is missing from node/floe-node.example.toml"
             );
         }
         let doc_lines = EXAMPLE.lines().filter(|l| l.starts_with('#')).count();
-        assert!(doc_lines >= table.len(), "every field of the example should be documented with a comment");
+        assert!(
+            doc_lines >= table.len(),
+            "every field of the example should be documented with a comment"
+        );
     }
 
     #[test]
@@ -235,9 +256,17 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("floe-node-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("bad.toml");
-        std::fs::write(&path, EXAMPLE.replace("poll_interval_ms = 500", "poll_interval_ms = 0")).unwrap();
+        std::fs::write(
+            &path,
+            EXAMPLE.replace("poll_interval_ms = 500", "poll_interval_ms = 0"),
+        )
+        .unwrap();
         let err = NodeConfig::load(&path).unwrap_err();
-        assert!(err.to_string().contains("poll_interval_ms must be at least 1"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("poll_interval_ms must be at least 1"),
+            "{err}"
+        );
         std::fs::write(&path, "rpc_url = 5").unwrap();
         let err = NodeConfig::load(&path).unwrap_err();
         assert!(matches!(err, ConfigError::Parse { .. }), "{err}");

@@ -68,15 +68,27 @@ pub enum NodeError {
 
 /// Reads a BLS secret key file (hex, as `floe-node keygen` writes it).
 pub fn read_bls_key(path: &Path) -> Result<SecretKey, NodeError> {
-    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| key_err(format!("{e}; create one with `floe-node keygen --out {}`", path.display())))?;
+    let key_err = |message: String| NodeError::Key {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        key_err(format!(
+            "{e}; create one with `floe-node keygen --out {}`",
+            path.display()
+        ))
+    })?;
     SecretKey::from_hex(text.trim()).map_err(|e| key_err(format!("not a BLS secret key: {e}")))
 }
 
 /// Reads the operator's EVM private key file (hex).
-pub fn read_operator_key(path: &Path) -> Result<floe_chain::alloy::signers::local::PrivateKeySigner, NodeError> {
-    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
+pub fn read_operator_key(
+    path: &Path,
+) -> Result<floe_chain::alloy::signers::local::PrivateKeySigner, NodeError> {
+    let key_err = |message: String| NodeError::Key {
+        path: path.display().to_string(),
+        message,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| key_err(e.to_string()))?;
     floe_chain::signer_from_hex(text.trim()).map_err(|e| key_err(e.to_string()))
 }
@@ -84,9 +96,14 @@ pub fn read_operator_key(path: &Path) -> Result<floe_chain::alloy::signers::loca
 /// Writes a fresh BLS secret key (from OS randomness) to `path` (refusing to overwrite) and
 /// returns it.
 pub fn keygen(path: &Path) -> Result<SecretKey, NodeError> {
-    let key_err = |message: String| NodeError::Key { path: path.display().to_string(), message };
+    let key_err = |message: String| NodeError::Key {
+        path: path.display().to_string(),
+        message,
+    };
     if path.exists() {
-        return Err(key_err("already exists; refusing to overwrite a key".into()));
+        return Err(key_err(
+            "already exists; refusing to overwrite a key".into(),
+        ));
     }
     let seed: [u8; 32] = rand::random();
     let key = SecretKey::from_seed(&seed);
@@ -112,6 +129,7 @@ pub async fn run(
     let n = chain.n_shards().await?;
     let encoding = EncodingConfig::new(n).map_err(|e| NodeError::Encoding(e.to_string()))?;
     let store = Store::open(&config.storage_dir)?;
+    let resume_at = store.cursor()?;
     let info = chain.node_info(node).await?;
     if !info.registered {
         tracing::warn!(%node, "this operator is not registered as a storage node yet; it holds no shards until it is");
@@ -134,9 +152,19 @@ pub async fn run(
         config.deployment.registry,
         limits,
         config.max_concurrent_uploads,
-        EpochView { epoch, committee: Arc::new(committee) },
+        EpochView {
+            epoch,
+            committee: Arc::new(committee),
+        },
         Arc::new(chain.clone()),
     ));
+    if let Some(c) = resume_at {
+        state
+            .metrics
+            .cursor
+            .store(c, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(block = c, "resuming the chain from the persisted cursor");
+    }
     let ctx = tasks::Ctx {
         state: state.clone(),
         chain,
@@ -166,7 +194,9 @@ pub async fn run(
         shards = state.view().committee.shards_of(node).len(),
         "floe-node serving"
     );
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await;
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await;
     let _ = stop_tx.send(true);
     for h in handles {
         let _ = h.await;

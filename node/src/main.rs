@@ -51,7 +51,9 @@ fn real_main() -> anyhow::Result<()> {
         println!("{}", key.public_key().to_hex());
         return Ok(());
     }
-    let path = cli.config.context("no config file: pass --config FILE (see node/floe-node.example.toml)")?;
+    let path = cli
+        .config
+        .context("no config file: pass --config FILE (see node/floe-node.example.toml)")?;
     let config = NodeConfig::load(&path)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {

@@ -41,21 +41,79 @@ impl Metrics {
     pub fn render(&self) -> String {
         let rows: [(&str, &str, &str, &AtomicU64); 12] = [
             ("floe_node_epoch", "gauge", "Current epoch.", &self.epoch),
-            ("floe_node_chain_cursor", "gauge", "Next block the event follower reads.", &self.cursor),
-            ("floe_node_metadata_stored_total", "counter", "Metadata uploads stored.", &self.metadata_stored),
-            ("floe_node_slivers_stored_total", "counter", "Slivers stored from uploads.", &self.slivers_stored),
-            ("floe_node_uploads_rejected_total", "counter", "Uploads rejected.", &self.uploads_rejected),
-            ("floe_node_slivers_served_total", "counter", "Slivers served.", &self.slivers_served),
-            ("floe_node_confirmations_total", "counter", "Confirmations signed.", &self.confirmations),
-            ("floe_node_symbols_served_total", "counter", "Recovery symbols served.", &self.symbols_served),
-            ("floe_node_slivers_recovered_total", "counter", "Slivers rebuilt from peers.", &self.slivers_recovered),
-            ("floe_node_blobs_certified_total", "counter", "Blobs this node certified.", &self.blobs_certified),
-            ("floe_node_blobs_collected_total", "counter", "Blobs garbage-collected.", &self.blobs_collected),
-            ("floe_node_events_total", "counter", "Chain events applied.", &self.events),
+            (
+                "floe_node_chain_cursor",
+                "gauge",
+                "Next block the event follower reads.",
+                &self.cursor,
+            ),
+            (
+                "floe_node_metadata_stored_total",
+                "counter",
+                "Metadata uploads stored.",
+                &self.metadata_stored,
+            ),
+            (
+                "floe_node_slivers_stored_total",
+                "counter",
+                "Slivers stored from uploads.",
+                &self.slivers_stored,
+            ),
+            (
+                "floe_node_uploads_rejected_total",
+                "counter",
+                "Uploads rejected.",
+                &self.uploads_rejected,
+            ),
+            (
+                "floe_node_slivers_served_total",
+                "counter",
+                "Slivers served.",
+                &self.slivers_served,
+            ),
+            (
+                "floe_node_confirmations_total",
+                "counter",
+                "Confirmations signed.",
+                &self.confirmations,
+            ),
+            (
+                "floe_node_symbols_served_total",
+                "counter",
+                "Recovery symbols served.",
+                &self.symbols_served,
+            ),
+            (
+                "floe_node_slivers_recovered_total",
+                "counter",
+                "Slivers rebuilt from peers.",
+                &self.slivers_recovered,
+            ),
+            (
+                "floe_node_blobs_certified_total",
+                "counter",
+                "Blobs this node certified.",
+                &self.blobs_certified,
+            ),
+            (
+                "floe_node_blobs_collected_total",
+                "counter",
+                "Blobs garbage-collected.",
+                &self.blobs_collected,
+            ),
+            (
+                "floe_node_events_total",
+                "counter",
+                "Chain events applied.",
+                &self.events,
+            ),
         ];
         let mut out = String::new();
         for (name, kind, help, v) in rows {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n", v.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
+                v.load(Ordering::Relaxed)
+            ));
         }
         out
     }

@@ -70,10 +70,21 @@ impl Peers {
     }
 
     async fn get(&self, addr: &str, path: &str) -> Result<Vec<u8>, PeerError> {
-        let t = |e: reqwest::Error| PeerError::Transport { addr: addr.to_owned(), message: e.to_string() };
-        let resp = self.http.get(format!("{}{path}", base(addr))).send().await.map_err(t)?;
+        let t = |e: reqwest::Error| PeerError::Transport {
+            addr: addr.to_owned(),
+            message: e.to_string(),
+        };
+        let resp = self
+            .http
+            .get(format!("{}{path}", base(addr)))
+            .send()
+            .await
+            .map_err(t)?;
         if !resp.status().is_success() {
-            return Err(PeerError::Status { addr: addr.to_owned(), status: resp.status().as_u16() });
+            return Err(PeerError::Status {
+                addr: addr.to_owned(),
+                status: resp.status().as_u16(),
+            });
         }
         Ok(resp.bytes().await.map_err(t)?.to_vec())
     }
@@ -87,20 +98,34 @@ impl Peers {
     ) -> Result<(Vec<u8>, BlobMetadata), PeerError> {
         let addr = &member.network_address;
         let bytes = self.get(addr, &format!("/v1/blobs/{id}/metadata")).await?;
-        let bad = |message: String| PeerError::Bad { addr: addr.clone(), message };
+        let bad = |message: String| PeerError::Bad {
+            addr: addr.clone(),
+            message,
+        };
         let m = BlobMetadata::from_wire(&bytes).map_err(|e| bad(e.to_string()))?;
         m.verify(id, encoding).map_err(|e| bad(e.to_string()))?;
         Ok((bytes, m))
     }
 
     /// Fetches `member`'s confirmation of `id` and checks its signature on `message`.
-    pub async fn confirmation(&self, member: &Member, id: &BlobId, message: &[u8]) -> Result<(u32, Signature), PeerError> {
+    pub async fn confirmation(
+        &self,
+        member: &Member,
+        id: &BlobId,
+        message: &[u8],
+    ) -> Result<(u32, Signature), PeerError> {
         let addr = &member.network_address;
-        let bytes = self.get(addr, &format!("/v1/blobs/{id}/confirmation")).await?;
-        let bad = |message: String| PeerError::Bad { addr: addr.clone(), message };
+        let bytes = self
+            .get(addr, &format!("/v1/blobs/{id}/confirmation"))
+            .await?;
+        let bad = |message: String| PeerError::Bad {
+            addr: addr.clone(),
+            message,
+        };
         let c: Confirmation = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
         let sig = Signature::from_hex(&c.signature).map_err(|e| bad(e.to_string()))?;
-        sig.verify(&member.public_key, message).map_err(|e| bad(format!("signature does not verify: {e}")))?;
+        sig.verify(&member.public_key, message)
+            .map_err(|e| bad(format!("signature does not verify: {e}")))?;
         Ok((c.epoch, sig))
     }
 
@@ -115,9 +140,21 @@ impl Peers {
         indices: &[u16],
     ) -> Result<Vec<RecoverySymbol>, PeerError> {
         let addr = &member.network_address;
-        let list = indices.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
-        let bytes = self.get(addr, &format!("/v1/blobs/{id}/recovery/{pair}/{kind}?indices={list}")).await?;
-        decode_symbol_list(&bytes).map_err(|message| PeerError::Bad { addr: addr.clone(), message })
+        let list = indices
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let bytes = self
+            .get(
+                addr,
+                &format!("/v1/blobs/{id}/recovery/{pair}/{kind}?indices={list}"),
+            )
+            .await?;
+        decode_symbol_list(&bytes).map_err(|message| PeerError::Bad {
+            addr: addr.clone(),
+            message,
+        })
     }
 }
 

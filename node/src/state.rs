@@ -82,13 +82,19 @@ pub struct NodeState {
 
 impl std::fmt::Debug for NodeState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeState").field("node", &self.node).field("view", &self.view()).finish()
+        f.debug_struct("NodeState")
+            .field("node", &self.node)
+            .field("view", &self.view())
+            .finish()
     }
 }
 
 /// Unix time in seconds.
 pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl BlobEntry {
@@ -121,7 +127,9 @@ impl NodeState {
         source: Arc<dyn BlobSource>,
     ) -> Self {
         let metrics = Metrics::default();
-        metrics.epoch.store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
+        metrics
+            .epoch
+            .store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
         NodeState {
             store,
             encoding,
@@ -148,7 +156,9 @@ impl NodeState {
 
     /// Replaces the current epoch and committee.
     pub fn set_view(&self, view: EpochView) {
-        self.metrics.epoch.store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
+        self.metrics
+            .epoch
+            .store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
         match self.view.write() {
             Ok(mut v) => *v = view,
             Err(poisoned) => *poisoned.into_inner() = view,
@@ -174,7 +184,11 @@ impl NodeState {
         if let Some(e) = self.store.blob(id)? {
             return Ok(e);
         }
-        let record = self.source.blob(*id).await.map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
+        let record = self
+            .source
+            .blob(*id)
+            .await
+            .map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
         if record.state == BlobState::None {
             return Err(ApiError::NotRegistered(*id));
         }
@@ -191,12 +205,19 @@ impl NodeState {
         if !entry.is_live(epoch) {
             // The follower may lag (a re-registration or an extension): ask the chain once.
             if let Ok(record) = self.source.blob(*id).await
-                && record.is_live(epoch) {
-                    entry = BlobEntry { seen_at: entry.seen_at, ..BlobEntry::from_record(&record) };
-                    self.store.put_blob(id, &entry)?;
-                    return Ok(entry);
-                }
-            return Err(ApiError::Gone { id: *id, reason: gone_reason(&entry, epoch) });
+                && record.is_live(epoch)
+            {
+                entry = BlobEntry {
+                    seen_at: entry.seen_at,
+                    ..BlobEntry::from_record(&record)
+                };
+                self.store.put_blob(id, &entry)?;
+                return Ok(entry);
+            }
+            return Err(ApiError::Gone {
+                id: *id,
+                reason: gone_reason(&entry, epoch),
+            });
         }
         Ok(entry)
     }
@@ -208,7 +229,10 @@ impl NodeState {
         let have = pairs
             .iter()
             .map(|&p| {
-                [SliverKind::Primary, SliverKind::Secondary].iter().filter(|&&k| held.contains(&(p, k))).count()
+                [SliverKind::Primary, SliverKind::Secondary]
+                    .iter()
+                    .filter(|&&k| held.contains(&(p, k)))
+                    .count()
             })
             .sum();
         Ok((have, 2 * pairs.len()))

@@ -24,7 +24,9 @@ const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database file could not be opened or created.
-    #[error("cannot open the node database {path}: {message}; check the storage_dir and that no other floe-node uses it")]
+    #[error(
+        "cannot open the node database {path}: {message}; check the storage_dir and that no other floe-node uses it"
+    )]
     Open {
         /// The database file.
         path: String,
@@ -48,7 +50,13 @@ macro_rules! db_err {
         }
     )*};
 }
-db_err!(redb::Error, redb::TransactionError, redb::TableError, redb::StorageError, redb::CommitError);
+db_err!(
+    redb::Error,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
 
 /// What the node knows of a blob's registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,14 +100,19 @@ impl Store {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join("floe-node.redb");
-        let open_err = |message: String| StoreError::Open { path: path.display().to_string(), message };
+        let open_err = |message: String| StoreError::Open {
+            path: path.display().to_string(),
+            message,
+        };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
         {
             txn.open_table(BLOBS).map_err(|e| open_err(e.to_string()))?;
-            txn.open_table(METADATA).map_err(|e| open_err(e.to_string()))?;
-            txn.open_table(SLIVERS).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(METADATA)
+                .map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(SLIVERS)
+                .map_err(|e| open_err(e.to_string()))?;
             txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
@@ -111,7 +124,10 @@ impl Store {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(BLOBS)?;
         match t.get(&id.0)? {
-            Some(v) => Ok(Some(serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?)),
+            Some(v) => Ok(Some(
+                serde_json::from_slice(v.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            )),
             None => Ok(None),
         }
     }
@@ -123,14 +139,19 @@ impl Store {
         let mut out = Vec::new();
         for item in t.iter()? {
             let (k, v) = item?;
-            let entry = serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let entry = serde_json::from_slice(v.value())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             out.push((BlobId(*k.value()), entry));
         }
         Ok(out)
     }
 
     /// Writes blob entries and (if given) the event cursor in one transaction.
-    pub fn apply(&self, entries: &[(BlobId, BlobEntry)], cursor: Option<u64>) -> Result<(), StoreError> {
+    pub fn apply(
+        &self,
+        entries: &[(BlobId, BlobEntry)],
+        cursor: Option<u64>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut t = txn.open_table(BLOBS)?;
@@ -160,7 +181,10 @@ impl Store {
     /// The blob's metadata (wire bytes).
     pub fn metadata(&self, id: &BlobId) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(METADATA)?.get(&id.0)?.map(|v| v.value().to_vec()))
+        Ok(txn
+            .open_table(METADATA)?
+            .get(&id.0)?
+            .map(|v| v.value().to_vec()))
     }
 
     /// Stores the blob's metadata (wire bytes).
@@ -172,21 +196,39 @@ impl Store {
     }
 
     /// A sliver (wire bytes).
-    pub fn sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn sliver(
+        &self,
+        id: &BlobId,
+        pair: u16,
+        kind: SliverKind,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(SLIVERS)?.get(&sliver_key(id, pair, kind))?.map(|v| v.value().to_vec()))
+        Ok(txn
+            .open_table(SLIVERS)?
+            .get(&sliver_key(id, pair, kind))?
+            .map(|v| v.value().to_vec()))
     }
 
     /// True if the sliver is stored.
     pub fn has_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<bool, StoreError> {
         let txn = self.db.begin_read()?;
-        Ok(txn.open_table(SLIVERS)?.get(&sliver_key(id, pair, kind))?.is_some())
+        Ok(txn
+            .open_table(SLIVERS)?
+            .get(&sliver_key(id, pair, kind))?
+            .is_some())
     }
 
     /// Stores a sliver (wire bytes).
-    pub fn put_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind, wire: &[u8]) -> Result<(), StoreError> {
+    pub fn put_sliver(
+        &self,
+        id: &BlobId,
+        pair: u16,
+        kind: SliverKind,
+        wire: &[u8],
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(SLIVERS)?.insert(&sliver_key(id, pair, kind), wire)?;
+        txn.open_table(SLIVERS)?
+            .insert(&sliver_key(id, pair, kind), wire)?;
         txn.commit()?;
         Ok(())
     }
@@ -195,7 +237,10 @@ impl Store {
     pub fn held_slivers(&self, id: &BlobId) -> Result<Vec<(u16, SliverKind)>, StoreError> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(SLIVERS)?;
-        let (lo, hi) = (sliver_key(id, 0, SliverKind::Primary), sliver_key(id, u16::MAX, SliverKind::Secondary));
+        let (lo, hi) = (
+            sliver_key(id, 0, SliverKind::Primary),
+            sliver_key(id, u16::MAX, SliverKind::Secondary),
+        );
         let mut out = Vec::new();
         for item in t.range::<&[u8; 35]>(&lo..=&hi)? {
             let (k, _) = item?;
@@ -230,7 +275,14 @@ mod tests {
     use super::*;
 
     fn entry(state: BlobState) -> BlobEntry {
-        BlobEntry { state, size: 10, deletable: true, registered_epoch: 1, end_epoch: 5, seen_at: 0 }
+        BlobEntry {
+            state,
+            size: 10,
+            deletable: true,
+            registered_epoch: 1,
+            end_epoch: 5,
+            seen_at: 0,
+        }
     }
 
     #[test]
@@ -240,26 +292,38 @@ mod tests {
         let id = BlobId([7; 32]);
         {
             let s = Store::open(&dir).unwrap();
-            s.apply(&[(id, entry(BlobState::Registered))], Some(42)).unwrap();
+            s.apply(&[(id, entry(BlobState::Registered))], Some(42))
+                .unwrap();
             s.put_metadata(&id, b"meta").unwrap();
             s.put_sliver(&id, 3, SliverKind::Primary, b"p3").unwrap();
             s.put_sliver(&id, 3, SliverKind::Secondary, b"s3").unwrap();
             s.put_sliver(&id, 9, SliverKind::Secondary, b"s9").unwrap();
-            s.put_sliver(&BlobId([8; 32]), 0, SliverKind::Primary, b"other").unwrap();
+            s.put_sliver(&BlobId([8; 32]), 0, SliverKind::Primary, b"other")
+                .unwrap();
         }
         let s = Store::open(&dir).unwrap();
         assert_eq!(s.cursor().unwrap(), Some(42));
         assert_eq!(s.blob(&id).unwrap(), Some(entry(BlobState::Registered)));
         assert_eq!(s.metadata(&id).unwrap().as_deref(), Some(&b"meta"[..]));
-        assert_eq!(s.sliver(&id, 3, SliverKind::Secondary).unwrap().as_deref(), Some(&b"s3"[..]));
+        assert_eq!(
+            s.sliver(&id, 3, SliverKind::Secondary).unwrap().as_deref(),
+            Some(&b"s3"[..])
+        );
         assert_eq!(
             s.held_slivers(&id).unwrap(),
-            vec![(3, SliverKind::Primary), (3, SliverKind::Secondary), (9, SliverKind::Secondary)]
+            vec![
+                (3, SliverKind::Primary),
+                (3, SliverKind::Secondary),
+                (9, SliverKind::Secondary)
+            ]
         );
         assert_eq!(s.remove_data(&id).unwrap(), 3);
         assert!(s.held_slivers(&id).unwrap().is_empty());
         assert_eq!(s.metadata(&id).unwrap(), None);
-        assert!(s.has_sliver(&BlobId([8; 32]), 0, SliverKind::Primary).unwrap());
+        assert!(
+            s.has_sliver(&BlobId([8; 32]), 0, SliverKind::Primary)
+                .unwrap()
+        );
         assert_eq!(s.blobs().unwrap().len(), 1);
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -27,6 +27,9 @@ use crate::{
     storage::BlobEntry,
 };
 
+/// Peer requests in flight at once while recovering one blob.
+const RECOVERY_CONCURRENCY: usize = 32;
+
 /// What the background tasks need besides the state.
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -62,8 +65,15 @@ pub async fn refresh_view(ctx: &Ctx) -> Result<bool, ChainError> {
     let committee = ctx.chain.committee(epoch).await?;
     let changed = old.epoch != epoch;
     if changed || *old.committee != committee {
-        tracing::info!(epoch, shards = committee.shards_of(ctx.state.node).len(), "epoch view updated");
-        ctx.state.set_view(EpochView { epoch, committee: Arc::new(committee) });
+        tracing::info!(
+            epoch,
+            shards = committee.shards_of(ctx.state.node).len(),
+            "epoch view updated"
+        );
+        ctx.state.set_view(EpochView {
+            epoch,
+            committee: Arc::new(committee),
+        });
     }
     Ok(changed)
 }
@@ -84,7 +94,10 @@ pub async fn follow(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
 }
 
 /// One getLogs step; returns true if it did not reach the chain head.
-async fn follow_once(ctx: &Ctx, start: u64) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+async fn follow_once(
+    ctx: &Ctx,
+    start: u64,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     let state = &ctx.state;
     let cursor = state.store.cursor()?.unwrap_or(start);
     let head = ctx.chain.block_number().await?;
@@ -102,7 +115,9 @@ async fn follow_once(ctx: &Ctx, start: u64) -> Result<bool, Box<dyn std::error::
         tracing::debug!(block, ?event, "event");
         match event {
             FloeEvent::EpochAdvanced { .. } => epoch_changed = true,
-            FloeEvent::NodeRegistered { .. } | FloeEvent::NodeUpdated { .. } => nodes_changed = true,
+            FloeEvent::NodeRegistered { .. } | FloeEvent::NodeUpdated { .. } => {
+                nodes_changed = true
+            }
             FloeEvent::BlobRegistered { blob_id, .. }
             | FloeEvent::BlobExtended { blob_id, .. }
             | FloeEvent::BlobDeleted { blob_id, .. }
@@ -123,13 +138,18 @@ async fn follow_once(ctx: &Ctx, start: u64) -> Result<bool, Box<dyn std::error::
         let old = state.store.blob(id)?;
         let mut entry = BlobEntry::from_record(&record);
         if let Some(old) = old
-            && old.registered_epoch == entry.registered_epoch && old.state != BlobState::Deleted {
-                entry.seen_at = old.seen_at;
-            }
+            && old.registered_epoch == entry.registered_epoch
+            && old.state != BlobState::Deleted
+        {
+            entry.seen_at = old.seen_at;
+        }
         entries.push((*id, entry));
     }
     state.store.apply(&entries, Some(to + 1))?;
-    state.metrics.cursor.store(to + 1, std::sync::atomic::Ordering::Relaxed);
+    state
+        .metrics
+        .cursor
+        .store(to + 1, std::sync::atomic::Ordering::Relaxed);
     if epoch_changed || nodes_changed {
         let changed = refresh_view(ctx).await?;
         if changed {
@@ -182,7 +202,11 @@ pub async fn recover(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
         let batch: Vec<BlobId> = {
             let mut q = ctx.recovery_queue.lock().await;
             let now = tokio::time::Instant::now();
-            let ready: Vec<BlobId> = q.iter().copied().filter(|id| retry_at.get(id).is_none_or(|t| *t <= now)).collect();
+            let ready: Vec<BlobId> = q
+                .iter()
+                .copied()
+                .filter(|id| retry_at.get(id).is_none_or(|t| *t <= now))
+                .collect();
             for id in &ready {
                 q.remove(id);
             }
@@ -213,10 +237,15 @@ pub async fn recover(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
 /// Makes sure this node holds the metadata and all its slivers of certified blob `id`.
 /// Returns true when complete (or nothing is to be done), false if peers did not yet give
 /// enough to finish.
-pub async fn recover_blob(ctx: &Ctx, id: &BlobId) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn recover_blob(
+    ctx: &Ctx,
+    id: &BlobId,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     let state = &ctx.state;
     let epoch = state.view().epoch;
-    let Some(entry) = state.store.blob(id)? else { return Ok(true) };
+    let Some(entry) = state.store.blob(id)? else {
+        return Ok(true);
+    };
     if entry.state != BlobState::Certified || !entry.is_live(epoch) {
         return Ok(true);
     }
@@ -251,7 +280,9 @@ pub async fn recover_blob(ctx: &Ctx, id: &BlobId) -> Result<bool, Box<dyn std::e
             }
         }
     }
-    let Some(metadata) = metadata else { return Ok(false) };
+    let Some(metadata) = metadata else {
+        return Ok(false);
+    };
     if targets.is_empty() {
         return Ok(true);
     }
@@ -263,44 +294,64 @@ pub async fn recover_blob(ctx: &Ctx, id: &BlobId) -> Result<bool, Box<dyn std::e
         let (_, index) = enc.recovery_request(kind, p, 0);
         by_index.insert((kind.other(), index), (kind, p));
     }
-    let primary_idx: Vec<u16> = by_index.keys().filter(|(k, _)| *k == SliverKind::Secondary).map(|(_, i)| *i).collect();
-    let secondary_idx: Vec<u16> = by_index.keys().filter(|(k, _)| *k == SliverKind::Primary).map(|(_, i)| *i).collect();
+    let primary_idx: Vec<u16> = by_index
+        .keys()
+        .filter(|(k, _)| *k == SliverKind::Secondary)
+        .map(|(_, i)| *i)
+        .collect();
+    let secondary_idx: Vec<u16> = by_index
+        .keys()
+        .filter(|(k, _)| *k == SliverKind::Primary)
+        .map(|(_, i)| *i)
+        .collect();
     let mut symbols: HashMap<(SliverKind, u16), Vec<RecoverySymbol>> = HashMap::new();
     let mut add = |syms: Vec<RecoverySymbol>| {
         for s in syms {
             if let Some(target) = by_index.get(&(s.source_kind, s.index))
-                && s.verify(&metadata, enc).is_ok() {
-                    symbols.entry(*target).or_default().push(s);
-                }
+                && s.verify(&metadata, enc).is_ok()
+            {
+                symbols.entry(*target).or_default().push(s);
+            }
         }
     };
     // Local sources first (slivers this node already holds), then every peer's pairs.
     for &(p, kind) in &held {
-        let idx = if kind == SliverKind::Secondary { &primary_idx } else { &secondary_idx };
+        let idx = if kind == SliverKind::Secondary {
+            &primary_idx
+        } else {
+            &secondary_idx
+        };
         if idx.is_empty() {
             continue;
         }
         if let Some(bytes) = state.store.sliver(id, p, kind)?
             && let Ok(s) = Sliver::from_wire(&bytes)
-                && let Ok(syms) = enc.recovery_symbols(&s, idx) {
-                    add(syms);
-                }
+            && let Ok(syms) = enc.recovery_symbols(&s, idx)
+        {
+            add(syms);
+        }
     }
     let mut requests = Vec::new();
     for m in committee.members.iter().filter(|m| m.node != state.node) {
         for q in committee.pairs_of(m.node, id) {
-            for (kind, idx) in [(SliverKind::Secondary, &primary_idx), (SliverKind::Primary, &secondary_idx)] {
+            for (kind, idx) in [
+                (SliverKind::Secondary, &primary_idx),
+                (SliverKind::Primary, &secondary_idx),
+            ] {
                 if !idx.is_empty() {
                     requests.push((m.clone(), q, kind, idx.clone()));
                 }
             }
         }
     }
-    let results = futures::future::join_all(requests.into_iter().map(|(m, q, kind, idx)| {
+    use futures::StreamExt as _;
+    let results: Vec<_> = futures::stream::iter(requests.into_iter().map(|(m, q, kind, idx)| {
         let peers = ctx.peers.clone();
         let id = *id;
         async move { peers.symbols(&m, &id, q, kind, &idx).await }
     }))
+    .buffer_unordered(RECOVERY_CONCURRENCY)
+    .collect()
     .await;
     for r in results {
         match r {
@@ -343,46 +394,84 @@ pub async fn recover_blob(ctx: &Ctx, id: &BlobId) -> Result<bool, Box<dyn std::e
 /// Certifies blobs that stay registered but uncertified past the grace period, when this
 /// node holds all its slivers (nodes take turns by rank so they rarely race).
 pub async fn certify(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
+    let mut timers = CertifyTimers::default();
     loop {
         if until_shutdown(&mut shutdown, ctx.poll.max(Duration::from_secs(1))).await {
             return;
         }
-        if let Err(e) = certify_once(&ctx).await {
+        if let Err(e) = certify_once(&ctx, &mut timers).await {
             tracing::warn!(error = %e, "certifying pending blobs failed");
         }
     }
 }
 
-async fn certify_once(ctx: &Ctx) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// When this node first held all its slivers of a pending blob, and when it last tried.
+#[derive(Debug, Default)]
+struct CertifyTimers {
+    complete_since: HashMap<BlobId, tokio::time::Instant>,
+    last_attempt: HashMap<BlobId, tokio::time::Instant>,
+}
+
+async fn certify_once(
+    ctx: &Ctx,
+    timers: &mut CertifyTimers,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let state = &ctx.state;
     let view = state.view();
     let committee = &view.committee;
-    let Some(my_index) = committee.index_of(state.node) else { return Ok(()) };
+    let Some(my_index) = committee.index_of(state.node) else {
+        return Ok(());
+    };
     let m = committee.members.len();
-    let now = now_secs();
+    let now = tokio::time::Instant::now();
     for (id, entry) in state.store.blobs()? {
         if entry.state != BlobState::Registered || !entry.is_live(view.epoch) {
-            continue;
-        }
-        let rank = (my_index + m - usize::from(id.0[31]) % m) % m;
-        let due = entry.seen_at + ctx.grace.as_secs() * (1 + rank as u64);
-        if now < due {
+            timers.complete_since.remove(&id);
+            timers.last_attempt.remove(&id);
             continue;
         }
         let (have, need) = state.holds_all(&id).map_err(|e| e.to_string())?;
         if need == 0 || have < need || state.store.metadata(&id)?.is_none() {
+            timers.complete_since.remove(&id);
             continue;
         }
+        // Nodes take turns: rank 0 after the grace period, rank 1 after twice that, ...
+        let since = *timers.complete_since.entry(id).or_insert(now);
+        let rank = (my_index + m - usize::from(id.0[31]) % m) % m;
+        if now < since + ctx.grace * (1 + rank as u32) {
+            continue;
+        }
+        if let Some(last) = timers.last_attempt.get(&id)
+            && now < *last + ctx.grace.max(Duration::from_secs(1))
+        {
+            continue;
+        }
+        timers.last_attempt.insert(id, now);
         // The registration may have been certified meanwhile.
         let record = ctx.chain.blob(&id).await?;
         if record.state != BlobState::Registered {
-            state.store.put_blob(&id, &BlobEntry { seen_at: entry.seen_at, ..BlobEntry::from_record(&record) })?;
+            state.store.put_blob(
+                &id,
+                &BlobEntry {
+                    seen_at: entry.seen_at,
+                    ..BlobEntry::from_record(&record)
+                },
+            )?;
             continue;
         }
-        let msg = certify_message(state.chain_id, state.registry.into_array(), view.epoch, &[(id.0, entry.deletable)]);
+        let msg = certify_message(
+            state.chain_id,
+            state.registry.into_array(),
+            view.epoch,
+            &[(id.0, entry.deletable)],
+        );
         let mut builder = CertificateBuilder::new(view.epoch, m);
         builder.add(my_index, state.key.sign(&msg))?;
-        let others = committee.members.iter().enumerate().filter(|(i, _)| *i != my_index);
+        let others = committee
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != my_index);
         let answers = futures::future::join_all(others.map(|(i, member)| {
             let peers = ctx.peers.clone();
             async move { (i, peers.confirmation(member, &id, &msg).await) }
@@ -429,7 +518,12 @@ pub async fn advance(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
         if timing.epoch == 0 {
             continue; // the deployer starts epoch 1 once nodes are staked
         }
-        let chain_now = ctx.chain.block_timestamp().await.unwrap_or(0).max(now_secs());
+        let chain_now = ctx
+            .chain
+            .block_timestamp()
+            .await
+            .unwrap_or(0)
+            .max(now_secs());
         if chain_now < timing.next_advance_at() {
             continue;
         }

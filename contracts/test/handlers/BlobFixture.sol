@@ -36,11 +36,20 @@ abstract contract BlobFixture is Test {
 
     string internal json;
     bytes[] internal publicKeys;
+    /// @dev The vector blobs, parsed once by `_deploy`.
+    uint256[] internal vectorSizes;
+    bytes32[] internal vectorRoots;
+    bytes32[] internal vectorIds;
+    bool[] internal vectorDeletable;
     uint256 internal committeeSize;
 
     /// @dev Deploys the three contracts from DEPLOYER at nonces 0, 1, 2 and checks the addresses.
     function _deploy() internal {
         json = vm.readFile(string.concat(vm.projectRoot(), "/contracts/test/vectors/bls.json"));
+        vectorSizes = vm.parseJsonUintArray(json, ".blobs.sizes");
+        vectorRoots = vm.parseJsonBytes32Array(json, ".blobs.roots");
+        vectorIds = vm.parseJsonBytes32Array(json, ".blobs.ids");
+        vectorDeletable = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
         vm.startPrank(DEPLOYER);
         wal = new WAL(1e18);
         staking = new Staking(address(wal), N, EPOCH_DURATION, 1, 200, STORAGE_PRICE, WRITE_PRICE);
@@ -88,19 +97,19 @@ abstract contract BlobFixture is Test {
     // ------------------------------------------------------------------ vector blobs
 
     function _blobSize(uint256 j) internal view returns (uint64) {
-        return uint64(vm.parseJsonUintArray(json, ".blobs.sizes")[j]);
+        return uint64(vectorSizes[j]);
     }
 
     function _blobRoot(uint256 j) internal view returns (bytes32) {
-        return vm.parseJsonBytes32Array(json, ".blobs.roots")[j];
+        return vectorRoots[j];
     }
 
     function _blobDeletable(uint256 j) internal view returns (bool) {
-        return VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable")[j];
+        return vectorDeletable[j];
     }
 
     function _blobId(uint256 j) internal view returns (bytes32) {
-        return vm.parseJsonBytes32Array(json, ".blobs.ids")[j];
+        return vectorIds[j];
     }
 
     /// @dev Registers vector blobs [from, to) for `who` with fresh storage for `epochs` epochs.
@@ -108,13 +117,12 @@ abstract contract BlobFixture is Test {
         internal
         returns (bytes32[] memory ids)
     {
-        uint256[] memory sizes = vm.parseJsonUintArray(json, ".blobs.sizes");
-        bytes32[] memory roots = vm.parseJsonBytes32Array(json, ".blobs.roots");
-        bool[] memory del = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
         ids = new bytes32[](to - from);
         vm.startPrank(who);
         for (uint256 j = from; j < to; ++j) {
-            (ids[j - from],) = registry.registerBlobWithNewStorage(roots[j], uint64(sizes[j]), 1, del[j], epochs);
+            (ids[j - from],) = registry.registerBlobWithNewStorage(
+                vectorRoots[j], uint64(vectorSizes[j]), 1, vectorDeletable[j], epochs
+            );
         }
         vm.stopPrank();
     }

@@ -1,0 +1,229 @@
+//! floe-chain against a real anvil (the repo's npm toolchain): deploy, register and stake
+//! nodes, advance the epoch, read the committee, register and certify a blob with a real BLS
+//! certificate, follow the events, and decode reverts. Needs `npm ci` (fails saying so).
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use alloy::{
+    node_bindings::{Anvil, AnvilInstance},
+    primitives::U256,
+    signers::local::PrivateKeySigner,
+};
+use floe_chain::{
+    BlobState, Chain, ChainError, DeployParams, Deployment, FROST_PER_WAL, FloeEvent,
+};
+use floe_core::{
+    bls::{CertificateBuilder, SecretKey, proof_of_possession},
+    encoding::EncodingConfig,
+    messages::certify_message,
+};
+
+fn anvil() -> AnvilInstance {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = repo.join("node_modules/.bin/anvil");
+    assert!(
+        bin.exists(),
+        "anvil not installed: run `npm ci` at the repo root, then rerun the tests"
+    );
+    Anvil::at(bin).spawn()
+}
+
+fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_slice(&anvil.keys()[i].to_bytes()).unwrap()
+}
+
+const N: u16 = 10;
+
+async fn setup(anvil: &AnvilInstance) -> (Deployment, Chain, Vec<(Chain, SecretKey)>) {
+    let deployer = signer(anvil, 0);
+    let provider = floe_chain::connect(&anvil.endpoint(), Some(deployer.clone()))
+        .await
+        .unwrap();
+    let params = DeployParams {
+        n_shards: N,
+        epoch_duration_secs: 3600,
+        ..DeployParams::default()
+    };
+    let deployment = floe_chain::deploy(&provider, &params).await.unwrap();
+    assert_eq!(deployment.chain_id, 31337);
+    let client = Chain::connect(&anvil.endpoint(), deployment, Some(deployer))
+        .await
+        .unwrap();
+
+    let mut nodes = Vec::new();
+    for i in 1..=2usize {
+        let s = signer(anvil, i);
+        let operator = s.address();
+        let chain = Chain::connect(&anvil.endpoint(), deployment, Some(s))
+            .await
+            .unwrap();
+        let key = SecretKey::from_seed(&[i as u8; 32]);
+        let pop = proof_of_possession(
+            &key,
+            deployment.chain_id,
+            deployment.staking.into_array(),
+            operator.into_array(),
+        );
+        chain
+            .register_node(
+                &key.public_key(),
+                &pop,
+                &format!("127.0.0.1:{}", 9000 + i),
+                500,
+                1 << 40,
+            )
+            .await
+            .unwrap();
+        let stake = U256::from(10 * i as u64) * U256::from(FROST_PER_WAL);
+        chain.faucet(stake).await.unwrap();
+        chain.stake(operator, stake).await.unwrap();
+        nodes.push((chain, key));
+    }
+    client.advance_epoch().await.unwrap();
+    (deployment, client, nodes)
+}
+
+#[tokio::test]
+async fn deploy_stake_register_certify_and_follow_events() {
+    let anvil = anvil();
+    let (deployment, client, nodes) = setup(&anvil).await;
+
+    // Epoch 1 with both nodes; shards sum to n in proportion to stake (1:2).
+    assert_eq!(client.current_epoch().await.unwrap(), 1);
+    let committee = client.committee(1).await.unwrap();
+    assert_eq!(committee.members.len(), 2);
+    assert_eq!(committee.shard_owner.len(), usize::from(N));
+    let total: usize = committee.members.iter().map(|m| m.shards.len()).sum();
+    assert_eq!(total, usize::from(N));
+    for (chain, key) in &nodes {
+        let m = committee.member(chain.sender().unwrap()).unwrap();
+        assert_eq!(m.public_key, key.public_key());
+    }
+    assert!(client.committee(0).await.unwrap().is_empty());
+    let timing = client.epoch_timing().await.unwrap();
+    assert_eq!((timing.epoch, timing.duration), (1, 3600));
+
+    // Register a blob and certify it with both nodes' signatures.
+    let cfg = EncodingConfig::new(N).unwrap();
+    let blob = cfg.encode(&vec![7u8; 3000]).unwrap();
+    let cost = client
+        .storage_cost(cfg.encoded_size(3000).unwrap(), 2)
+        .await
+        .unwrap();
+    client.faucet(cost.total()).await.unwrap();
+    client
+        .ensure_registry_allowance(cost.total())
+        .await
+        .unwrap();
+    let reg = client
+        .register_blob_with_new_storage(blob.metadata.root(), 3000, 1, false, 2)
+        .await
+        .unwrap();
+    assert_eq!(reg.blob_id, blob.blob_id);
+    assert_eq!(reg.end_epoch, 3);
+    let record = client.blob(&blob.blob_id).await.unwrap();
+    assert_eq!(
+        (record.state, record.size, record.end_epoch),
+        (BlobState::Registered, 3000, 3)
+    );
+
+    let msg = certify_message(
+        deployment.chain_id,
+        deployment.registry.into_array(),
+        1,
+        &[(blob.blob_id.0, false)],
+    );
+    let mut builder = CertificateBuilder::new(1, committee.members.len());
+    for (chain, key) in &nodes {
+        builder
+            .add(
+                committee.index_of(chain.sender().unwrap()).unwrap(),
+                key.sign(&msg),
+            )
+            .unwrap();
+    }
+    let cert = builder.finish().unwrap();
+    client.certify_blob(&blob.blob_id, &cert).await.unwrap();
+    assert_eq!(
+        client.blob(&blob.blob_id).await.unwrap().state,
+        BlobState::Certified
+    );
+
+    // Certifying again reverts with the registry's custom error, decoded.
+    let err = client.certify_blob(&blob.blob_id, &cert).await.unwrap_err();
+    assert_eq!(err.revert_name(), Some("WrongBlobState"), "{err}");
+    // Deleting a permanent blob: BlobNotDeletable, with a hint.
+    let err = client.delete_blob(&blob.blob_id).await.unwrap_err();
+    assert_eq!(err.revert_name(), Some("BlobNotDeletable"), "{err}");
+    assert!(err.to_string().contains("cannot be deleted"), "{err}");
+
+    // The events, decoded in order.
+    let head = client.block_number().await.unwrap();
+    let events = client.events(deployment.start_block, head).await.unwrap();
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            FloeEvent::NodeRegistered { .. } => Some("NodeRegistered"),
+            FloeEvent::EpochAdvanced { epoch: 1, .. } => Some("EpochAdvanced"),
+            FloeEvent::BlobRegistered { blob_id, .. } if *blob_id == blob.blob_id => {
+                Some("BlobRegistered")
+            }
+            FloeEvent::BlobCertified { blob_id, .. } if *blob_id == blob.blob_id => {
+                Some("BlobCertified")
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "NodeRegistered",
+            "NodeRegistered",
+            "EpochAdvanced",
+            "BlobRegistered",
+            "BlobCertified"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unreachable_rpc_and_wrong_chain_are_clear_errors() {
+    let d = Deployment {
+        wal: Default::default(),
+        staking: Default::default(),
+        registry: Default::default(),
+        chain_id: 31337,
+        start_block: 0,
+    };
+    let err = Chain::connect("http://127.0.0.1:1", d, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChainError::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("http://127.0.0.1:1"), "{err}");
+
+    let anvil = anvil();
+    let err = Chain::connect(&anvil.endpoint(), Deployment { chain_id: 5, ..d }, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ChainError::WrongChain {
+                expected: 5,
+                actual: 31337,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // No contract at the deployment's addresses: a clear error, not a decode failure.
+    let chain = Chain::connect(&anvil.endpoint(), d, None).await.unwrap();
+    let err = chain.current_epoch().await.unwrap_err();
+    assert!(matches!(err, ChainError::NoContract { .. }), "{err}");
+    let err = chain.faucet(U256::from(1)).await.unwrap_err();
+    assert!(matches!(err, ChainError::NoWallet { .. }), "{err}");
+}

@@ -1,0 +1,407 @@
+//! Two in-process nodes against a real anvil: a writer uploads only to the node holding a
+//! quorum of shards; the skipped node recovers its slivers from its peer; a blob left
+//! uncertified is certified by a node; a restarted node resumes from its cursor with its data;
+//! a deleted blob's data is garbage-collected at the epoch change. Needs `npm ci`.
+#![allow(clippy::unwrap_used)]
+
+use std::{future::Future, path::PathBuf, time::Duration};
+
+use floe_chain::{
+    BlobState, Chain, DeployParams, Deployment, FROST_PER_WAL,
+    alloy::{
+        node_bindings::{Anvil, AnvilInstance},
+        primitives::{Address, U256},
+        providers::Provider,
+        signers::local::PrivateKeySigner,
+    },
+};
+use floe_core::{
+    bls::{CertificateBuilder, SecretKey, Signature, proof_of_possession},
+    encoding::{EncodedBlob, EncodingConfig},
+    messages::certify_message,
+    wire::Wire,
+};
+use floe_node::{BlobStatus, Confirmation, NodeConfig};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+const N: u16 = 10;
+
+fn anvil() -> AnvilInstance {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let bin = repo.join("node_modules/.bin/anvil");
+    assert!(
+        bin.exists(),
+        "anvil not installed: run `npm ci` at the repo root, then rerun the tests"
+    );
+    Anvil::at(bin).spawn()
+}
+
+fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_slice(&anvil.keys()[i].to_bytes()).unwrap()
+}
+
+/// Polls `cond` every 100 ms until it returns true, failing after `secs` seconds.
+async fn wait_for<F, Fut>(what: &str, secs: u64, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !cond().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct TestNode {
+    config: NodeConfig,
+    addr: String,
+    operator: Address,
+    key: SecretKey,
+    running: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+}
+
+impl TestNode {
+    async fn start(&mut self) {
+        let listener = TcpListener::bind(&self.addr).await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let config = self.config.clone();
+        let handle = tokio::spawn(async move {
+            floe_node::run(config, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        self.running = Some((tx, handle));
+        let http = reqwest::Client::new();
+        let url = format!("http://{}/v1/health", self.addr);
+        wait_for("node health", 30, || {
+            let http = http.clone();
+            let url = url.clone();
+            async move {
+                http.get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+    }
+
+    async fn stop(&mut self) {
+        if let Some((tx, handle)) = self.running.take() {
+            let _ = tx.send(());
+            handle.await.unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+struct Net {
+    _anvil: AnvilInstance,
+    _dir: TempDir,
+    deployment: Deployment,
+    client: Chain,
+    nodes: Vec<TestNode>,
+    http: reqwest::Client,
+    cfg: EncodingConfig,
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn network(name: &str) -> Net {
+    let anvil = anvil();
+    let dir = std::env::temp_dir().join(format!("floe-node-it-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let deployer = signer(&anvil, 0);
+    let provider = floe_chain::connect(&anvil.endpoint(), Some(deployer.clone()))
+        .await
+        .unwrap();
+    let params = DeployParams {
+        n_shards: N,
+        epoch_duration_secs: 3600,
+        ..DeployParams::default()
+    };
+    let deployment = floe_chain::deploy(&provider, &params).await.unwrap();
+    let client = Chain::connect(&anvil.endpoint(), deployment, Some(deployer))
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    for i in 1..=2usize {
+        let s = signer(&anvil, i);
+        let operator = s.address();
+        let chain = Chain::connect(&anvil.endpoint(), deployment, Some(s))
+            .await
+            .unwrap();
+        let key = SecretKey::from_seed(&[i as u8; 32]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let pop = proof_of_possession(
+            &key,
+            deployment.chain_id,
+            deployment.staking.into_array(),
+            operator.into_array(),
+        );
+        chain
+            .register_node(&key.public_key(), &pop, &addr, 500, 1 << 40)
+            .await
+            .unwrap();
+        // Stakes 10 and 20 WAL: node 2 gets 7 of 10 shards, a quorum on its own.
+        let stake = U256::from(10 * i as u64) * U256::from(FROST_PER_WAL);
+        chain.faucet(stake).await.unwrap();
+        chain.stake(operator, stake).await.unwrap();
+        let ndir = dir.join(format!("node{i}"));
+        std::fs::create_dir_all(&ndir).unwrap();
+        std::fs::write(ndir.join("bls.key"), key.to_hex()).unwrap();
+        std::fs::write(
+            ndir.join("operator.key"),
+            alloy_hex(&anvil.keys()[i].to_bytes()),
+        )
+        .unwrap();
+        let mut config = NodeConfig::parse(include_str!("../floe-node.example.toml")).unwrap();
+        config.bls_key_file = ndir.join("bls.key");
+        config.operator_key_file = ndir.join("operator.key");
+        config.rpc_url = anvil.endpoint();
+        config.listen_address = addr.parse().unwrap();
+        config.public_address = addr.clone();
+        config.storage_dir = ndir.join("db");
+        config.poll_interval_ms = 100;
+        config.certify_grace_secs = 1;
+        config.advance_epochs = false;
+        config.deployment = deployment;
+        nodes.push(TestNode {
+            config,
+            addr,
+            operator,
+            key,
+            running: None,
+        });
+    }
+    client.advance_epoch().await.unwrap();
+    for n in &mut nodes {
+        n.start().await;
+    }
+    Net {
+        _anvil: anvil,
+        _dir: TempDir(dir),
+        deployment,
+        client,
+        nodes,
+        http: reqwest::Client::new(),
+        cfg: EncodingConfig::new(N).unwrap(),
+    }
+}
+
+fn alloy_hex(b: &[u8]) -> String {
+    format!("0x{}", hex::encode(b))
+}
+
+impl Net {
+    async fn register(&self, data: &[u8], deletable: bool) -> EncodedBlob {
+        let blob = self.cfg.encode(data).unwrap();
+        let size = data.len() as u64;
+        let cost = self
+            .client
+            .storage_cost(self.cfg.encoded_size(size).unwrap(), 3)
+            .await
+            .unwrap();
+        self.client.faucet(cost.total()).await.unwrap();
+        self.client
+            .ensure_registry_allowance(cost.total())
+            .await
+            .unwrap();
+        let reg = self
+            .client
+            .register_blob_with_new_storage(blob.metadata.root(), size, 1, deletable, 3)
+            .await
+            .unwrap();
+        assert_eq!(reg.blob_id, blob.blob_id);
+        blob
+    }
+
+    /// Uploads metadata and the node's slivers to node `i` (by the current committee).
+    async fn upload(&self, i: usize, blob: &EncodedBlob) {
+        let node = &self.nodes[i];
+        let id = blob.blob_id;
+        let r = self
+            .http
+            .put(node.url(&format!("/v1/blobs/{id}/metadata")))
+            .body(blob.metadata.to_wire())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let committee = self
+            .client
+            .committee(self.client.current_epoch().await.unwrap())
+            .await
+            .unwrap();
+        for p in committee.pairs_of(node.operator, &id) {
+            let pair = &blob.pairs[usize::from(p)];
+            for s in [&pair.primary, &pair.secondary] {
+                let url = node.url(&format!("/v1/blobs/{id}/slivers/{p}/{}", s.kind));
+                let r = self.http.put(url).body(s.to_wire()).send().await.unwrap();
+                assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+            }
+        }
+    }
+
+    async fn status(&self, i: usize, blob: &EncodedBlob) -> BlobStatus {
+        let r = self
+            .http
+            .get(self.nodes[i].url(&format!("/v1/blobs/{}/status", blob.blob_id)))
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skipped_node_recovers_uncertified_blob_gets_certified_restart_resumes_and_gc() {
+    let mut net = network("flow").await;
+    let epoch = net.client.current_epoch().await.unwrap();
+    let committee = net.client.committee(epoch).await.unwrap();
+    let big = committee
+        .members
+        .iter()
+        .max_by_key(|m| m.shards.len())
+        .unwrap()
+        .node;
+    let (bi, si) = if net.nodes[0].operator == big {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    assert_eq!(committee.shards_of(net.nodes[bi].operator).len(), 7);
+
+    // 1. Upload only to the big node, certify with its confirmation alone.
+    let blob = net.register(&vec![3u8; 20_000], false).await;
+    net.upload(bi, &blob).await;
+    let r = net
+        .http
+        .get(net.nodes[bi].url(&format!("/v1/blobs/{}/confirmation", blob.blob_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c: Confirmation = r.json().await.unwrap();
+    let msg = certify_message(
+        net.deployment.chain_id,
+        net.deployment.registry.into_array(),
+        epoch,
+        &[(blob.blob_id.0, false)],
+    );
+    let sig = Signature::from_hex(&c.signature).unwrap();
+    sig.verify(&net.nodes[bi].key.public_key(), &msg).unwrap();
+    let mut builder = CertificateBuilder::new(epoch, committee.members.len());
+    builder
+        .add(committee.index_of(net.nodes[bi].operator).unwrap(), sig)
+        .unwrap();
+    net.client
+        .certify_blob(&blob.blob_id, &builder.finish().unwrap())
+        .await
+        .unwrap();
+
+    // The skipped node follows the certification and recovers its 3 pairs from its peer.
+    wait_for("the skipped node to recover its slivers", 60, || async {
+        net.status(si, &blob).await.complete
+    })
+    .await;
+    let s = net.status(si, &blob).await;
+    assert_eq!((s.state.as_str(), s.pairs_held.len()), ("certified", 3));
+    // And the recovered slivers are exactly the writer's.
+    let p = s.pairs_held[0];
+    let r = net
+        .http
+        .get(net.nodes[si].url(&format!("/v1/blobs/{}/slivers/{p}/primary", blob.blob_id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        blob.pairs[usize::from(p)].primary.to_wire()
+    );
+
+    // 2. A blob uploaded everywhere but never certified by its writer: a node certifies it.
+    let orphan = net.register(&vec![9u8; 5_000], true).await;
+    net.upload(0, &orphan).await;
+    net.upload(1, &orphan).await;
+    wait_for("a node to certify the orphan blob", 60, || async {
+        net.client.blob(&orphan.blob_id).await.unwrap().state == BlobState::Certified
+    })
+    .await;
+
+    // 3. Restart the skipped node: its data and cursor survive.
+    let cursor_before = net.client.block_number().await.unwrap();
+    net.nodes[si].stop().await;
+    net.nodes[si].start().await;
+    let s = net.status(si, &blob).await;
+    assert!(s.complete, "data survives the restart");
+    let health: serde_json::Value = net
+        .http
+        .get(net.nodes[si].url("/v1/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        health["cursor"].as_u64().unwrap() > cursor_before,
+        "{health}"
+    );
+
+    // 4. Delete the deletable blob, move to the next epoch: its data is collected.
+    net.client.delete_blob(&orphan.blob_id).await.unwrap();
+    let provider = net.client.provider().clone();
+    let _: serde_json::Value = provider
+        .raw_request("evm_increaseTime".into(), (3601u64,))
+        .await
+        .unwrap();
+    net.client.advance_epoch().await.unwrap();
+    for i in [0, 1] {
+        wait_for("the deleted blob's data to be collected", 30, || async {
+            net.status(i, &orphan).await.state == "deleted"
+                && net
+                    .http
+                    .get(net.nodes[i].url(&format!("/v1/blobs/{}/metadata", orphan.blob_id)))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    == 410
+        })
+        .await;
+        let s = net.status(i, &orphan).await;
+        assert!(
+            s.pairs_held.is_empty() && !s.metadata,
+            "node {i} still holds data of a deleted blob: {s:?}"
+        );
+    }
+    // The permanent blob is untouched.
+    assert!(net.status(bi, &blob).await.complete);
+    for n in &mut net.nodes {
+        n.stop().await;
+    }
+}
