@@ -23,7 +23,10 @@ use crate::{
 };
 
 /// Serializes a blob id (or anything printable) as its display string (`0x…` hex).
-pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
+    value: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_str(value)
 }
 

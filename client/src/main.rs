@@ -212,7 +212,8 @@ async fn run(cli: Cli) -> Result<()> {
                 StoreOutcome::AlreadyCertified => {
                     say!(
                         "Blob {} is already certified until epoch {}: nothing to pay.",
-                        result.blob_id, result.end_epoch
+                        result.blob_id,
+                        result.end_epoch
                     );
                 }
                 StoreOutcome::NewlyCertified | StoreOutcome::ReusedRegistration => {
@@ -267,7 +268,8 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 say!(
                     "  end epoch:  {} (current {})",
-                    s.end_epoch, s.current_epoch
+                    s.end_epoch,
+                    s.current_epoch
                 );
             }
             Ok(())
@@ -281,17 +283,22 @@ async fn run(cli: Cli) -> Result<()> {
             say!("Chain {} · epoch {}", i.chain_id, i.epoch);
             say!(
                 "Shards n = {}, f = {}, quorum = {} shards",
-                i.n_shards, i.f, i.quorum
+                i.n_shards,
+                i.f,
+                i.quorum
             );
             say!(
                 "Prices: storage {} FROST/MiB/epoch, write {} FROST/MiB",
-                i.storage_price, i.write_price
+                i.storage_price,
+                i.write_price
             );
             say!("Committee ({} nodes):", i.committee.len());
             for m in &i.committee {
                 say!(
                     "  {}  {:<21} {:>5} shards",
-                    m.node, m.network_address, m.shards
+                    m.node,
+                    m.network_address,
+                    m.shards
                 );
             }
             say!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
@@ -301,7 +308,9 @@ async fn run(cli: Cli) -> Result<()> {
             let client = client(cfg_path, out.json).await?;
             let tx = client.delete(&blob_id).await?;
             if out.json {
-                return print_json(&serde_json::json!({ "blob_id": blob_id.to_string(), "transaction": tx }));
+                return print_json(
+                    &serde_json::json!({ "blob_id": blob_id.to_string(), "transaction": tx }),
+                );
             }
             say!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
             Ok(())
@@ -376,7 +385,16 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
         dir.display()
     );
     let mut devnet = Devnet::start(opts).await?;
+    // The client config lives in the devnet directory and, so that `floe` finds it with no
+    // setup, at the default location $FLOE_HOME/devnet/client.toml too.
+    let default_toml = config::default_devnet_dir().join("client.toml");
     let client_toml = dir.join("client.toml");
+    if client_toml != default_toml {
+        devnet
+            .client_config()
+            .save(&default_toml)
+            .with_context(|| format!("cannot write {}", default_toml.display()))?;
+    }
     say!("ready");
     say!(
         "  chain:   {} (chain id {})",
@@ -390,12 +408,9 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
             devnet.node_log(i).display()
         );
     }
-    say!("  client config: {}", client_toml.display());
-    if dir != config::default_devnet_dir() {
-        say!(
-            "  (not the default location: export FLOE_CONFIG={})",
-            client_toml.display()
-        );
+    say!("  client config: {}", default_toml.display());
+    if client_toml != default_toml {
+        say!("            and: {}", client_toml.display());
     }
     // Name the binary by its path unless `floe` on PATH is this very executable.
     let exe = std::env::current_exe().ok();

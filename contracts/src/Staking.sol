@@ -215,8 +215,9 @@ contract Staking is IStaking {
     uint256 public totalFutureRewards;
 
     uint256 private _nodeCount;
-    /// @dev Node indices whose stake for the next committee is at least the minimum (unordered),
-    /// and each one's position + 1: committee selection reads only these. Packed 16 per word (16 bits each) so the advance reads few slots.
+    /// @dev Node indices whose stake for the next committee is at least the minimum (unordered,
+    /// 16 bits each, 16 per word so the advance reads few slots) and each one's position + 1:
+    /// committee selection reads only these.
     uint256 private _candidateCount;
     mapping(uint256 word => uint256) private _candidateWords;
     mapping(uint256 index => uint256) private _candidatePos;

@@ -1653,3 +1653,49 @@ contract StakingGasThousandShardsMoveTest is StakingGasBase {
     }
 }
 
+/// @notice Gas of registering a node (proof of possession checked on-chain) and of staking.
+contract StakingGasRegisterTest is StakingFixture {
+    address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    bytes internal pk;
+    bytes internal pop;
+
+    function setUp() public {
+        _deployDefault();
+        (, bytes[] memory pks, bytes[] memory pops) = _loadKeys();
+        pk = pks[0];
+        pop = pops[0];
+        _registerNode(1);
+        vm.startPrank(address(0xA11CE));
+        wal.faucet(2 * MIN_STAKE);
+        wal.approve(address(staking), 2 * MIN_STAKE);
+        vm.stopPrank();
+    }
+
+    function _log(string memory label, uint256 value) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok;
+    }
+
+    function test_gas_registerNode() external {
+        bytes memory key = pk;
+        bytes memory proof = pop;
+        vm.prank(_operator(0));
+        uint256 before = gasleft();
+        staking.registerNode(key, proof, "127.0.0.1:9100", COMMISSION, CAPACITY);
+        uint256 used = before - gasleft();
+        _log("registerNode", used);
+        assertTrue(staking.nodeInfo(_operator(0)).registered, "registered");
+        assertLe(used, 500_000, "gas budget");
+    }
+
+    function test_gas_stake_firstStakeInNode() external {
+        vm.prank(address(0xA11CE));
+        uint256 before = gasleft();
+        staking.stake(_operator(1), MIN_STAKE);
+        uint256 used = before - gasleft();
+        _log("stake, first position in a node", used);
+        assertEq(staking.nodeInfo(_operator(1)).stake, MIN_STAKE, "staked");
+        assertLe(used, 250_000, "gas budget");
+    }
+}

@@ -12,6 +12,11 @@
 //! | 421 | `not_my_shard` | this node does not hold that pair's shard this epoch |
 //! | 422 | `verification_failed` | metadata does not hash to the id / sliver does not match |
 //! | 503 | `busy` / `chain_unavailable` | too many uploads / chain unreachable (retry) |
+//!
+//! Besides the routes of the issue, `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b`
+//! serves several symbols of one sliver at once, and `POST /v1/blobs/{id}/inconsistency`
+//! (body: an inconsistency proof, wire format) answers with the node's signature over
+//! `invalid_message` once it has checked the proof against its metadata.
 
 use std::sync::Arc;
 
@@ -21,13 +26,14 @@ use axum::{
     extract::{DefaultBodyLimit, Path, Query, State, rejection::BytesRejection},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use floe_core::{
     encoding::{Sliver, SliverKind},
     ids::BlobId,
-    messages::certify_message,
+    messages::{certify_message, invalid_message},
     metadata::BlobMetadata,
+    recovery::InconsistencyProof,
     wire::Wire,
 };
 use serde::{Deserialize, Serialize};
@@ -184,6 +190,10 @@ pub fn app(state: Arc<NodeState>) -> Router {
             get(recovery_symbol),
         )
         .route("/v1/blobs/{id}/status", get(status))
+        .route(
+            "/v1/blobs/{id}/inconsistency",
+            post(inconsistency).layer(DefaultBodyLimit::max(sliver_limit.saturating_mul(2))),
+        )
         .with_state(state)
 }
 
@@ -582,5 +592,36 @@ async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Jso
         complete: metadata && pairs_held.len() == expected.len() && !expected.is_empty(),
         pairs_expected: expected,
         pairs_held,
+    }))
+}
+
+/// `POST /v1/blobs/{id}/inconsistency`: checks an inconsistency proof against the stored
+/// metadata and, if it holds, signs `invalid_message(chain_id, registry, epoch, id)`.
+async fn inconsistency(
+    State(state): AppState,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Json<Confirmation>> {
+    let id = parse_id(&id)?;
+    let body = body_bytes(body, state.limits.max_sliver_bytes.saturating_mul(2))?;
+    state.blob_entry(&id).await?;
+    let metadata = load_metadata(&state, &id)?.ok_or(ApiError::MetadataMissing(id))?;
+    let proof = InconsistencyProof::from_wire(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "inconsistency proof is not in the wire format: {e}"
+        ))
+    })?;
+    let encoding = state.encoding;
+    tokio::task::spawn_blocking(move || proof.verify(&metadata, &encoding))
+        .await
+        .map_err(|e| ApiError::Storage(StoreError::Db(format!("verification task failed: {e}"))))?
+        .map_err(|e| ApiError::Verification(format!("inconsistency proof rejected: {e}")))?;
+    let epoch = state.view().epoch;
+    let msg = invalid_message(state.chain_id, state.registry.into_array(), epoch, id.0);
+    tracing::warn!(blob = %id, "checked an inconsistency proof: attesting the blob invalid");
+    Ok(Json(Confirmation {
+        epoch,
+        signature: state.key.sign(&msg).to_hex(),
+        node: state.node.to_string(),
     }))
 }

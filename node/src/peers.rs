@@ -129,6 +129,46 @@ impl Peers {
         Ok((c.epoch, sig))
     }
 
+    /// Sends an inconsistency proof to `member`; returns its signature on `message`
+    /// (`invalid_message`), checked.
+    pub async fn attest_invalid(
+        &self,
+        member: &Member,
+        id: &BlobId,
+        proof_wire: Vec<u8>,
+        message: &[u8],
+    ) -> Result<(u32, Signature), PeerError> {
+        let addr = &member.network_address;
+        let t = |e: reqwest::Error| PeerError::Transport {
+            addr: addr.clone(),
+            message: e.to_string(),
+        };
+        let resp = self
+            .http
+            .post(format!("{}/v1/blobs/{id}/inconsistency", base(addr)))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(proof_wire)
+            .send()
+            .await
+            .map_err(t)?;
+        if !resp.status().is_success() {
+            return Err(PeerError::Status {
+                addr: addr.clone(),
+                status: resp.status().as_u16(),
+            });
+        }
+        let bytes = resp.bytes().await.map_err(t)?;
+        let bad = |message: String| PeerError::Bad {
+            addr: addr.clone(),
+            message,
+        };
+        let c: Confirmation = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        let sig = Signature::from_hex(&c.signature).map_err(|e| bad(e.to_string()))?;
+        sig.verify(&member.public_key, message)
+            .map_err(|e| bad(format!("signature does not verify: {e}")))?;
+        Ok((c.epoch, sig))
+    }
+
     /// Fetches symbols `indices` of the expansion of `member`'s `kind` sliver of `pair`
     /// (batch endpoint). Symbols are returned unverified.
     pub async fn symbols(

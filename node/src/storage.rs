@@ -71,7 +71,7 @@ pub struct BlobEntry {
     pub registered_epoch: u32,
     /// First epoch no longer covered.
     pub end_epoch: u32,
-    /// When this node first learnt of it (unix seconds): the certification grace starts here.
+    /// When this node first learnt of this registration (unix seconds).
     pub seen_at: u64,
 }
 

@@ -3,7 +3,7 @@
 //! slivers, certifying blobs their writer left uncertified, and advancing epochs.
 
 use std::{
-    collections::{BTreeMap, HashMap, HashSet},
+    collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
     time::Duration,
 };
@@ -13,8 +13,8 @@ use floe_core::{
     bls::CertificateBuilder,
     encoding::{Sliver, SliverKind},
     ids::BlobId,
-    messages::certify_message,
-    recovery::{RecoveryError, RecoverySymbol},
+    messages::{certify_message, invalid_message},
+    recovery::{InconsistencyProof, RecoveryError, RecoverySymbol},
     wire::Wire,
 };
 use tokio::sync::{Mutex, watch};
@@ -106,7 +106,7 @@ async fn follow_once(
     }
     let to = head.min(cursor.saturating_add(ctx.max_log_range - 1));
     let events = ctx.chain.events(cursor, to).await?;
-    let mut touched: BTreeMap<BlobId, ()> = BTreeMap::new();
+    let mut touched: BTreeSet<BlobId> = BTreeSet::new();
     let mut epoch_changed = false;
     let mut nodes_changed = false;
     let mut certified = Vec::new();
@@ -122,10 +122,10 @@ async fn follow_once(
             | FloeEvent::BlobExtended { blob_id, .. }
             | FloeEvent::BlobDeleted { blob_id, .. }
             | FloeEvent::BlobInvalidated { blob_id, .. } => {
-                touched.insert(*blob_id, ());
+                touched.insert(*blob_id);
             }
             FloeEvent::BlobCertified { blob_id, .. } => {
-                touched.insert(*blob_id, ());
+                touched.insert(*blob_id);
                 certified.push(*blob_id);
             }
             FloeEvent::Other(_) => {}
@@ -133,7 +133,7 @@ async fn follow_once(
     }
     // Record each touched blob's current registration (converges whatever the event order).
     let mut entries = Vec::with_capacity(touched.len());
-    for id in touched.keys() {
+    for id in &touched {
         let record = ctx.chain.blob(id).await?;
         let old = state.store.blob(id)?;
         let mut entry = BlobEntry::from_record(&record);
@@ -145,16 +145,18 @@ async fn follow_once(
         }
         entries.push((*id, entry));
     }
+    // The view is refreshed before the cursor moves past the events, so a failure here
+    // replays the batch instead of losing an epoch change.
+    if epoch_changed || nodes_changed {
+        refresh_view(ctx).await?;
+    }
     state.store.apply(&entries, Some(to + 1))?;
     state
         .metrics
         .cursor
         .store(to + 1, std::sync::atomic::Ordering::Relaxed);
-    if epoch_changed || nodes_changed {
-        let changed = refresh_view(ctx).await?;
-        if changed {
-            on_epoch_change(ctx).await;
-        }
+    if epoch_changed {
+        on_epoch_change(ctx).await;
     }
     if !certified.is_empty() {
         ctx.recovery_queue.lock().await.extend(certified);
@@ -374,10 +376,9 @@ pub async fn recover_blob(
                 Metrics::inc(&state.metrics.slivers_recovered);
                 tracing::debug!(blob = %id, pair = p, %kind, "sliver recovered");
             }
-            Err(RecoveryError::Inconsistent(_proof)) => {
-                // Attesting invalidity on-chain is not implemented yet; the blob stays incomplete here.
-                tracing::warn!(blob = %id, pair = p, %kind, "blob is inconsistently encoded (inconsistency proof built)");
-                return Ok(true);
+            Err(RecoveryError::Inconsistent(proof)) => {
+                tracing::warn!(blob = %id, pair = p, %kind, "blob is inconsistently encoded: attesting it invalid");
+                return attest_invalid(ctx, id, &proof).await;
             }
             Err(e) => {
                 tracing::warn!(blob = %id, pair = p, %kind, error = %e, "recovery failed");
@@ -389,6 +390,59 @@ pub async fn recover_blob(
         tracing::info!(blob = %id, "all slivers held");
     }
     Ok(complete)
+}
+
+/// Collects signatures over `invalid_message` from peers that check `proof` (f+1 shards)
+/// and submits `invalidateBlob`. Returns true once the blob is invalid on-chain.
+async fn attest_invalid(
+    ctx: &Ctx,
+    id: &BlobId,
+    proof: &InconsistencyProof,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    let state = &ctx.state;
+    if ctx.chain.blob(id).await?.state == BlobState::Invalid {
+        return Ok(true);
+    }
+    let view = state.view();
+    let committee = &view.committee;
+    let Some(my_index) = committee.index_of(state.node) else {
+        return Ok(true);
+    };
+    let msg = invalid_message(
+        state.chain_id,
+        state.registry.into_array(),
+        view.epoch,
+        id.0,
+    );
+    let mut builder = CertificateBuilder::new(view.epoch, committee.members.len());
+    builder.add(my_index, state.key.sign(&msg))?;
+    let wire = proof.to_wire();
+    let others = committee
+        .members
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != my_index);
+    let answers = futures::future::join_all(others.map(|(i, member)| {
+        let peers = ctx.peers.clone();
+        let wire = wire.clone();
+        async move { (i, peers.attest_invalid(member, id, wire, &msg).await) }
+    }))
+    .await;
+    for (i, r) in answers {
+        match r {
+            Ok((epoch, sig)) if epoch == view.epoch => builder.add(i, sig)?,
+            Ok(_) => {}
+            Err(e) => tracing::debug!(blob = %id, error = %e, "no invalidity attestation"),
+        }
+    }
+    let weight = builder.weight(&committee.shard_counts());
+    if !committee.is_validity(weight) {
+        tracing::info!(blob = %id, weight, "not enough attestations to invalidate yet");
+        return Ok(false);
+    }
+    let tx = ctx.chain.invalidate_blob(id, &builder.finish()?).await?;
+    tracing::warn!(blob = %id, %tx, "blob marked invalid on-chain");
+    Ok(true)
 }
 
 /// Certifies blobs that stay registered but uncertified past the grace period, when this
@@ -438,11 +492,17 @@ async fn certify_once(
         // Nodes take turns: rank 0 after the grace period, rank 1 after twice that, ...
         let since = *timers.complete_since.entry(id).or_insert(now);
         let rank = (my_index + m - usize::from(id.0[31]) % m) % m;
-        if now < since + ctx.grace * (1 + rank as u32) {
+        let wait = ctx
+            .grace
+            .checked_mul(1 + rank as u32)
+            .and_then(|w| since.checked_add(w));
+        if wait.is_none_or(|due| now < due) {
             continue;
         }
         if let Some(last) = timers.last_attempt.get(&id)
-            && now < *last + ctx.grace.max(Duration::from_secs(1))
+            && last
+                .checked_add(ctx.grace.max(Duration::from_secs(1)))
+                .is_none_or(|next| now < next)
         {
             continue;
         }

@@ -187,7 +187,8 @@ async fn network(name: &str) -> Net {
         config.storage_dir = ndir.join("db");
         config.poll_interval_ms = 100;
         config.certify_grace_secs = 1;
-        config.advance_epochs = false;
+        // Node 1 advances epochs when their time is up; node 2 leaves it to others.
+        config.advance_epochs = i == 1;
         config.deployment = deployment;
         nodes.push(TestNode {
             config,
@@ -353,24 +354,29 @@ async fn skipped_node_recovers_uncertified_blob_gets_certified_restart_resumes_a
     .await;
 
     // 3. Restart the skipped node: its data and cursor survive.
-    let cursor_before = net.client.block_number().await.unwrap();
+    let head = net.client.block_number().await.unwrap();
+    let health_url = net.nodes[si].url("/v1/health");
+    let cursor = || {
+        let url = health_url.clone();
+        let http = net.http.clone();
+        async move {
+            let h: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+            h["cursor"].as_u64().unwrap()
+        }
+    };
+    wait_for("the node to follow the chain head", 30, || async {
+        cursor().await > head
+    })
+    .await;
+    let before = cursor().await;
     net.nodes[si].stop().await;
     net.nodes[si].start().await;
+    assert!(
+        cursor().await >= before,
+        "the restarted node resumes from its persisted cursor"
+    );
     let s = net.status(si, &blob).await;
     assert!(s.complete, "data survives the restart");
-    let health: serde_json::Value = net
-        .http
-        .get(net.nodes[si].url("/v1/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        health["cursor"].as_u64().unwrap() > cursor_before,
-        "{health}"
-    );
 
     // 4. Delete the deletable blob, move to the next epoch: its data is collected.
     net.client.delete_blob(&orphan.blob_id).await.unwrap();
@@ -379,20 +385,20 @@ async fn skipped_node_recovers_uncertified_blob_gets_certified_restart_resumes_a
         .raw_request("evm_increaseTime".into(), (3601u64,))
         .await
         .unwrap();
-    net.client.advance_epoch().await.unwrap();
+    let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+    // Node 1 sees the chain's clock past the epoch's end and advances it.
+    wait_for("a node to advance the epoch", 30, || async {
+        net.client.current_epoch().await.unwrap() == epoch + 1
+    })
+    .await;
     for i in [0, 1] {
         wait_for("the deleted blob's data to be collected", 30, || async {
-            net.status(i, &orphan).await.state == "deleted"
-                && net
-                    .http
-                    .get(net.nodes[i].url(&format!("/v1/blobs/{}/metadata", orphan.blob_id)))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    == 410
+            let s = net.status(i, &orphan).await;
+            s.epoch == epoch + 1 && !s.metadata
         })
         .await;
+        let url = net.nodes[i].url(&format!("/v1/blobs/{}/metadata", orphan.blob_id));
+        assert_eq!(net.http.get(url).send().await.unwrap().status(), 410);
         let s = net.status(i, &orphan).await;
         assert!(
             s.pairs_held.is_empty() && !s.metadata,
@@ -401,6 +407,120 @@ async fn skipped_node_recovers_uncertified_blob_gets_certified_restart_resumes_a
     }
     // The permanent blob is untouched.
     assert!(net.status(bi, &blob).await.complete);
+    for n in &mut net.nodes {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconsistently_encoded_blob_is_marked_invalid_by_the_nodes() {
+    let mut net = network("invalid").await;
+    let epoch = net.client.current_epoch().await.unwrap();
+    let committee = net.client.committee(epoch).await.unwrap();
+    let big = committee
+        .members
+        .iter()
+        .max_by_key(|m| m.shards.len())
+        .unwrap()
+        .node;
+    let (bi, si) = if net.nodes[0].operator == big {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let small_shards = committee.shards_of(net.nodes[si].operator).to_vec();
+
+    // A dishonest writer: metadata whose pair hashes come from blob A for exactly the small
+    // node's pairs and from blob B for the others, and B's slivers on the big node.
+    let len = 2000usize;
+    let a = net.cfg.encode(&vec![1u8; len]).unwrap();
+    let mut found = None;
+    'search: for seed in 0..=255u8 {
+        let b = net
+            .cfg
+            .encode(&(0..len).map(|i| (i as u8) ^ seed).collect::<Vec<_>>())
+            .unwrap();
+        for r in 0..N {
+            let pairs: Vec<u16> = small_shards.iter().map(|s| (s + N - r) % N).collect();
+            let mut m = b.metadata.clone();
+            for &p in &pairs {
+                m.hashes[usize::from(p)] = a.metadata.hashes[usize::from(p)];
+            }
+            if m.blob_id().rotation(N) == r {
+                found = Some((m, b));
+                break 'search;
+            }
+        }
+    }
+    let (metadata, b) = found.expect("a mix whose rotation puts A's hashes on the small node");
+    let id = metadata.blob_id();
+    let cost = net
+        .client
+        .storage_cost(net.cfg.encoded_size(len as u64).unwrap(), 3)
+        .await
+        .unwrap();
+    net.client.faucet(cost.total()).await.unwrap();
+    net.client
+        .ensure_registry_allowance(cost.total())
+        .await
+        .unwrap();
+    let reg = net
+        .client
+        .register_blob_with_new_storage(metadata.root(), len as u64, 1, false, 3)
+        .await
+        .unwrap();
+    assert_eq!(reg.blob_id, id);
+
+    // The big node accepts B's slivers (they match the metadata), confirms; the writer certifies.
+    let node = &net.nodes[bi];
+    let r = net
+        .http
+        .put(node.url(&format!("/v1/blobs/{id}/metadata")))
+        .body(metadata.to_wire())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for p in committee.pairs_of(node.operator, &id) {
+        let pair = &b.pairs[usize::from(p)];
+        for s in [&pair.primary, &pair.secondary] {
+            let url = node.url(&format!("/v1/blobs/{id}/slivers/{p}/{}", s.kind));
+            let r = net.http.put(url).body(s.to_wire()).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    }
+    let c: Confirmation = net
+        .http
+        .get(node.url(&format!("/v1/blobs/{id}/confirmation")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut builder = CertificateBuilder::new(epoch, committee.members.len());
+    builder
+        .add(
+            committee.index_of(node.operator).unwrap(),
+            Signature::from_hex(&c.signature).unwrap(),
+        )
+        .unwrap();
+    net.client
+        .certify_blob(&id, &builder.finish().unwrap())
+        .await
+        .unwrap();
+
+    // The small node cannot rebuild a consistent sliver: with the big node's attestation it
+    // marks the blob invalid on-chain, and the nodes then refuse it.
+    wait_for("the blob to be marked invalid", 60, || async {
+        net.client.blob(&id).await.unwrap().state == BlobState::Invalid
+    })
+    .await;
+    wait_for("the big node to refuse the invalid blob", 30, || async {
+        let url = net.nodes[bi].url(&format!("/v1/blobs/{id}/metadata"));
+        net.http.get(url).send().await.unwrap().status() == 410
+    })
+    .await;
     for n in &mut net.nodes {
         n.stop().await;
     }

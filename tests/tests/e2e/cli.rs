@@ -182,18 +182,25 @@ async fn floe_devnet_comes_up_serves_a_store_and_stops_on_sigterm() -> Result<()
     // Keep draining stdout so the devnet never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
 
-    let config = dir.join("client.toml");
+    // `floe devnet` wrote the default config ($FLOE_HOME/devnet/client.toml): no setup needed.
+    let home = dir.join("home");
+    let config = home.join("devnet").join("client.toml");
+    ensure!(
+        config.is_file(),
+        "floe devnet did not write {}",
+        config.display()
+    );
     let file = dir.join("hello.txt");
     std::fs::write(&file, b"hello floe")?;
     let stored = stdout_json(
         &floe(
             &["store", file.to_str().context("path")?, "--json"],
-            &[("FLOE_CONFIG", &config)],
+            &[("FLOE_HOME", &home)],
         )
         .await?,
     )?;
     let blob_id = stored["blob_id"].as_str().context("blob_id")?.to_owned();
-    let out = floe(&["read", &blob_id], &[("FLOE_CONFIG", &config)]).await?;
+    let out = floe(&["read", &blob_id], &[("FLOE_HOME", &home)]).await?;
     ensure!(
         out.status.success(),
         "read: {}",
