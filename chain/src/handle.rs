@@ -286,7 +286,7 @@ impl Chain {
                 c.members.len()
             )));
         }
-        let infos = futures_join_all(c.members.iter().map(|&m| self.node_info(m))).await?;
+        let infos = in_order(c.members.iter().map(|&m| self.node_info(m))).await?;
         let members = infos
             .into_iter()
             .map(|info| {
@@ -670,17 +670,13 @@ fn cert_arg(cert: &floe_core::bls::Certificate) -> IBlobRegistry::Certificate {
     }
 }
 
-async fn futures_join_all<T, F>(futs: impl Iterator<Item = F>) -> Result<Vec<T>, ChainError>
+/// Awaits `futs` one after the other (committees are small and the RPC is local), keeping order.
+async fn in_order<T, F>(futs: impl Iterator<Item = F>) -> Result<Vec<T>, ChainError>
 where
     F: std::future::Future<Output = Result<T, ChainError>>,
 {
-    let mut set = Vec::new();
+    let mut out = Vec::new();
     for f in futs {
-        set.push(f);
-    }
-    let mut out = Vec::with_capacity(set.len());
-    // Sequential awaits keep this dependency-free; committees are small and calls are local.
-    for f in set {
         out.push(f.await?);
     }
     Ok(out)

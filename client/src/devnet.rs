@@ -323,9 +323,14 @@ impl Devnet {
         for i in 0..devnet.nodes.len() {
             devnet.wait_node_healthy(i).await?;
         }
-        // The first committee: the staked nodes.
+        // The first committee: the staked nodes. Epoch 0 may be advanced at any time, so a node
+        // may have done it already.
         let chain = devnet.chain_with(&devnet.accounts[0]).await?;
-        chain.advance_epoch().await?;
+        if let Err(e) = chain.advance_epoch().await
+            && chain.current_epoch().await? == 0
+        {
+            return Err(e.into());
+        }
         devnet.wait_nodes_in_epoch(1).await?;
         devnet
             .client_config

@@ -83,28 +83,38 @@ pub(crate) async fn fetch_primaries(
     let mut in_flight = FuturesUnordered::new();
     let parallel = needed.min(limit.available_permits().max(1));
 
+    let shared = Arc::new((metadata.clone(), cfg.clone()));
     let fetch = |pair: u16, address: Option<String>| {
         let http = http.clone();
         let limit = limit.clone();
+        let shared = shared.clone();
         async move {
             let Some(address) = address else {
                 return Err(format!("pair {pair}: no node holds its shard"));
             };
-            let _permit = limit.acquire().await;
-            let node = NodeClient::new(http, &address);
-            let bytes = node
-                .get_sliver(blob_id, pair, SliverKind::Primary)
+            let bytes = {
+                let _permit = limit.acquire().await;
+                NodeClient::new(http, &address)
+                    .get_sliver(blob_id, pair, SliverKind::Primary)
+                    .await
+                    .map_err(|e| format!("pair {pair}: {e}"))?
+            };
+            // Decoding and verifying (expansion + Merkle tree) is CPU work: off the runtime.
+            let check = move || {
+                let sliver = Sliver::from_wire(&bytes)
+                    .map_err(|e| format!("pair {pair} from {address}: undecodable: {e}"))?;
+                if sliver.pair != pair || sliver.kind != SliverKind::Primary {
+                    return Err(format!("pair {pair} from {address}: got another sliver"));
+                }
+                let (metadata, cfg) = &*shared;
+                sliver
+                    .verify(metadata, cfg)
+                    .map_err(|e| format!("pair {pair} from {address}: does not verify: {e}"))?;
+                Ok(sliver)
+            };
+            tokio::task::spawn_blocking(check)
                 .await
-                .map_err(|e| format!("pair {pair}: {e}"))?;
-            let sliver = Sliver::from_wire(&bytes)
-                .map_err(|e| format!("pair {pair} from {address}: undecodable: {e}"))?;
-            if sliver.pair != pair || sliver.kind != SliverKind::Primary {
-                return Err(format!("pair {pair} from {address}: got another sliver"));
-            }
-            sliver
-                .verify(metadata, cfg)
-                .map_err(|e| format!("pair {pair} from {address}: does not verify: {e}"))?;
-            Ok(sliver)
+                .map_err(|e| format!("pair {pair}: verification task failed: {e}"))?
         }
     };
 

@@ -44,6 +44,13 @@ import {BLS} from "./libraries/BLS.sol";
 /// - Node ids are registration indices (at most 65535 nodes); the key is never changed. The
 ///   advance reads only nodes meeting the minimum stake (registering alone costs it nothing), and
 ///   recomputes the committee only if some stake changed since the last one was formed.
+/// - Certificate data: every committee (members or shard counts differ from the previous one) gets
+///   an id, counting up from 1, and its certificate data is deployed as a contract's runtime code
+///   (layout: {IStaking-certificateData}) with CREATE at this contract's nonce `id`. This contract
+///   creates nothing else, so the data of committee `id` lives at the CREATE address of
+///   (this, nonce id) and is never stored. The registry reads it with EXTCODECOPY: one cold
+///   account instead of a key's four storage slots per non-signer. The data's code size limit
+///   (EIP-170, 24576 bytes) caps the committee at {MAX_COMMITTEE_SIZE} members.
 contract Staking is IStaking {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -55,7 +62,7 @@ contract Staking is IStaking {
     /// @notice Thrown for a zero WAL address (constructor) or registry address (`setRegistry`).
     error ZeroAddress();
     /// @notice Thrown by the constructor when a parameter is unusable (`nShards`, `epochDuration`
-    /// or `maxCommitteeSize` is zero).
+    /// or `maxCommitteeSize` is zero, or `maxCommitteeSize` is above {MAX_COMMITTEE_SIZE}).
     error InvalidParameter(string name);
     /// @notice Thrown when someone other than the deployer sets the registry.
     error NotDeployer(address caller, address deployer);
@@ -110,6 +117,9 @@ contract Staking is IStaking {
     /// @notice Thrown if the G1 addition precompile fails while aggregating keys (cannot happen
     /// for validated keys).
     error KeyAggregationFailed();
+    /// @notice Thrown if committee `committeeId`'s certificate data contract could not be created
+    /// at the address its id gives (cannot happen: the committee size is capped to fit the code).
+    error CertificateDataNotDeployed(uint256 committeeId);
 
     // ----------------------------------------------------------------------------------------
     // Events (beyond IStaking)
@@ -162,6 +172,9 @@ contract Staking is IStaking {
 
     /// @notice Maximum commission, in basis points.
     uint16 public constant MAX_COMMISSION_BPS = 10_000;
+    /// @notice Largest `maxCommitteeSize` the constructor accepts: a committee's certificate data
+    /// (101 + 98 bytes per member) must fit in a contract's code (24576 bytes, EIP-170).
+    uint16 public constant MAX_COMMITTEE_SIZE = 249;
     /// @notice Scale of the reward-per-stake accumulators.
     uint256 public constant REWARD_PRECISION = 1e18;
     uint256 private constant MAX_NODES = type(uint16).max;
@@ -172,6 +185,18 @@ contract Staking is IStaking {
     uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
     /// @dev Transient-storage base for the node index -> new committee position map of `advanceEpoch`.
     uint256 private constant TMAP = uint256(keccak256("floe.staking.committee-position"));
+    /// @dev Certificate data (runtime code): STOP, committee size, n and aggregate key take 101
+    /// bytes; each member's record (key without padding, shard count) takes 98.
+    uint256 private constant DATA_HEADER = 101;
+    uint256 private constant DATA_RECORD = 98;
+    /// @dev Offset of the aggregate key in the certificate data.
+    uint256 private constant DATA_AGGREGATE = 5;
+    /// @dev Length of the constructor put before the runtime code: PUSH2 length, DUP1, PUSH1 10,
+    /// RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN (copies the code after it and returns it).
+    uint256 private constant INIT_PREFIX = 10;
+    uint256 private constant INIT_OPCODES = 0x80600a3d393df3;
+    /// @dev `_currentCommittee` value meaning "the id does not fit: read `_epochCommittee`".
+    uint256 private constant ID_OVERFLOW = type(uint24).max;
 
     // ----------------------------------------------------------------------------------------
     // Storage
@@ -198,6 +223,9 @@ contract Staking is IStaking {
     /// @dev Some node's stake for the next committee changed since the last committee was formed
     /// (otherwise the next committee equals the current one and is not recomputed).
     bool private _stakeChanged;
+    /// @dev The current epoch's committee id (or ID_OVERFLOW), in `currentEpoch`'s slot so that
+    /// `currentCertificateData` reads one slot.
+    uint24 private _currentCommittee;
 
     /// @notice The blob registry allowed to fund rewards (zero until set).
     address public registry;
@@ -235,7 +263,6 @@ contract Staking is IStaking {
     mapping(uint256 id => mapping(uint256 word => uint256)) private _memberWords;
     /// @dev committee id => 16 shard owners per word, 16 bits each (committee position).
     mapping(uint256 id => mapping(uint256 word => uint256)) private _ownerWords;
-    mapping(uint256 id => bytes32[4]) private _aggregateKey;
 
     uint256 private _runningRate;
     mapping(uint32 epoch => uint256) private _rateStart;
@@ -246,7 +273,7 @@ contract Staking is IStaking {
     /// @param nShards_ Number of shards `n`.
     /// @param epochDuration_ Seconds an epoch (after epoch 0) lasts at least.
     /// @param minStake_ Minimum stake for committee membership, FROST.
-    /// @param maxCommitteeSize_ Maximum committee size.
+    /// @param maxCommitteeSize_ Maximum committee size, 1..{MAX_COMMITTEE_SIZE}.
     /// @param initialStoragePrice FROST per MiB per epoch until the first vote tally.
     /// @param initialWritePrice FROST per MiB written until the first vote tally.
     constructor(
@@ -261,7 +288,9 @@ contract Staking is IStaking {
         if (wal_ == address(0)) revert ZeroAddress();
         if (nShards_ == 0) revert InvalidParameter("nShards");
         if (epochDuration_ == 0) revert InvalidParameter("epochDuration");
-        if (maxCommitteeSize_ == 0) revert InvalidParameter("maxCommitteeSize");
+        if (maxCommitteeSize_ == 0 || maxCommitteeSize_ > MAX_COMMITTEE_SIZE) {
+            revert InvalidParameter("maxCommitteeSize");
+        }
         wal = wal_;
         nShards = nShards_;
         epochDuration = epochDuration_;
@@ -432,6 +461,8 @@ contract Staking is IStaking {
             (id, size) = _formCommittee(prevId, prev);
         }
         _epochCommittee[next] = id | (size << 32);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _currentCommittee = uint24(id < ID_OVERFLOW ? id : ID_OVERFLOW); // below ID_OVERFLOW, a uint24
 
         emit EpochAdvanced(next, uint64(block.timestamp), size);
         if (newStorage != oldStorage || newWrite != oldWrite) emit PricesSet(next, newStorage, newWrite);
@@ -616,12 +647,14 @@ contract Staking is IStaking {
     }
 
     /// @inheritdoc IStaking
-    /// @dev The point at infinity (128 zero bytes) for an epoch without a committee.
+    /// @dev The point at infinity (128 zero bytes) for an epoch without a committee. Read from the
+    /// epoch's certificate data.
     function aggregatePublicKey(uint32 epoch) external view returns (bytes memory) {
         return _aggregateBytes(_committeeRef(epoch) & 0xffffffff);
     }
 
     /// @inheritdoc IStaking
+    /// @dev The aggregate key is read from the epoch's certificate data.
     function certificateContext(uint32 epoch)
         external
         view
@@ -639,6 +672,20 @@ contract Staking is IStaking {
         uint256 entry = _memberWords[ref & 0xffffffff][index >> 3] >> ((index & 7) << 5);
         // forge-lint: disable-next-line(unsafe-typecast)
         return (_keyBytes(entry & 0xffff), uint16(entry >> 16)); // bits 16..31: the shard count
+    }
+
+    /// @inheritdoc IStaking
+    function certificateData(uint32 epoch) external view returns (address data) {
+        return _dataAddress(_committeeRef(epoch) & 0xffffffff);
+    }
+
+    /// @inheritdoc IStaking
+    /// @dev One storage read: the committee id sits in `currentEpoch`'s slot.
+    function currentCertificateData() external view returns (uint32 epoch, address data) {
+        epoch = currentEpoch;
+        uint256 id = _currentCommittee;
+        if (id == ID_OVERFLOW) id = _epochCommittee[epoch] & 0xffffffff;
+        data = _dataAddress(id);
     }
 
     /// @inheritdoc IStaking
@@ -902,7 +949,7 @@ contract Staking is IStaking {
             _memberWords[id][w] = word;
         }
         _placeShards(id, prevId, prev, packed, counts);
-        _storeAggregateKey(id, prevId, prev, packed);
+        _deployCertificateData(id, prevId, prev, packed);
     }
 
     /// @dev Keeps the candidate list = the nodes whose stake for the next committee meets the minimum.
@@ -1123,59 +1170,127 @@ contract Staking is IStaking {
         }
     }
 
-    /// @dev Stores committee `id`'s aggregate key: the previous committee's key with the keys of
-    /// members who left subtracted and of members who joined added, when that takes fewer G1
-    /// additions than summing every member's key (both lists are ordered by node index).
-    function _storeAggregateKey(uint256 id, uint256 prevId, uint256[] memory prev, uint256[] memory packed) internal {
-        uint256 ptr;
-        assembly ("memory-safe") {
-            ptr := mload(0x40)
-            mstore(0x40, add(ptr, 256))
-        }
+    /// @dev Deploys committee `id`'s certificate data (layout: {IStaking-certificateData}) with
+    /// CREATE, at nonce `id`. Members who stay are copied from the previous committee's data (warm
+    /// EXTCODECOPY), joiners' keys come from storage. The aggregate key is the previous one with
+    /// the keys of members who left subtracted and of members who joined added, when that takes
+    /// fewer G1 additions than summing every member's key (both lists are ordered by node index).
+    function _deployCertificateData(uint256 id, uint256 prevId, uint256[] memory prev, uint256[] memory packed)
+        internal
+    {
         uint256 k = packed.length;
-        if (prevId != 0 && _countChanges(prev, packed) < k) {
-            bytes32[4] storage from = _aggregateKey[prevId];
-            (bytes32 a0, bytes32 a1, bytes32 a2, bytes32 a3) = (from[0], from[1], from[2], from[3]);
-            assembly ("memory-safe") {
-                mstore(ptr, a0)
-                mstore(add(ptr, 32), a1)
-                mstore(add(ptr, 64), a2)
-                mstore(add(ptr, 96), a3)
-            }
-            uint256 i;
-            uint256 j;
-            while (i < prev.length || j < k) {
-                uint256 a = i < prev.length ? prev[i] & 0xffff : type(uint256).max;
-                uint256 b = j < k ? packed[j] & 0xffff : type(uint256).max;
-                if (a == b) {
-                    ++i;
-                    ++j;
-                } else if (a < b) {
-                    _addKey(ptr, a, true); // left
-                    ++i;
-                } else {
-                    _addKey(ptr, b, false); // joined
-                    ++j;
-                }
-            }
-        } else {
-            for (uint256 i; i < k; ++i) {
-                if (i == 0) _loadKey(ptr, packed[0] & 0xffff);
-                else _addKey(ptr, packed[i] & 0xffff, false);
-            }
-        }
-        bytes32[4] storage agg = _aggregateKey[id];
-        bytes32 r0;
-        bytes32 r1;
-        bytes32 r2;
-        bytes32 r3;
+        uint256 codeLength = DATA_HEADER + k * DATA_RECORD;
+        address prevData = _dataAddress(prevId);
+        bool incremental = prevId != 0 && _countChanges(prev, packed) < k;
+        uint256 n = nShards;
+        // acc: G1 working area, the sum (128 bytes) | an operand (128 bytes). init: the initcode,
+        // INIT_PREFIX | runtime code; 32 bytes of slack for the last record's full-word write.
+        uint256 acc;
+        uint256 init;
         assembly ("memory-safe") {
-            r0 := mload(ptr)
-            r1 := mload(add(ptr, 32))
-            r2 := mload(add(ptr, 64))
-            r3 := mload(add(ptr, 96))
+            acc := mload(0x40)
+            init := add(acc, 256)
+            mstore(0x40, add(init, and(add(add(INIT_PREFIX, codeLength), 63), not(31))))
+            // Constructor, then the runtime code's STOP, committee size and n.
+            mstore(
+                init,
+                or(
+                    or(shl(248, 0x61), shl(232, codeLength)),
+                    or(shl(176, INIT_OPCODES), or(shl(152, k), shl(136, n)))
+                )
+            )
         }
-        (agg[0], agg[1], agg[2], agg[3]) = (r0, r1, r2, r3);
+        if (incremental) _copyKey(acc, prevData, DATA_AGGREGATE);
+        _writeMembers(acc, init + INIT_PREFIX + DATA_HEADER, prevData, prev, packed, incremental);
+        _strip(init + INIT_PREFIX + DATA_AGGREGATE, acc);
+        address data;
+        assembly ("memory-safe") {
+            data := create(0, init, add(INIT_PREFIX, codeLength))
+        }
+        if (data == address(0) || data != _dataAddress(id)) revert CertificateDataNotDeployed(id);
+    }
+
+    /// @dev Writes the member records of `packed` from `records` on (keys from the previous data
+    /// `prevData` for members in `prev`, else from storage) and, at `acc`, adds the joiners' keys
+    /// and subtracts the leavers' (`incremental`) or sums every member's key.
+    function _writeMembers(
+        uint256 acc,
+        uint256 records,
+        address prevData,
+        uint256[] memory prev,
+        uint256[] memory packed,
+        bool incremental
+    ) internal view {
+        uint256 i;
+        for (uint256 j; j < packed.length; ++j) {
+            uint256 node = packed[j] & 0xffff;
+            i = _skipLeft(acc, prevData, prev, i, node, incremental);
+            uint256 rec = records + j * DATA_RECORD;
+            bool stays = i < prev.length && (prev[i] & 0xffff) == node;
+            if (stays) {
+                uint256 from = DATA_HEADER + i * DATA_RECORD;
+                assembly ("memory-safe") {
+                    extcodecopy(prevData, rec, from, 96)
+                }
+                ++i;
+            } else {
+                _writeStoredKey(rec, node);
+            }
+            if (incremental ? !stays : j != 0) {
+                _expand(acc + 128, rec);
+                _addOperand(acc, false);
+            } else if (!incremental) {
+                _expand(acc, rec); // the first member's key starts the sum
+            }
+            uint256 shards = packed[j] >> 16;
+            assembly ("memory-safe") {
+                mstore(add(rec, 96), shl(240, shards))
+            }
+        }
+        _skipLeft(acc, prevData, prev, i, type(uint256).max, incremental);
+    }
+
+    /// @dev Moves `i` past the members of `prev` with a node index below `node` (they left): their
+    /// keys, read from `prevData`, are subtracted at `acc` if `incremental`. Returns the new `i`.
+    function _skipLeft(
+        uint256 acc,
+        address prevData,
+        uint256[] memory prev,
+        uint256 i,
+        uint256 node,
+        bool incremental
+    ) internal view returns (uint256) {
+        for (; i < prev.length && (prev[i] & 0xffff) < node; ++i) {
+            if (incremental) {
+                _copyKey(acc + 128, prevData, DATA_HEADER + i * DATA_RECORD);
+                _addOperand(acc, true);
+            }
+        }
+        return i;
+    }
+
+    /// @dev The address of committee `id`'s certificate data: this contract's CREATE address at
+    /// nonce `id` (keccak256 of the RLP list [this, id]); zero for id 0 (no committee).
+    function _dataAddress(uint256 id) internal view returns (address) {
+        if (id == 0) return address(0);
+        bytes memory rlp;
+        if (id < 0x80) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            rlp = abi.encodePacked(bytes2(0xd694), address(this), uint8(id)); // id < 0x80
+        } else if (id < 0x100) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(id)); // id < 2^8
+        } else if (id < 0x10000) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(id)); // id < 2^16
+        } else if (id < 0x1000000) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            rlp = abi.encodePacked(bytes2(0xd994), address(this), bytes1(0x83), uint24(id)); // id < 2^24
+        } else {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            rlp = abi.encodePacked(bytes2(0xda94), address(this), bytes1(0x84), uint32(id)); // ids are uint32
+        }
+        return address(uint160(uint256(keccak256(rlp))));
     }
 
     /// @dev Members that left plus members that joined between two index-ordered member lists.
@@ -1197,46 +1312,81 @@ contract Staking is IStaking {
         changes += (prev.length - i) + (packed.length - j);
     }
 
-    /// @dev Writes node `index`'s key at `ptr`.
-    function _loadKey(uint256 ptr, uint256 index) internal view {
+    /// @dev Writes node `index`'s stored key at `ptr` without the EIP-2537 padding (96 bytes).
+    function _writeStoredKey(uint256 ptr, uint256 index) internal view {
         bytes32[4] storage key = _keys[index];
         (bytes32 k0, bytes32 k1, bytes32 k2, bytes32 k3) = (key[0], key[1], key[2], key[3]);
         assembly ("memory-safe") {
-            mstore(ptr, k0)
-            mstore(add(ptr, 32), k1)
-            mstore(add(ptr, 64), k2)
-            mstore(add(ptr, 96), k3)
+            mstore(ptr, shl(128, k0))
+            mstore(add(ptr, 16), k1)
+            mstore(add(ptr, 48), shl(128, k2))
+            mstore(add(ptr, 64), k3)
         }
     }
 
-    /// @dev The G1 point at `ptr` += node `index`'s key (or -= it when `negate`), with G1ADD.
-    function _addKey(uint256 ptr, uint256 index, bool negate) internal view {
-        _loadKey(ptr + 128, index);
+    /// @dev Copies the 96-byte key at `offset` of `data`'s code to `ptr`, as 128 bytes (EIP-2537).
+    function _copyKey(uint256 ptr, address data, uint256 offset) internal view {
+        assembly ("memory-safe") {
+            extcodecopy(data, ptr, offset, 96)
+        }
+        _expand(ptr, ptr);
+    }
+
+    /// @dev Writes the 96-byte key at `src` to `dst` as 128 bytes: each 48-byte coordinate gets its
+    /// 16 zero bytes back. `dst` may equal `src`.
+    function _expand(uint256 dst, uint256 src) internal pure {
+        assembly ("memory-safe") {
+            let x0 := mload(src)
+            let x1 := mload(add(src, 16))
+            let y0 := mload(add(src, 48))
+            let y1 := mload(add(src, 64))
+            mstore(dst, shr(128, x0))
+            mstore(add(dst, 32), x1)
+            mstore(add(dst, 64), shr(128, y0))
+            mstore(add(dst, 96), y1)
+        }
+    }
+
+    /// @dev Writes the 128-byte EIP-2537 point at `src` to `dst` without its zero padding (96 bytes).
+    function _strip(uint256 dst, uint256 src) internal pure {
+        assembly ("memory-safe") {
+            let x0 := mload(src)
+            let x1 := mload(add(src, 32))
+            let y0 := mload(add(src, 64))
+            let y1 := mload(add(src, 96))
+            mstore(dst, shl(128, x0))
+            mstore(add(dst, 16), x1)
+            mstore(add(dst, 48), shl(128, y0))
+            mstore(add(dst, 64), y1)
+        }
+    }
+
+    /// @dev The G1 point at `acc` += the point at `acc + 128` (or -= it when `negate`), with G1ADD.
+    function _addOperand(uint256 acc, bool negate) internal view {
         bool ok;
         assembly ("memory-safe") {
             if negate {
                 // y -> p - y over (high 16 bytes in word 2, low 32 bytes in word 3); keys are never infinity.
-                let yHi := mload(add(ptr, 192))
-                let yLo := mload(add(ptr, 224))
-                mstore(add(ptr, 224), sub(P_LO, yLo))
-                mstore(add(ptr, 192), sub(sub(P_HI, yHi), lt(P_LO, yLo)))
+                let yHi := mload(add(acc, 192))
+                let yLo := mload(add(acc, 224))
+                mstore(add(acc, 224), sub(P_LO, yLo))
+                mstore(add(acc, 192), sub(sub(P_HI, yHi), lt(P_LO, yLo)))
             }
-            ok := staticcall(G1_ADD_GAS, G1_ADD, ptr, 256, ptr, 128)
+            ok := staticcall(G1_ADD_GAS, G1_ADD, acc, 256, acc, 128)
         }
         if (!ok) revert KeyAggregationFailed();
     }
 
+    /// @dev Committee `id`'s aggregate key (EIP-2537), from its certificate data; the point at
+    /// infinity for id 0.
     function _aggregateBytes(uint256 id) internal view returns (bytes memory out) {
         out = new bytes(128);
         if (id == 0) return out;
-        bytes32[4] storage agg = _aggregateKey[id];
-        (bytes32 a0, bytes32 a1, bytes32 a2, bytes32 a3) = (agg[0], agg[1], agg[2], agg[3]);
+        uint256 ptr;
         assembly ("memory-safe") {
-            mstore(add(out, 32), a0)
-            mstore(add(out, 64), a1)
-            mstore(add(out, 96), a2)
-            mstore(add(out, 128), a3)
+            ptr := add(out, 0x20)
         }
+        _copyKey(ptr, _dataAddress(id), DATA_AGGREGATE);
     }
 
     function _keyBytes(uint256 index) internal view returns (bytes memory out) {

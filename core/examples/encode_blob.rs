@@ -1,7 +1,8 @@
 //! Encodes and decodes one blob of a given size, for peak-memory measurements:
 //! `/usr/bin/time -v cargo run --release -p floe-core --example encode_blob -- 1000 256`
-//! (arguments: shards, MiB, and `encode` to stop after encoding). Prints the phases' times and
-//! the blob id.
+//! (arguments: shards, MiB, and optionally a mode: `encode` stops after encoding, `raw` runs
+//! only the one-dimensional `reed-solomon-simd` baseline, `none` only builds the blob, so that
+//! `/usr/bin/time` CPU seconds of the modes can be compared). Prints the phases' times.
 
 use std::time::Instant;
 
@@ -21,10 +22,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (x >> 24) as u8
         })
         .collect();
+    let mode = args.next();
+    match mode.as_deref() {
+        Some("none") => return Ok(()),
+        Some("raw") => {
+            let k = usize::from(cfg.secondary_len());
+            let shard = blob.len().div_ceil(k).max(2).next_multiple_of(2);
+            let shards: Vec<Vec<u8>> = blob
+                .chunks(shard)
+                .map(|c| {
+                    let mut v = c.to_vec();
+                    v.resize(shard, 0);
+                    v
+                })
+                .collect();
+            let start = Instant::now();
+            let recovery = reed_solomon_simd::encode(k, 2 * usize::from(cfg.f()), &shards)?;
+            println!(
+                "raw 1-D encode={:.3}s ({} recovery shards)",
+                start.elapsed().as_secs_f64(),
+                recovery.len()
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let start = Instant::now();
     let encoded = cfg.encode(&blob)?;
     let encode_time = start.elapsed();
-    if args.next().as_deref() == Some("encode") {
+    if mode.as_deref() == Some("encode") {
         println!(
             "n={n} blob={mib} MiB id={} encode={:.3}s ({:.1} MiB/s)",
             encoded.blob_id,

@@ -7,7 +7,9 @@
 //! the secondary slivers (`k1` symbols each). Both codes applied to the whole matrix give the
 //! `n × n` fully expanded matrix `F`: a primary sliver's full expansion is its row of `F`, a
 //! secondary's its column, and each sliver's hash is the Merkle root over those `n` symbols.
-//! Sliver pair `i` = primary `i` + secondary `n-1-i`. See [`crate::rs`] for the symbol layout.
+//! Sliver pair `i` = primary `i` + secondary `n-1-i`. A symbol of `s` bytes is `s/2` elements
+//! of GF(2^16), element `e` the little-endian `u16` of bytes `2e, 2e+1`; both codes are
+//! `reed-solomon-simd`'s systematic codes for their `(originals, recovery)` counts.
 //!
 //! Encoding computes `F` block by block on all cores (rayon): the column code on blocks of
 //! columns, then the row code on blocks of rows, hashing each symbol of `F` once (a leaf hash

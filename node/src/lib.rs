@@ -135,6 +135,13 @@ pub async fn run(
         tracing::warn!(%node, "this operator is not registered as a storage node yet; it holds no shards until it is");
     } else if info.public_key_eip2537 != key.public_key().to_eip2537() {
         tracing::warn!(%node, "the BLS key file does not match the key registered on-chain; confirmations will not verify");
+    } else if info.network_address != config.public_address {
+        tracing::warn!(
+            %node,
+            registered = %info.network_address,
+            configured = %config.public_address,
+            "public_address differs from the network address registered on-chain; peers and clients use the registered one"
+        );
     }
     let epoch = chain.current_epoch().await?;
     let committee = chain.committee(epoch).await?;

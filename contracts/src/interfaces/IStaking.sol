@@ -116,6 +116,19 @@ interface IStaking {
         returns (uint256 committeeSize, uint16 n, bytes memory aggregateKey);
     /// @notice Member `index` of `epoch`'s committee: its G1 key (EIP-2537) and shard count.
     function member(uint32 epoch, uint256 index) external view returns (bytes memory publicKey, uint16 shards);
+    /// @notice The contract whose runtime code holds `epoch`'s certificate data, read with
+    /// EXTCODECOPY (zero address for an epoch without a committee). Written once per committee at
+    /// the advance that forms it; epochs with the same committee and shard counts share it.
+    /// @dev Layout of the runtime code (k = committee size, offsets in bytes):
+    /// [0] 0x00 (STOP: calling it does nothing) | [1, 3) k, uint16 big-endian | [3, 5) n, uint16 |
+    /// [5, 101) the aggregate key of the whole committee | then per member i (committee order), at
+    /// 101 + 98 * i: its key [96 bytes] | its shard count [uint16].
+    /// Keys are G1 points in the EIP-2537 encoding with the 16 zero bytes before each coordinate
+    /// left out: x (48 bytes) | y (48 bytes). Code length is exactly 101 + 98 * k.
+    function certificateData(uint32 epoch) external view returns (address data);
+    /// @notice The current epoch and its certificate data contract (as `certificateData`), in one
+    /// call: what a certificate check needs first.
+    function currentCertificateData() external view returns (uint32 epoch, address data);
     /// @notice The prices in force: FROST per MiB per epoch of storage, FROST per MiB of encoded size written.
     function prices() external view returns (uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB);
 }

@@ -62,7 +62,17 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
     }
 
     // Delete: the chain says deleted at once, reads say so.
+    let storage_id = client.chain().blob(&deletable.blob_id).await?.storage_id;
     client.delete(&deletable.blob_id).await?;
+    // Its storage is free again and still the owner's.
+    let storage = client
+        .chain()
+        .registry()
+        .storageResource(storage_id)
+        .call()
+        .await?;
+    assert_eq!(storage.owner, client.address());
+    assert_eq!(storage.usedBy, alloy::primitives::B256::ZERO);
     assert_eq!(
         client.chain().blob(&deletable.blob_id).await?.state,
         BlobState::Deleted
