@@ -343,42 +343,23 @@ impl Devnet {
         Ok(devnet)
     }
 
+    /// Starts anvil on a free port (retrying with another port if the chosen one was taken in
+    /// the meantime), waits until it listens, and reads its dev keys from its log.
     async fn start_anvil(&mut self, anvil_bin: &Path, accounts: usize) -> Result<(), DevnetError> {
-        let port = free_port().map_err(io("cannot find a free port"))?;
         let log = self.dir.join("anvil.log");
-        let _ = std::fs::remove_file(&log);
-        let mut cmd = Command::new(anvil_bin);
-        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--accounts", &accounts.max(10).to_string()])
-            .args(["--hardfork", "prague"])
-            .env("NO_COLOR", "1");
-        let child = ManagedChild::spawn("anvil", cmd, &log)
-            .map_err(io(format!("cannot start {}", anvil_bin.display())))?;
-        self.anvil = Some(child);
-        self.rpc_url = format!("http://127.0.0.1:{port}");
-        let rpc_url = self.rpc_url.clone();
-        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
-        let dir = self.dir.clone();
-        let timeout = self.startup_timeout;
-        let anvil = &mut self.anvil;
-        wait_for("anvil to answer JSON-RPC", timeout, &dir, || {
-            let http = http.clone();
-            let rpc_url = rpc_url.clone();
-            let exited = anvil.as_mut().and_then(|a| a.try_exited().map(|s| (s, a.log().to_path_buf(), a.log_tail(20))));
-            async move {
-                if let Some((status, log, tail)) = exited {
-                    return Err(DevnetError::Exited {
-                        name: "anvil".into(),
-                        status: status.to_string(),
-                        log,
-                        tail,
-                    });
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_start_anvil(anvil_bin, accounts, &log).await {
+                Err(DevnetError::Exited { .. }) if attempt < 3 => {
+                    tracing::warn!(
+                        attempt,
+                        "anvil exited at start (port taken?); retrying on another port"
+                    );
                 }
-                let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []});
-                Ok(http.post(&rpc_url).json(&body).send().await.ok().filter(|r| r.status().is_success()).map(|_| ()))
+                other => break other?,
             }
-        })
-        .await?;
+        }
         let text = std::fs::read_to_string(&log).map_err(io("cannot read the anvil log"))?;
         self.accounts = parse_anvil_keys(&text);
         if self.accounts.len() < accounts {
@@ -389,6 +370,51 @@ impl Devnet {
             )));
         }
         Ok(())
+    }
+
+    async fn try_start_anvil(
+        &mut self,
+        anvil_bin: &Path,
+        accounts: usize,
+        log: &Path,
+    ) -> Result<(), DevnetError> {
+        let port = free_port().map_err(io("cannot find a free port"))?;
+        let _ = std::fs::remove_file(log);
+        let mut cmd = Command::new(anvil_bin);
+        cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--accounts", &accounts.max(10).to_string()])
+            .args(["--hardfork", "prague"])
+            .env("NO_COLOR", "1");
+        let child = ManagedChild::spawn("anvil", cmd, log)
+            .map_err(io(format!("cannot start {}", anvil_bin.display())))?;
+        self.anvil = Some(child);
+        self.rpc_url = format!("http://127.0.0.1:{port}");
+        let listening = format!("Listening on 127.0.0.1:{port}");
+        let (dir, timeout) = (self.dir.clone(), self.startup_timeout);
+        let anvil = &mut self.anvil;
+        // Our own anvil's log says it listens: never mistake another process on the port for it.
+        wait_for("anvil to listen", timeout, &dir, || {
+            let state = anvil.as_mut().map(|a| {
+                let exited = a
+                    .try_exited()
+                    .map(|s| (s, a.log().to_path_buf(), a.log_tail(20)));
+                let ready = std::fs::read_to_string(a.log()).is_ok_and(|t| t.contains(&listening));
+                (exited, ready)
+            });
+            async move {
+                match state {
+                    Some((Some((status, log, tail)), _)) => Err(DevnetError::Exited {
+                        name: "anvil".into(),
+                        status: status.to_string(),
+                        log,
+                        tail,
+                    }),
+                    Some((None, ready)) => Ok(ready.then_some(())),
+                    None => Ok(None),
+                }
+            }
+        })
+        .await
     }
 
     async fn chain_with(&self, key: &str) -> Result<Chain, DevnetError> {
@@ -591,8 +617,8 @@ impl Devnet {
         Client::new(self.client_config.clone()).await
     }
 
-    /// A client config for another of anvil's dev accounts (`account` >= nodes + 1 are unused
-    /// by the devnet itself).
+    /// The private key (hex) of anvil dev account `account`: 0 is the deployer and client
+    /// wallet, 1..=nodes the node operators, the rest (at least one) unused by the devnet.
     pub fn account_key(&self, account: usize) -> Option<&str> {
         self.accounts.get(account).map(String::as_str)
     }

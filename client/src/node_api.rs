@@ -255,3 +255,87 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn status(code: u16) -> NodeError {
+        NodeError::Status {
+            node: "n".into(),
+            status: code,
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn not_yet_statuses_are_retryable_and_rejections_are_not() {
+        for code in [404, 409, 421, 429, 500, 503] {
+            assert!(status(code).is_retryable(), "{code}");
+        }
+        for code in [400, 410, 413, 422] {
+            assert!(!status(code).is_retryable(), "{code}");
+        }
+        assert!(
+            NodeError::Transport {
+                node: "n".into(),
+                message: String::new()
+            }
+            .is_retryable()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_repeats_until_success() {
+        let calls = AtomicU32::new(0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let r = retry(deadline, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(status(503))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(r.ok(), Some(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_stops_at_a_rejection() {
+        let calls = AtomicU32::new(0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let r: Result<(), _> = retry(deadline, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(status(422))
+        })
+        .await;
+        assert_eq!(r.err().and_then(|e| e.status()), Some(422));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_gives_up_at_the_deadline_with_the_last_error() {
+        let start = tokio::time::Instant::now();
+        let deadline = start + Duration::from_secs(5);
+        let r: Result<(), _> = retry(deadline, || async { Err(status(409)) }).await;
+        assert_eq!(r.err().and_then(|e| e.status()), Some(409));
+        assert!(tokio::time::Instant::now() <= deadline);
+        assert!(tokio::time::Instant::now() - start >= Duration::from_secs(3));
+    }
+
+    #[test]
+    fn node_urls_accept_host_port_and_full_urls() {
+        let http = reqwest::Client::new();
+        assert_eq!(
+            NodeClient::new(http.clone(), "127.0.0.1:9100").url("/v1/health"),
+            "http://127.0.0.1:9100/v1/health"
+        );
+        assert_eq!(
+            NodeClient::new(http, "http://node.example:80/").url("/metrics"),
+            "http://node.example:80/metrics"
+        );
+    }
+}

@@ -83,7 +83,7 @@ pub(crate) async fn fetch_primaries(
     let mut in_flight = FuturesUnordered::new();
     let parallel = needed.min(limit.available_permits().max(1));
 
-    let shared = Arc::new((metadata.clone(), cfg.clone()));
+    let shared = Arc::new((metadata.clone(), *cfg));
     let fetch = |pair: u16, address: Option<String>| {
         let http = http.clone();
         let limit = limit.clone();

@@ -28,6 +28,10 @@ import {BLS} from "./libraries/BLS.sol";
 /// - Certificates: the committee of `cert.epoch`, which must be the current epoch. The aggregate
 ///   key is the epoch's aggregate key minus the non-signers' keys, so a certificate where most
 ///   members sign costs few G1 additions; weight = n - the non-signers' shards.
+/// - Certificate checks (gas): one call to the staking contract returns the current epoch and the
+///   address of the committee's certificate data ({IStaking-certificateData}); the header
+///   (committee size, n, aggregate key) and each non-signer's key and shard count are read from
+///   that contract's code with EXTCODECOPY: one cold account, then ~0.1k per non-signer.
 /// - Ends are bounded: a resource may end at most {MAX_EPOCHS_AHEAD} epochs after the current one.
 /// - Storage layout (gas): a blob is one packed slot keyed by its id; its root lives in its storage
 ///   resource (an existing slot, cheap to rewrite) rather than in a new slot, and moves to a slot of
@@ -92,7 +96,9 @@ contract BlobRegistry is IBlobRegistry {
     error ShortOfQuorum(uint256 weight, uint256 needed);
     /// @notice Thrown when the aggregate signature does not verify (or is not 256 bytes).
     error BadSignature();
-    /// @notice Thrown when the staking contract answers a committee query in an unexpected shape.
+    /// @notice Thrown when the epoch's certificate data (from the staking contract) is malformed:
+    /// a code length other than 101 + 98 * size, an empty committee, a shard count other than
+    /// n, or a key the G1 addition rejects.
     error InvalidCommitteeData(uint32 epoch);
     /// @notice Thrown when certifying an empty list of blobs.
     error EmptyBatch();
@@ -112,6 +118,11 @@ contract BlobRegistry is IBlobRegistry {
     uint256 private constant P_LO = 0x64774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab;
     uint8 private constant INTENT_CERTIFY = 1;
     uint8 private constant INTENT_INVALID = 2;
+    /// @dev Certificate data layout (IStaking.certificateData): header up to the first record, record size.
+    uint256 private constant DATA_HEADER = 101;
+    uint256 private constant DATA_RECORD = 98;
+    /// @dev Gas handed to G1ADD (375 in Prague): a malformed point burns only this much.
+    uint256 private constant G1_ADD_GAS = 1000;
 
     // ------------------------------------------------------------------ storage
 
@@ -263,7 +274,7 @@ contract BlobRegistry is IBlobRegistry {
 
     /// @inheritdoc IBlobRegistry
     function certifyBlob(bytes32 blobId, Certificate calldata cert) external {
-        uint32 current = _staking.currentEpoch();
+        (uint32 current, address data) = _staking.currentCertificateData();
         bool deletable = _markCertified(blobId, current);
         bytes32 body;
         assembly ("memory-safe") {
@@ -271,14 +282,14 @@ contract BlobRegistry is IBlobRegistry {
             mstore8(0x20, deletable)
             body := keccak256(0x00, 33)
         }
-        _verifyCertificate(cert, current, INTENT_CERTIFY, body, false);
+        _verifyCertificate(cert, current, data, INTENT_CERTIFY, body, false);
     }
 
     /// @inheritdoc IBlobRegistry
     function certifyBlobs(bytes32[] calldata blobIds, Certificate calldata cert) external {
         uint256 count = blobIds.length;
         if (count == 0) revert EmptyBatch();
-        uint32 current = _staking.currentEpoch();
+        (uint32 current, address data) = _staking.currentCertificateData();
         bytes memory packed = new bytes(count * 33);
         for (uint256 i; i < count; ++i) {
             bytes32 blobId = blobIds[i];
@@ -289,7 +300,7 @@ contract BlobRegistry is IBlobRegistry {
                 mstore8(add(p, 32), deletable)
             }
         }
-        _verifyCertificate(cert, current, INTENT_CERTIFY, keccak256(packed), false);
+        _verifyCertificate(cert, current, data, INTENT_CERTIFY, keccak256(packed), false);
     }
 
     /// @inheritdoc IBlobRegistry
@@ -329,12 +340,12 @@ contract BlobRegistry is IBlobRegistry {
         BlobState state = b.state;
         if (state == BlobState.None) revert UnknownBlob(blobId);
         if (state != BlobState.Registered && state != BlobState.Certified) revert WrongBlobState(blobId, state);
-        uint32 current = _staking.currentEpoch();
+        (uint32 current, address data) = _staking.currentCertificateData();
         uint32 end = b.endEpoch;
         if (current >= end) revert BlobExpired(blobId, end, current);
         b.state = BlobState.Invalid;
         emit BlobInvalidated(blobId, current);
-        _verifyCertificate(cert, current, INTENT_INVALID, blobId, true);
+        _verifyCertificate(cert, current, data, INTENT_INVALID, blobId, true);
     }
 
     // ------------------------------------------------------------------ views
@@ -529,15 +540,16 @@ contract BlobRegistry is IBlobRegistry {
     }
 
     /// @dev Checks `cert` over the 65-byte message (intent, chain id, this, epoch, body) against the
-    /// current committee; reverts with the reason if it does not hold.
+    /// current committee, whose certificate data is at `data`; reverts with the reason if it does not hold.
     function _verifyCertificate(
         Certificate calldata cert,
         uint32 current,
+        address data,
         uint8 intent,
         bytes32 body,
         bool invalidation
     ) private view {
-        bytes memory key = _signersKey(cert, current, invalidation);
+        bytes memory key = _signersKey(cert, current, data, invalidation);
         if (cert.signature.length != 256) revert BadSignature();
         bytes memory message = abi.encodePacked(intent, uint64(block.chainid), address(this), current, body);
         if (!BLS.verify(key, message, cert.signature)) revert BadSignature();
@@ -545,58 +557,60 @@ contract BlobRegistry is IBlobRegistry {
 
     /// @dev Checks the certificate's epoch, bitmap and quorum; returns the signers' aggregate key:
     /// the epoch's aggregate key minus the non-signers' keys.
-    function _signersKey(Certificate calldata cert, uint32 current, bool invalidation)
+    function _signersKey(Certificate calldata cert, uint32 current, address data, bool invalidation)
         private
         view
         returns (bytes memory aggregateKey)
     {
         uint32 epoch = cert.epoch;
         if (epoch != current) revert WrongEpoch(epoch, current);
-        uint256 committeeSize;
-        uint256 n;
-        (committeeSize, n, aggregateKey) = _context(epoch);
-        if (committeeSize == 0) revert NoCommittee(epoch);
-        // Non-signers' keys: sum (128 bytes) | next key (128 bytes) | scratch for `_subtract` (128 bytes).
-        bytes memory acc = new bytes(384);
-        (uint256 missing, uint256 absent) = _nonSigners(epoch, cert.signers, committeeSize, acc);
+        if (data == address(0)) revert NoCommittee(epoch);
+        // The key (128 bytes), then an operand (128 bytes: G1ADD reads key | operand), then room
+        // for one record copied from the data (98 of 128 bytes).
+        assembly ("memory-safe") {
+            aggregateKey := mload(0x40)
+            mstore(aggregateKey, 128)
+            mstore(0x40, add(aggregateKey, 0x1a0))
+        }
+        uint256 committeeSize = _readHeader(epoch, data, aggregateKey);
+        uint256 missing = _nonSigners(epoch, data, cert.signers, committeeSize, aggregateKey);
+        uint256 n = _n;
         uint256 weight = n - missing;
         uint256 needed = invalidation ? (n + 3) / 3 : (2 * n + 3) / 3;
         if (weight < needed) revert ShortOfQuorum(weight, needed);
-        if (absent != 0) _subtract(aggregateKey, acc);
     }
 
-    /// @dev `certificateContext(epoch)` of the staking contract, decoded by hand.
-    function _context(uint32 epoch) private view returns (uint256 committeeSize, uint256 n, bytes memory key) {
-        address staking_ = address(_staking);
-        bytes4 selector = IStaking.certificateContext.selector;
+    /// @dev Reads the header of the certificate data at `data` (committee size, n, aggregate key),
+    /// writes the aggregate key into `key` (EIP-2537, 128 bytes) and returns the committee size.
+    /// Checks the code length against the size, and n against this registry's.
+    function _readHeader(uint32 epoch, address data, bytes memory key) private view returns (uint256 size) {
+        uint256 n;
         bool ok;
-        key = new bytes(128);
         assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, selector)
-            mstore(add(p, 4), epoch)
-            if iszero(staticcall(gas(), staking_, p, 36, 0, 0)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-            // (uint256 size, uint16 n, bytes key): size | n | 0x60 | 128 | key (128 bytes)
-            if iszero(lt(returndatasize(), 0x100)) {
-                returndatacopy(p, 0, 0x80)
-                ok := and(eq(mload(add(p, 0x40)), 0x60), eq(mload(add(p, 0x60)), 128))
-                committeeSize := mload(p)
-                n := mload(add(p, 0x20))
-                returndatacopy(add(key, 0x20), 0x80, 128)
-            }
+            let raw := add(key, 0x120)
+            let codeSize := extcodesize(data)
+            // [1, 3) size | [3, 5) n | [5, 101) x (48 bytes) | y (48 bytes)
+            extcodecopy(data, raw, 1, 100)
+            let word := mload(raw)
+            size := shr(240, word)
+            n := and(shr(224, word), 0xffff)
+            ok := and(iszero(iszero(size)), eq(codeSize, add(DATA_HEADER, mul(size, DATA_RECORD))))
+            let src := add(raw, 4)
+            let dst := add(key, 0x20)
+            mstore(dst, shr(128, mload(src)))
+            mstore(add(dst, 0x20), mload(add(src, 16)))
+            mstore(add(dst, 0x40), shr(128, mload(add(src, 48))))
+            mstore(add(dst, 0x60), mload(add(src, 64)))
         }
-        if (!ok || n > type(uint16).max) revert InvalidCommitteeData(epoch);
+        if (!ok || n != _n) revert InvalidCommitteeData(epoch);
     }
 
-    /// @dev Shards and count of the members whose bit is clear; their keys are summed into `acc`.
+    /// @dev Shards of the members whose bit is clear; their keys are subtracted from `key`.
     /// Bytes with every bit set (the common case) cost one comparison.
-    function _nonSigners(uint32 epoch, bytes calldata signers, uint256 committeeSize, bytes memory acc)
+    function _nonSigners(uint32 epoch, address data, bytes calldata signers, uint256 committeeSize, bytes memory key)
         private
         view
-        returns (uint256 missing, uint256 absent)
+        returns (uint256 missing)
     {
         uint256 expected = (committeeSize + 7) >> 3;
         if (signers.length != expected) revert BitmapLength(signers.length, expected);
@@ -619,68 +633,40 @@ contract BlobRegistry is IBlobRegistry {
                 revert SignerOutOfRange((j << 3) + k, committeeSize);
             }
             for (uint256 k; k < count; ++k) {
-                if ((bits >> k) & 1 == 0) {
-                    missing += _addMember(epoch, (j << 3) | k, acc, absent == 0);
-                    ++absent;
-                }
+                if ((bits >> k) & 1 == 0) missing += _subtractMember(epoch, data, (j << 3) | k, key);
             }
         }
     }
 
-    /// @dev Adds member `index`'s key into `acc` (copies it there if `first`); returns its shards.
-    function _addMember(uint32 epoch, uint256 index, bytes memory acc, bool first)
+    /// @dev key := key - member `index`'s key (G1, in place), both read from the certificate data
+    /// at `data`; returns the member's shard count.
+    function _subtractMember(uint32 epoch, address data, uint256 index, bytes memory key)
         private
         view
         returns (uint256 shards)
     {
-        address staking_ = address(_staking);
-        bytes4 selector = IStaking.member.selector;
         bool ok;
         assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, selector)
-            mstore(add(p, 4), epoch)
-            mstore(add(p, 36), index)
-            if iszero(staticcall(gas(), staking_, p, 68, 0, 0)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-            // (bytes key, uint16 shards): 0x40 | shards | 128 | key (128 bytes)
-            if iszero(lt(returndatasize(), 0xe0)) {
-                returndatacopy(p, 0, 0x60)
-                ok := and(eq(mload(p), 0x40), eq(mload(add(p, 0x40)), 128))
-                shards := mload(add(p, 0x20))
-                let sum := add(acc, 0x20)
-                switch first
-                case 1 { returndatacopy(sum, 0x60, 128) }
-                default {
-                    returndatacopy(add(sum, 128), 0x60, 128)
-                    ok := and(ok, staticcall(gas(), 0x0b, sum, 256, sum, 128))
-                }
-            }
-        }
-        if (!ok || shards > type(uint16).max) revert InvalidCommitteeData(epoch);
-    }
-
-    /// @dev key := key - (the first 128 bytes of acc), in G1 (EIP-2537), in place.
-    function _subtract(bytes memory key, bytes memory acc) private view {
-        bool ok;
-        assembly ("memory-safe") {
-            let sum := add(acc, 0x20)
+            let sum := add(key, 0x20)
+            let op := add(key, 0xa0)
+            let raw := add(key, 0x120)
+            // Record: x (48 bytes) | y (48 bytes) | shards (2 bytes).
+            extcodecopy(data, raw, add(DATA_HEADER, mul(index, DATA_RECORD)), DATA_RECORD)
+            shards := shr(240, mload(add(raw, 96)))
+            mstore(op, shr(128, mload(raw)))
+            mstore(add(op, 0x20), mload(add(raw, 16)))
+            let yHi := shr(128, mload(add(raw, 48)))
+            let yLo := mload(add(raw, 64))
             // Negate: y := p - y unless the point is the identity (all zero).
-            let yHi := mload(add(sum, 0x40))
-            let yLo := mload(add(sum, 0x60))
             if or(yHi, yLo) {
-                mstore(add(sum, 0x60), sub(P_LO, yLo))
-                mstore(add(sum, 0x40), sub(sub(P_HI, yHi), lt(P_LO, yLo)))
+                yHi := sub(sub(P_HI, yHi), lt(P_LO, yLo))
+                yLo := sub(P_LO, yLo)
             }
-            // G1ADD input: key | -sum, in acc's second and third parts.
-            let input := add(acc, 0xa0)
-            mcopy(add(input, 128), sum, 128)
-            mcopy(input, add(key, 0x20), 128)
-            ok := staticcall(gas(), 0x0b, input, 256, add(key, 0x20), 128)
+            mstore(add(op, 0x40), yHi)
+            mstore(add(op, 0x60), yLo)
+            ok := staticcall(G1_ADD_GAS, 0x0b, sum, 256, sum, 128)
         }
-        if (!ok) revert BadSignature();
+        if (!ok) revert InvalidCommitteeData(epoch);
     }
 
     /// @dev Moves `amount + fee` FROST from the caller to staking and funds `amount` over

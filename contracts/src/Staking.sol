@@ -1270,27 +1270,28 @@ contract Staking is IStaking {
     }
 
     /// @dev The address of committee `id`'s certificate data: this contract's CREATE address at
-    /// nonce `id` (keccak256 of the RLP list [this, id]); zero for id 0 (no committee).
-    function _dataAddress(uint256 id) internal view returns (address) {
+    /// nonce `id`, keccak256 of the RLP list [this, id]; zero for id 0 (no committee). The list
+    /// takes at most 27 bytes (ids are uint32), so it is built in one word.
+    function _dataAddress(uint256 id) internal view returns (address data) {
         if (id == 0) return address(0);
-        bytes memory rlp;
+        uint256 self = uint256(uint160(address(this)));
+        uint256 word;
+        uint256 length;
         if (id < 0x80) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rlp = abi.encodePacked(bytes2(0xd694), address(this), uint8(id)); // id < 0x80
-        } else if (id < 0x100) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rlp = abi.encodePacked(bytes2(0xd794), address(this), bytes1(0x81), uint8(id)); // id < 2^8
-        } else if (id < 0x10000) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rlp = abi.encodePacked(bytes2(0xd894), address(this), bytes1(0x82), uint16(id)); // id < 2^16
-        } else if (id < 0x1000000) {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rlp = abi.encodePacked(bytes2(0xd994), address(this), bytes1(0x83), uint24(id)); // id < 2^24
+            // 0xd6 (list of 22 bytes), 0x94 (string of 20 bytes), this, the nonce as one byte.
+            word = (0xd694 << 240) | (self << 80) | (id << 72);
+            length = 23;
         } else {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            rlp = abi.encodePacked(bytes2(0xda94), address(this), bytes1(0x84), uint32(id)); // ids are uint32
+            // The nonce as 0x80 + its length, then its big-endian bytes.
+            uint256 bytes_ = id < 0x100 ? 1 : id < 0x10000 ? 2 : id < 0x1000000 ? 3 : 4;
+            word = ((0xd6 + bytes_) << 248) | (0x94 << 240) | (self << 80) | ((0x80 + bytes_) << 72)
+                | (id << (72 - 8 * bytes_));
+            length = 23 + bytes_;
         }
-        return address(uint160(uint256(keccak256(rlp))));
+        assembly ("memory-safe") {
+            mstore(0, word)
+            data := and(keccak256(0, length), 0xffffffffffffffffffffffffffffffffffffffff)
+        }
     }
 
     /// @dev Members that left plus members that joined between two index-ordered member lists.

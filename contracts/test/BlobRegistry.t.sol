@@ -664,15 +664,66 @@ contract BlobRegistryStorageTest is BlobFixture {
         registry.certifyBlob(blobId, cert);
     }
 
-    function test_certifyBlob_malformedCommitteeData() external {
-        BlobRegistry reg = new BlobRegistry(address(new BlobBadStaking(address(wal))));
+    /// @dev The G1 generator without the EIP-2537 padding (x | y, 48 bytes each): a valid key.
+    bytes internal constant G1_STRIPPED =
+        hex"17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1";
+
+    /// @dev A registry over a staking stub whose certificate data has runtime code `code`, a blob
+    /// registered there, and the revert of certifying it with member 0 absent expected.
+    function _certifyOnStubData(bytes memory code, bytes memory revertData) internal {
+        BlobRegistry reg = new BlobRegistry(address(new BlobBadStaking(address(wal), code)));
         vm.prank(ALICE);
         (bytes32 blobId,) = reg.registerBlobWithNewStorage(bytes32(uint256(1)), 10, 1, false, 2);
         IBlobRegistry.Certificate memory cert;
         cert.epoch = 1;
-        cert.signers = new bytes(1);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.InvalidCommitteeData.selector, 1));
+        cert.signers = hex"0e";
+        cert.signature = new bytes(256);
+        vm.expectRevert(revertData);
         reg.certifyBlob(blobId, cert);
+    }
+
+    function _expectBadCommitteeData(bytes memory code) internal {
+        _certifyOnStubData(code, abi.encodeWithSelector(BlobRegistry.InvalidCommitteeData.selector, 1));
+    }
+
+    /// @dev Certificate data (IStaking.certificateData layout) with `size` members claimed, `records`
+    /// records present, `n` shards (n / size per member), an identity aggregate key and every
+    /// member key `key` (96 bytes).
+    function _data(uint256 size, uint256 records, uint256 n, bytes memory key) internal pure returns (bytes memory code) {
+        code = abi.encodePacked(bytes1(0), uint16(size), uint16(n), new bytes(96));
+        for (uint256 i; i < records; ++i) {
+            code = abi.encodePacked(code, key, uint16(n / size));
+        }
+    }
+
+    /// @dev The control of the tests below: well-formed data passes the data checks and the
+    /// quorum (8 of 10 shards) and fails only on the (identity) signature.
+    function test_certifyBlob_wellFormedStubDataReachesSignatureCheck() external {
+        _certifyOnStubData(_data(4, 4, 10, G1_STRIPPED), abi.encodeWithSelector(BlobRegistry.BadSignature.selector));
+    }
+
+    function test_certifyBlob_committeeDataWithoutCode() external {
+        _expectBadCommitteeData("");
+    }
+
+    function test_certifyBlob_committeeDataShorterThanSize() external {
+        _expectBadCommitteeData(_data(4, 3, 10, G1_STRIPPED));
+    }
+
+    function test_certifyBlob_committeeDataLongerThanSize() external {
+        _expectBadCommitteeData(abi.encodePacked(_data(4, 4, 10, G1_STRIPPED), bytes1(0)));
+    }
+
+    function test_certifyBlob_committeeDataOtherShardCount() external {
+        _expectBadCommitteeData(_data(4, 4, 11, G1_STRIPPED));
+    }
+
+    function test_certifyBlob_committeeDataEmptyCommittee() external {
+        _expectBadCommitteeData(_data(0, 0, 10, G1_STRIPPED));
+    }
+
+    function test_certifyBlob_committeeDataKeyNotOnCurve() external {
+        _expectBadCommitteeData(_data(4, 4, 10, abi.encodePacked(bytes32(uint256(0x11)), bytes32(uint256(0x11)), bytes32(uint256(0x11)))));
     }
 
     function test_registerBlobWithNewStorage_tooLarge() external {
@@ -821,6 +872,48 @@ contract BlobRegistryCertificateTest is BlobFixture {
         registry.certifyBlob(blobId, cert);
         // The same committee's epoch-2 signatures certify it.
         registry.certifyBlob(blobId, _certAllBut("certifyBlob0Epoch2", 2, _none()));
+        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified in epoch 2");
+    }
+
+    /// @dev Epoch 2's committee differs from epoch 1's (member 3 leaves: 9 members, member 0 holds
+    /// 12 shards, the others 11): certificates are checked against epoch 2's certificate data, in
+    /// its bitmap order and with its shard counts.
+    function test_certifyBlob_followsCommitteeChange() external {
+        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 5)[0];
+        address[] memory ops = vm.parseJsonAddressArray(json, ".keys.operators");
+        vm.prank(ops[3]);
+        staking.requestWithdrawal(ops[3], NODE_STAKE);
+        _nextEpoch();
+        assertTrue(staking.certificateData(2) != staking.certificateData(1), "new certificate data");
+        (, uint16[] memory counts) = staking.committee(2);
+        assertEq(counts.length, 9, "nine members");
+        assertEq(counts[0], 12, "member 0: 12 shards");
+        assertEq(counts[1], 11, "member 1: 11 shards");
+        // Signatures in the new committee order: vector nodes 0, 1, 2, 4, ..., 9.
+        bytes[] memory all = _signatures("certifyBlob0Epoch2");
+        bytes[] memory sigs = new bytes[](9);
+        for (uint256 i; i < 9; ++i) {
+            sigs[i] = all[i < 3 ? i : i + 1];
+        }
+        committeeSize = 9;
+        // Without members 0, 1, 2: weight 100 - 34 = 66 < 67.
+        IBlobRegistry.Certificate memory cert;
+        cert.epoch = 2;
+        uint256[] memory absent = new uint256[](3);
+        (absent[0], absent[1], absent[2]) = (0, 1, 2);
+        cert.signers = _bitmapAllBut(absent);
+        cert.signature = _aggregate(sigs, cert.signers);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 66, 67));
+        registry.certifyBlob(blobId, cert);
+        // The old committee's bitmap (10 members, 2 bytes) does not fit the new one (9 members, 2 bytes,
+        // but bit 9 is past the committee).
+        cert.signers = hex"ff03";
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.SignerOutOfRange.selector, 9, 9));
+        registry.certifyBlob(blobId, cert);
+        // Without member 0 (12 shards) and member 8 (vector node 9): weight 77, certified.
+        cert.signers = _bitmapAllBut(_absent(0, 8));
+        cert.signature = _aggregate(sigs, cert.signers);
+        registry.certifyBlob(blobId, cert);
         assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified in epoch 2");
     }
 

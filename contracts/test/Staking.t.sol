@@ -80,6 +80,19 @@ contract StakingTest is StakingFixture {
         new Staking(address(wal), N, DURATION, MIN_STAKE, 0, STORAGE_PRICE, WRITE_PRICE);
     }
 
+    function test_constructor_revertsOnMaxCommitteeAboveDataLimit() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "maxCommitteeSize"));
+        new Staking(address(wal), N, DURATION, MIN_STAKE, 250, STORAGE_PRICE, WRITE_PRICE);
+    }
+
+    function test_constructor_acceptsMaxCommitteeAtDataLimit() external {
+        Staking s = new Staking(address(wal), N, DURATION, MIN_STAKE, 249, STORAGE_PRICE, WRITE_PRICE);
+        assertEq(s.maxCommitteeSize(), s.MAX_COMMITTEE_SIZE(), "249 members fit the data contract");
+        // The largest committee's certificate data fits EIP-170's 24576-byte code limit.
+        assertLe(101 + 98 * uint256(s.MAX_COMMITTEE_SIZE()), 24_576, "fits");
+        assertGe(101 + 98 * (uint256(s.MAX_COMMITTEE_SIZE()) + 1), 24_577, "one more would not");
+    }
+
     // ------------------------------------------------------------------ setRegistry
 
     function test_setRegistry_setsOnceAndEmits() external {
@@ -834,6 +847,215 @@ contract StakingTest is StakingFixture {
         staking.certificateContext(2);
     }
 
+    // ------------------------------------------------------------------ certificate data
+
+    /// @dev Sets Staking's committee counter (slot 1, bytes 20..23: forge inspect Staking storageLayout).
+    function _setCommitteeCount(uint256 count) internal {
+        bytes32 slot = bytes32(uint256(1));
+        uint256 word = uint256(vmx.load(address(staking), slot));
+        word = (word & ~(uint256(type(uint32).max) << 160)) | (count << 160);
+        vmx.store(address(staking), slot, bytes32(word));
+    }
+
+    /// @dev Nodes 0..count-1 staked (i + 1) * MIN_STAKE each.
+    function _stakedNodes(uint256 count) internal {
+        _registerNodes(count);
+        for (uint256 i; i < count; ++i) {
+            _stake(_node(i), _node(i), (i + 1) * MIN_STAKE);
+        }
+    }
+
+    function test_certificateData_zeroWithoutCommittee() external {
+        assertEq(staking.certificateData(0), address(0), "genesis");
+        (uint32 epoch, address data) = staking.currentCertificateData();
+        assertEq(epoch, 0, "epoch 0");
+        assertEq(data, address(0), "no data");
+        _registerNode(0); // registered, not staked: epoch 1 has no committee either
+        _advance();
+        assertEq(staking.certificateData(1), address(0), "empty committee");
+        (epoch, data) = staking.currentCertificateData();
+        assertEq(epoch, 1, "epoch 1");
+        assertEq(data, address(0), "still no data");
+        _checkCertificateData(1);
+    }
+
+    function test_certificateData_matchesViews() external {
+        _stakedNodes(5);
+        _advance();
+        address data = staking.certificateData(1);
+        assertTrue(data != address(0), "deployed");
+        _checkCertificateData(1);
+        (uint32 epoch, address current) = staking.currentCertificateData();
+        assertEq(epoch, 1, "current epoch");
+        assertEq(current, data, "current data");
+        // Committee 1 is CREATEd at Staking's nonce 1.
+        assertEq(data, _createAddress(address(staking), 1), "CREATE address of nonce 1");
+        // The code starts with STOP: calling it does nothing.
+        (bool ok, bytes memory ret) = data.call(abi.encodeWithSignature("anything()"));
+        assertTrue(ok, "call succeeds");
+        assertEq(ret.length, 0, "and returns nothing");
+    }
+
+    function test_certificateData_revertsForFutureEpoch() external {
+        vm.expectRevert(abi.encodeWithSelector(Staking.EpochNotReached.selector, 1, 0));
+        staking.certificateData(1);
+    }
+
+    function test_certificateData_reusedWhileCommitteeUnchanged() external {
+        _stakedNodes(3); // 17 33 50 shards
+        _advance();
+        address first = staking.certificateData(1);
+        _advance(); // no stake change: the committee is not even recomputed
+        assertEq(staking.certificateData(2), first, "reused without stake changes");
+        uint256 nonce = vm.getNonce(address(staking));
+        _stake(ALICE, _node(0), 1); // recomputed, same members and shard counts
+        _advance();
+        assertEq(staking.certificateData(3), first, "reused when the apportionment is unchanged");
+        assertEq(vm.getNonce(address(staking)), nonce, "nothing deployed");
+        (, address current) = staking.currentCertificateData();
+        assertEq(current, first, "current data");
+        _checkCertificateData(3);
+    }
+
+    function test_certificateData_newWhenShardCountsChange() external {
+        _stakedNodes(3);
+        _advance();
+        _stake(_node(0), _node(0), 3 * MIN_STAKE); // 4 2 3 of 9 -> 45 22 33
+        _advance();
+        address first = staking.certificateData(1);
+        address second = staking.certificateData(2);
+        assertTrue(second != first && second != address(0), "new data");
+        assertEq(second, _createAddress(address(staking), 2), "CREATE address of nonce 2");
+        (, uint16[] memory counts) = staking.committee(2);
+        assertEq(counts[0], 45, "node 0 grew");
+        _checkCertificateData(1); // the old data is untouched
+        _checkCertificateData(2);
+    }
+
+    function test_certificateData_newWhenMembersChange() external {
+        _stakedNodes(5);
+        _advance();
+        // One leaves, one joins: the aggregate key is updated (2 changes < 5 members).
+        vm.prank(_node(1));
+        staking.requestWithdrawal(_node(1), 2 * MIN_STAKE);
+        _registerNode(5);
+        _stake(_node(5), _node(5), MIN_STAKE);
+        _advance();
+        (address[] memory members,) = staking.committee(2);
+        assertEq(members.length, 5, "five members");
+        assertEq(members[1], _node(2), "node 1 left");
+        assertEq(members[4], _node(5), "node 5 joined");
+        assertTrue(staking.certificateData(2) != staking.certificateData(1), "new data");
+        _checkCertificateData(1);
+        _checkCertificateData(2);
+    }
+
+    function test_certificateData_wholeCommitteeReplaced() external {
+        _stakedNodes(2);
+        _advance();
+        // Both leave, two others join: 4 changes >= 2 members, so the key is summed afresh.
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(_node(i));
+            staking.requestWithdrawal(_node(i), (i + 1) * MIN_STAKE);
+        }
+        _registerNode(2);
+        _registerNode(3);
+        _stake(_node(2), _node(2), MIN_STAKE);
+        _stake(_node(3), _node(3), MIN_STAKE);
+        _advance();
+        (address[] memory members,) = staking.committee(2);
+        assertEq(members[0], _node(2), "node 2");
+        assertEq(members[1], _node(3), "node 3");
+        _checkCertificateData(2);
+    }
+
+    function test_certificateData_afterEpochWithoutCommittee() external {
+        _stakedNodes(2);
+        _advance();
+        for (uint256 i; i < 2; ++i) {
+            vm.prank(_node(i));
+            staking.requestWithdrawal(_node(i), (i + 1) * MIN_STAKE);
+        }
+        _advance();
+        assertEq(staking.certificateData(2), address(0), "no committee in epoch 2");
+        (, address current) = staking.currentCertificateData();
+        assertEq(current, address(0), "no current data");
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance();
+        address third = staking.certificateData(3);
+        assertEq(third, _createAddress(address(staking), 2), "committee 2");
+        _checkCertificateData(3);
+    }
+
+    /// @dev Committee ids whose nonce takes every RLP length (1 to 4 bytes), and the ids from
+    /// which `currentCertificateData` no longer finds the id next to the epoch.
+    function test_certificateData_addressForEveryNonceLength() external {
+        uint32[10] memory ids = [
+            uint32(0x7f),
+            0x80,
+            0xff,
+            0x100,
+            0xffff,
+            0x10000,
+            0xfffffe,
+            0xffffff,
+            0x1000000,
+            type(uint32).max
+        ];
+        for (uint256 t; t < ids.length; ++t) {
+            _checkCommitteeId(ids[t]);
+        }
+    }
+
+    function test_fuzz_certificateData_addressForAnyCommitteeId(uint256 id) external {
+        _checkCommitteeId(uint32(bound(id, 2, type(uint32).max)));
+    }
+
+    /// @dev On a fresh deployment whose next committee gets id `id` (counter and nonce set): the
+    /// advance deploys its data at the CREATE address of nonce `id` and the views find it.
+    function _checkCommitteeId(uint32 id) internal {
+        _deployDefault();
+        _registerNodes(2);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(_node(1), _node(1), 2 * MIN_STAKE);
+        _setCommitteeCount(id - 1);
+        vm.setNonce(address(staking), id);
+        _advance();
+        address data = staking.certificateData(1);
+        assertEq(data, _createAddress(address(staking), id), "CREATE address of nonce id");
+        (uint32 epoch, address current) = staking.currentCertificateData();
+        assertEq(epoch, 1, "epoch");
+        assertEq(current, data, "current data");
+        _checkCertificateData(1);
+    }
+
+    function test_advanceEpoch_revertsWhenDataMissesItsAddress() external {
+        _stakedNodes(2);
+        // Committee ids and Staking's nonce out of step (cannot happen: Staking creates nothing else).
+        _setCommitteeCount(5);
+        vm.expectRevert(abi.encodeWithSelector(Staking.CertificateDataNotDeployed.selector, 6));
+        staking.advanceEpoch();
+    }
+
+    /// @dev The CREATE address of `deployer` at `nonce`, written independently of Staking's
+    /// (RLP of [deployer, nonce] with the nonce's minimal big-endian bytes).
+    function _createAddress(address deployer, uint256 nonce) internal pure returns (address) {
+        bytes memory n;
+        if (nonce == 0) {
+            n = hex"80";
+        } else if (nonce < 0x80) {
+            n = abi.encodePacked(uint8(nonce));
+        } else {
+            bytes memory be;
+            for (uint256 v = nonce; v != 0; v >>= 8) {
+                be = abi.encodePacked(uint8(v), be);
+            }
+            n = abi.encodePacked(uint8(0x80 + be.length), be);
+        }
+        bytes memory payload = abi.encodePacked(uint8(0x94), deployer, n);
+        return address(uint160(uint256(keccak256(abi.encodePacked(uint8(0xc0 + payload.length), payload)))));
+    }
+
     function test_nodeAt_revertsOutOfRange() external {
         vm.expectRevert(abi.encodeWithSelector(Staking.MemberIndexOutOfRange.selector, 0, 0, 0));
         staking.nodeAt(0);
@@ -1442,7 +1664,9 @@ contract StakingFuzzTest is StakingFixture {
 /// Each scenario prepares in `setUp` (its own transaction), so the measured call sees cold storage
 /// and clean slots as a real transaction would; `npx forge snapshot` records the tests and the
 /// exact call gas is printed with -vv. n = 100 shards and 100 equal stakes: every node is a
-/// member with one shard.
+/// member with one shard. An advance that forms a new committee (members or shard counts change)
+/// deploys its certificate data, 101 + 98 bytes per member: at 100 members ~2.0M of the budgets
+/// below is that code's deposit (200 gas a byte); advances that keep the committee deploy nothing.
 abstract contract StakingGasBase is StakingFixture {
     /// @dev Foundry's console address: forge prints calls to it with -vv (no code there, so a low-level call).
     address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
@@ -1499,7 +1723,8 @@ contract StakingGasFirstCommitteeTest is StakingGasBase {
         (address[] memory members,) = staking.committee(1);
         assertEq(members.length, NODES, "100 members");
         _checkShards(1);
-        assertLe(used, 3_500_000, "gas budget");
+        _checkCertificateData(1);
+        assertLe(used, 4_500_000, "gas budget");
     }
 }
 
@@ -1578,7 +1803,8 @@ contract StakingGasTenReplacedTest is StakingGasBase {
         assertEq(members[0], _operator(1), "node 0 left");
         assertEq(members[NODES - 1], _operator(NODES + 9), "node 109 joined");
         _checkShards(3);
-        assertLe(used, 4_000_000, "gas budget");
+        _checkCertificateData(3);
+        assertLe(used, 5_500_000, "gas budget");
     }
 }
 
@@ -1595,6 +1821,17 @@ contract StakingGasHotPathTest is StakingGasBase {
         _log("certificateContext, cold", used);
         assertEq(size, NODES, "size");
         assertLe(used, 25_000, "certificateContext budget");
+    }
+
+    function test_gas_currentCertificateData_100nodes() external view {
+        uint256 before = gasleft();
+        (uint32 epoch, address data) = staking.currentCertificateData();
+        uint256 used = before - gasleft();
+        _log("currentCertificateData, cold", used);
+        assertEq(epoch, 1, "epoch");
+        assertEq(data.code.length, 101 + 98 * NODES, "data of 100 members");
+        // One cold slot (epoch and committee id) and the CREATE address: no per-epoch lookup.
+        assertLe(used, 8_000, "currentCertificateData budget");
     }
 
     function test_gas_member_100nodes() external view {
@@ -1622,7 +1859,7 @@ contract StakingGasThousandShardsTest is StakingGasBase {
         (address[] memory members,) = staking.committee(1);
         assertEq(members.length, NODES, "100 members");
         _checkShards(1);
-        assertLe(used, 5_000_000, "gas budget");
+        assertLe(used, 6_500_000, "gas budget");
     }
 }
 
@@ -1649,7 +1886,8 @@ contract StakingGasThousandShardsMoveTest is StakingGasBase {
     function test_gas_advanceEpoch_100nodes_1000shards_tenGrow() external {
         uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, n = 1000, 10 stakes grow, payout");
         _checkShards(2);
-        assertLe(used, 5_000_000, "gas budget");
+        _checkCertificateData(2);
+        assertLe(used, 7_250_000, "gas budget");
     }
 }
 

@@ -7,7 +7,7 @@ import {BLS} from "../src/libraries/BLS.sol";
 
 /// @notice Invariants of Staking under random sequences of every user action and epoch advances:
 /// WAL conservation, exact accounting of obligations, shards with exactly one owner each, the
-/// committee key, and stake bookkeeping.
+/// committee key, the certificate data of every epoch, and stake bookkeeping.
 contract StakingInvariantTest is StakingFixture {
     uint256 internal constant NODES = 8;
 
@@ -143,6 +143,25 @@ contract StakingInvariantTest is StakingFixture {
             // leave out the smallest stakes.
             assertLe(s, smallest, "left-out stake <= every member's");
         }
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_certificateDataMatchesViewsInEveryEpoch() external view {
+        uint32 current = staking.currentEpoch();
+        for (uint32 e; e <= current; ++e) {
+            _checkCertificateData(e);
+            if (e == 0) continue;
+            // Consecutive epochs share their data exactly when committee and shard counts are equal.
+            (address[] memory m0, uint16[] memory c0) = staking.committee(e - 1);
+            (address[] memory m1, uint16[] memory c1) = staking.committee(e);
+            bool same = keccak256(abi.encode(m0, c0)) == keccak256(abi.encode(m1, c1));
+            assertEq(
+                staking.certificateData(e) == staking.certificateData(e - 1), same, "data reused iff committee unchanged"
+            );
+        }
+        (uint32 epoch, address data) = staking.currentCertificateData();
+        assertEq(epoch, current, "current epoch");
+        assertEq(data, staking.certificateData(current), "current data");
     }
 
     /// forge-config: default.invariant.fail-on-revert = true

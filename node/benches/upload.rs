@@ -80,7 +80,7 @@ fn setup(n: u16, len: usize) -> (Arc<NodeState>, EncodedBlob, std::path::PathBuf
             max_sliver_bytes: 64 << 20,
             upload_wait: Duration::from_secs(30),
         },
-        8,
+        32,
         EpochView {
             epoch: 1,
             committee: Arc::new(committee),

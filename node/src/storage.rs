@@ -7,6 +7,10 @@
 //! - `metadata`: blob id -> metadata (floe-core wire format).
 //! - `slivers`: blob id ‖ pair (u16 BE) ‖ kind (u8) -> sliver (wire format).
 //! - `meta`: `"cursor"` -> next block to read events from.
+//!
+//! Metadata and sliver writes go through one writer thread that commits every write waiting
+//! at that moment in a single transaction (group commit): concurrent uploads share one fsync,
+//! and each caller still returns only after its data is committed.
 
 use std::{path::Path, sync::Arc};
 
@@ -86,6 +90,80 @@ impl BlobEntry {
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Arc<Database>,
+    writer: Arc<Writer>,
+}
+
+/// One write for the group-commit thread.
+enum Put {
+    Metadata([u8; 32], Vec<u8>),
+    Sliver([u8; 35], Vec<u8>),
+}
+
+type Reply = std::sync::mpsc::SyncSender<Result<(), StoreError>>;
+
+/// The group-commit thread; dropping the last handle stops and joins it (closing the file).
+#[derive(Debug)]
+struct Writer {
+    tx: Option<std::sync::mpsc::Sender<(Put, Reply)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Most writes and bytes in one group commit.
+const GROUP_MAX_WRITES: usize = 512;
+const GROUP_MAX_BYTES: usize = 256 << 20;
+
+fn writer_loop(db: Arc<Database>, rx: std::sync::mpsc::Receiver<(Put, Reply)>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        let mut bytes = 0usize;
+        while batch.len() < GROUP_MAX_WRITES && bytes < GROUP_MAX_BYTES {
+            match rx.try_recv() {
+                Ok(next) => {
+                    bytes += match &next.0 {
+                        Put::Metadata(_, v) | Put::Sliver(_, v) => v.len(),
+                    };
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let result = commit_batch(&db, &batch);
+        for (_, reply) in batch {
+            let _ = reply.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(StoreError::Db(e.to_string())),
+            });
+        }
+    }
+}
+
+fn commit_batch(db: &Database, batch: &[(Put, Reply)]) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let mut meta = txn.open_table(METADATA)?;
+        let mut slivers = txn.open_table(SLIVERS)?;
+        for (put, _) in batch {
+            match put {
+                Put::Metadata(k, v) => {
+                    meta.insert(k, v.as_slice())?;
+                }
+                Put::Sliver(k, v) => {
+                    slivers.insert(k, v.as_slice())?;
+                }
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
 }
 
 fn sliver_key(id: &BlobId, pair: u16, kind: SliverKind) -> [u8; 35] {
@@ -116,7 +194,32 @@ impl Store {
             txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
-        Ok(Store { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread_db = db.clone();
+        let thread = std::thread::Builder::new()
+            .name("floe-store-writer".into())
+            .spawn(move || writer_loop(thread_db, rx))
+            .map_err(|e| open_err(format!("cannot start the writer thread: {e}")))?;
+        let writer = Arc::new(Writer {
+            tx: Some(tx),
+            thread: Some(thread),
+        });
+        Ok(Store { db, writer })
+    }
+
+    /// Hands a write to the group-commit thread and waits until it is committed.
+    fn put(&self, put: Put) -> Result<(), StoreError> {
+        let (reply, done) = std::sync::mpsc::sync_channel(1);
+        let tx = self
+            .writer
+            .tx
+            .as_ref()
+            .ok_or_else(|| StoreError::Db("the store is closing".into()))?;
+        tx.send((put, reply))
+            .map_err(|_| StoreError::Db("the store writer stopped".into()))?;
+        done.recv()
+            .map_err(|_| StoreError::Db("the store writer stopped".into()))?
     }
 
     /// The blob's entry.
@@ -189,10 +292,7 @@ impl Store {
 
     /// Stores the blob's metadata (wire bytes).
     pub fn put_metadata(&self, id: &BlobId, wire: &[u8]) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(METADATA)?.insert(&id.0, wire)?;
-        txn.commit()?;
-        Ok(())
+        self.put(Put::Metadata(id.0, wire.to_vec()))
     }
 
     /// A sliver (wire bytes).
@@ -226,11 +326,7 @@ impl Store {
         kind: SliverKind,
         wire: &[u8],
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
-        txn.open_table(SLIVERS)?
-            .insert(&sliver_key(id, pair, kind), wire)?;
-        txn.commit()?;
-        Ok(())
+        self.put(Put::Sliver(sliver_key(id, pair, kind), wire.to_vec()))
     }
 
     /// The slivers held for a blob, as (pair, kind), ascending.
@@ -325,6 +421,41 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(s.blobs().unwrap().len(), 1);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writes_are_all_committed() {
+        let dir = std::env::temp_dir().join(format!("floe-node-group-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let id = BlobId([9; 32]);
+        {
+            let s = Store::open(&dir).unwrap();
+            let threads: Vec<_> = (0..8u16)
+                .map(|t| {
+                    let s = s.clone();
+                    std::thread::spawn(move || {
+                        for i in 0..25u16 {
+                            let pair = t * 25 + i;
+                            s.put_sliver(&id, pair, SliverKind::Primary, &pair.to_be_bytes())
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+        }
+        // Dropping the last handle closed the file: it reopens at once with everything in it.
+        let s = Store::open(&dir).unwrap();
+        let held = s.held_slivers(&id).unwrap();
+        assert_eq!(held.len(), 200);
+        assert_eq!(
+            s.sliver(&id, 137, SliverKind::Primary).unwrap(),
+            Some(137u16.to_be_bytes().to_vec())
+        );
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

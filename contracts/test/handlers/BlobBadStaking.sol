@@ -1,14 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice A staking contract that answers committee queries in the wrong shape (a 96-byte key):
-/// the registry must reject it with InvalidCommitteeData rather than misread it. Free prices, so
-/// blobs can be registered without WAL.
+/// @notice A staking contract (n = 10, epoch 1, free prices, so blobs register without WAL) whose
+/// certificate data is whatever code the test gives: the registry must reject malformed data with
+/// InvalidCommitteeData rather than misread it.
 contract BlobBadStaking {
-    address public immutable wal;
+    /// @notice The test's data code could not be deployed.
+    error DataNotDeployed();
 
-    constructor(address wal_) {
+    address public immutable wal;
+    address public immutable data;
+
+    /// @param code The runtime code of the certificate data contract (empty: no code at all).
+    constructor(address wal_, bytes memory code) {
         wal = wal_;
+        address created;
+        if (code.length != 0) {
+            // Initcode: PUSH2 len, DUP1, PUSH1 10, RETURNDATASIZE, CODECOPY, RETURNDATASIZE, RETURN | code.
+            bytes memory init = abi.encodePacked(bytes1(0x61), uint16(code.length), hex"80600a3d393df3", code);
+            assembly ("memory-safe") {
+                created := create(0, add(init, 0x20), mload(init))
+            }
+            if (created == address(0)) revert DataNotDeployed();
+        } else {
+            created = address(0xDA7A);
+        }
+        data = created;
     }
 
     function nShards() external pure returns (uint16) {
@@ -23,7 +40,7 @@ contract BlobBadStaking {
         return (0, 0);
     }
 
-    function certificateContext(uint32) external pure returns (uint256, uint16, bytes memory) {
-        return (4, 10, new bytes(96));
+    function currentCertificateData() external view returns (uint32, address) {
+        return (1, data);
     }
 }

@@ -173,6 +173,55 @@ abstract contract StakingFixture is Test, StakingKeys {
         }
     }
 
+    /// @dev Checks `epoch`'s certificate data contract byte by byte against the views that read
+    /// storage (`committee`, `member`, `nShards`), its aggregate key against the sum of the member
+    /// keys, and `certificateContext` against it (layout: IStaking.certificateData).
+    function _checkCertificateData(uint32 epoch) internal view {
+        address data = staking.certificateData(epoch);
+        (address[] memory members, uint16[] memory counts) = staking.committee(epoch);
+        (uint256 size, uint16 n, bytes memory agg) = staking.certificateContext(epoch);
+        assertEq(size, members.length, "context size == committee size");
+        assertEq(n, staking.nShards(), "context n");
+        if (members.length == 0) {
+            assertEq(data, address(0), "no data without a committee");
+            assertEq(agg, new bytes(128), "identity without a committee");
+            return;
+        }
+        bytes memory code = data.code;
+        assertEq(code.length, 101 + 98 * members.length, "data length");
+        assertEq(uint8(code[0]), 0, "data starts with STOP");
+        assertEq(_u16At(code, 1), members.length, "data committee size");
+        assertEq(_u16At(code, 3), n, "data n");
+        bytes[] memory keys = new bytes[](members.length);
+        for (uint256 i; i < members.length; ++i) {
+            uint16 shards;
+            (keys[i], shards) = staking.member(epoch, i);
+            assertEq(shards, counts[i], "member shards == committee shards");
+            assertEq(keys[i], staking.nodeInfo(members[i]).publicKey, "member key == registered key");
+            uint256 at = 101 + 98 * i;
+            assertEq(_keyAt(code, at), keys[i], "data key == member key");
+            assertEq(_u16At(code, at + 96), shards, "data shards == member shards");
+        }
+        bytes memory sum = BLS.aggregate(keys);
+        assertEq(_keyAt(code, 5), sum, "data aggregate key == sum of member keys");
+        assertEq(agg, sum, "context aggregate key == sum of member keys");
+    }
+
+    /// @dev The big-endian uint16 at `at` of `b`.
+    function _u16At(bytes memory b, uint256 at) internal pure returns (uint256) {
+        return (uint256(uint8(b[at])) << 8) | uint8(b[at + 1]);
+    }
+
+    /// @dev The 96-byte key (x | y) at `at` of `b`, in the EIP-2537 encoding (each coordinate
+    /// after 16 zero bytes).
+    function _keyAt(bytes memory b, uint256 at) internal pure returns (bytes memory key) {
+        key = new bytes(128);
+        for (uint256 j; j < 48; ++j) {
+            key[16 + j] = b[at + j];
+            key[80 + j] = b[at + 48 + j];
+        }
+    }
+
     /// @dev Checks that `epoch`'s shard owners and shard counts agree and cover all `n` shards.
     function _checkShards(uint32 epoch) internal view {
         (address[] memory members, uint16[] memory counts) = staking.committee(epoch);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use floe_chain::BlobState;
 use floe_client::{ClientError, StoreOptions, node_api::NodeError};
 use floe_core::encoding::SliverKind;
@@ -59,6 +59,20 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
     match client.delete(&short.blob_id).await {
         Err(ClientError::NotDeletable { .. }) => {}
         other => bail!("deleting a permanent blob: {other:?}"),
+    }
+
+    // Someone else cannot delete it.
+    let mut other_config = client.config().clone();
+    other_config.wallet_key = devnet
+        .account_key(devnet.node_count() + 1)
+        .context("a spare account")?
+        .to_owned();
+    let other = floe_client::Client::new(other_config).await?;
+    match other.delete(&deletable.blob_id).await {
+        Err(e @ ClientError::NotDeletable { .. }) => {
+            assert!(e.to_string().contains("belongs to"), "{e}")
+        }
+        other => bail!("deleting someone else's blob: {other:?}"),
     }
 
     // Delete: the chain says deleted at once, reads say so.

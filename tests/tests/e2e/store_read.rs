@@ -15,8 +15,14 @@ async fn store_and_read_back_byte_for_byte() -> Result<()> {
         deletable: false,
     };
 
-    // 1 byte, 1 MiB, an odd size, 64 MiB.
-    for (len, seed) in [(1usize, 1u64), (1 << 20, 2), (1_234_567, 3), (64 << 20, 4)] {
+    // Empty, 1 byte, 1 MiB, an odd size, 64 MiB.
+    for (len, seed) in [
+        (0usize, 0u64),
+        (1, 1),
+        (1 << 20, 2),
+        (1_234_567, 3),
+        (64 << 20, 4),
+    ] {
         let data = test_bytes(len, seed);
         let stored = client.store(data.clone(), &opts).await?;
         assert_eq!(stored.outcome, StoreOutcome::NewlyCertified, "size {len}");
