@@ -31,7 +31,8 @@ import {BLS} from "./libraries/BLS.sol";
 /// - Certificate checks (gas): one call to the staking contract returns the current epoch and the
 ///   address of the committee's certificate data ({IStaking-certificateData}); the header
 ///   (committee size, n, aggregate key) and each non-signer's key and shard count are read from
-///   that contract's code with EXTCODECOPY: one cold account, then ~0.1k per non-signer.
+///   that contract's code with EXTCODECOPY: one cold account, then ~1.7k per non-signer (a warm
+///   copy and a G1 addition).
 /// - Ends are bounded: a resource may end at most {MAX_EPOCHS_AHEAD} epochs after the current one.
 /// - Storage layout (gas): a blob is one packed slot keyed by its id; its root lives in its storage
 ///   resource (an existing slot, cheap to rewrite) rather than in a new slot, and moves to a slot of
@@ -98,7 +99,7 @@ contract BlobRegistry is IBlobRegistry {
     error BadSignature();
     /// @notice Thrown when the epoch's certificate data (from the staking contract) is malformed:
     /// a code length other than 101 + 98 * size, an empty committee, a shard count other than
-    /// n, or a key the G1 addition rejects.
+    /// n, non-signers holding more than n shards, or a key the G1 addition rejects.
     error InvalidCommitteeData(uint32 epoch);
     /// @notice Thrown when certifying an empty list of blobs.
     error EmptyBatch();
@@ -575,6 +576,7 @@ contract BlobRegistry is IBlobRegistry {
         uint256 committeeSize = _readHeader(epoch, data, aggregateKey);
         uint256 missing = _nonSigners(epoch, data, cert.signers, committeeSize, aggregateKey);
         uint256 n = _n;
+        if (missing > n) revert InvalidCommitteeData(epoch);
         uint256 weight = n - missing;
         uint256 needed = invalidation ? (n + 3) / 3 : (2 * n + 3) / 3;
         if (weight < needed) revert ShortOfQuorum(weight, needed);

@@ -1194,10 +1194,7 @@ contract Staking is IStaking {
             // Constructor, then the runtime code's STOP, committee size and n.
             mstore(
                 init,
-                or(
-                    or(shl(248, 0x61), shl(232, codeLength)),
-                    or(shl(176, INIT_OPCODES), or(shl(152, k), shl(136, n)))
-                )
+                or(or(shl(248, 0x61), shl(232, codeLength)), or(shl(176, INIT_OPCODES), or(shl(152, k), shl(136, n))))
             )
         }
         if (incremental) _copyKey(acc, prevData, DATA_AGGREGATE);
@@ -1252,14 +1249,11 @@ contract Staking is IStaking {
 
     /// @dev Moves `i` past the members of `prev` with a node index below `node` (they left): their
     /// keys, read from `prevData`, are subtracted at `acc` if `incremental`. Returns the new `i`.
-    function _skipLeft(
-        uint256 acc,
-        address prevData,
-        uint256[] memory prev,
-        uint256 i,
-        uint256 node,
-        bool incremental
-    ) internal view returns (uint256) {
+    function _skipLeft(uint256 acc, address prevData, uint256[] memory prev, uint256 i, uint256 node, bool incremental)
+        internal
+        view
+        returns (uint256)
+    {
         for (; i < prev.length && (prev[i] & 0xffff) < node; ++i) {
             if (incremental) {
                 _copyKey(acc + 128, prevData, DATA_HEADER + i * DATA_RECORD);

@@ -689,7 +689,11 @@ contract BlobRegistryStorageTest is BlobFixture {
     /// @dev Certificate data (IStaking.certificateData layout) with `size` members claimed, `records`
     /// records present, `n` shards (n / size per member), an identity aggregate key and every
     /// member key `key` (96 bytes).
-    function _data(uint256 size, uint256 records, uint256 n, bytes memory key) internal pure returns (bytes memory code) {
+    function _data(uint256 size, uint256 records, uint256 n, bytes memory key)
+        internal
+        pure
+        returns (bytes memory code)
+    {
         code = abi.encodePacked(bytes1(0), uint16(size), uint16(n), new bytes(96));
         for (uint256 i; i < records; ++i) {
             code = abi.encodePacked(code, key, uint16(n / size));
@@ -722,8 +726,18 @@ contract BlobRegistryStorageTest is BlobFixture {
         _expectBadCommitteeData(_data(0, 0, 10, G1_STRIPPED));
     }
 
+    function test_certifyBlob_committeeDataShardsAboveN() external {
+        // Member 0 (absent) claims 11 of n = 10 shards.
+        bytes memory code = _data(4, 4, 10, G1_STRIPPED);
+        code[101 + 96] = 0;
+        code[101 + 97] = bytes1(uint8(11));
+        _expectBadCommitteeData(code);
+    }
+
     function test_certifyBlob_committeeDataKeyNotOnCurve() external {
-        _expectBadCommitteeData(_data(4, 4, 10, abi.encodePacked(bytes32(uint256(0x11)), bytes32(uint256(0x11)), bytes32(uint256(0x11)))));
+        _expectBadCommitteeData(
+            _data(4, 4, 10, abi.encodePacked(bytes32(uint256(0x11)), bytes32(uint256(0x11)), bytes32(uint256(0x11))))
+        );
     }
 
     function test_registerBlobWithNewStorage_tooLarge() external {

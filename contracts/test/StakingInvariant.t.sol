@@ -156,7 +156,9 @@ contract StakingInvariantTest is StakingFixture {
             (address[] memory m1, uint16[] memory c1) = staking.committee(e);
             bool same = keccak256(abi.encode(m0, c0)) == keccak256(abi.encode(m1, c1));
             assertEq(
-                staking.certificateData(e) == staking.certificateData(e - 1), same, "data reused iff committee unchanged"
+                staking.certificateData(e) == staking.certificateData(e - 1),
+                same,
+                "data reused iff committee unchanged"
             );
         }
         (uint32 epoch, address data) = staking.currentCertificateData();

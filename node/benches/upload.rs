@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("node");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
-    g.bench_function("put all 200 slivers of a 1 MiB blob (n=100)", |b| {
+    g.bench_function("put 200 slivers of a 1 MiB blob one by one (n=100)", |b| {
         b.iter(|| {
             rt.block_on(async {
                 for (pair, kind, wire) in &slivers {
@@ -138,6 +138,26 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    g.bench_function(
+        "put 200 slivers of a 1 MiB blob concurrently (n=100)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    // As a client uploads: all at once (the node stores up to 32 at a time and
+                    // commits the writes waiting together in one transaction).
+                    let puts = slivers.iter().map(|(pair, kind, wire)| {
+                        let state = state.clone();
+                        let uri = format!("/v1/blobs/{id}/slivers/{pair}/{kind}");
+                        let wire = wire.clone();
+                        tokio::spawn(async move { call(&state, Method::PUT, uri, wire).await })
+                    });
+                    for status in futures::future::join_all(puts).await {
+                        assert_eq!(status.expect("task"), StatusCode::OK);
+                    }
+                })
+            })
+        },
+    );
     let indices: Vec<String> = (0..100u16).map(|i| i.to_string()).collect();
     let uri = format!(
         "/v1/blobs/{id}/recovery/0/secondary?indices={}",
