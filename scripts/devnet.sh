@@ -2,7 +2,7 @@
 # Brings up a local floe network from a fresh clone: installs the pinned npm toolchain (anvil)
 # if missing, builds `floe` and `floe-node`, and runs `floe devnet` (Ctrl-C stops it).
 #
-#   scripts/devnet.sh                      # 4 nodes, 100 shards, 600 s epochs, in ~/.floe/devnet
+#   scripts/devnet.sh                      # 4 nodes, 100 shards, 1 h epochs, in ~/.floe/devnet
 #   scripts/devnet.sh --nodes 7 --epoch-secs 60
 #
 # Then, from another terminal: target/debug/floe store photo.jpg

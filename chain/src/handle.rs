@@ -142,7 +142,7 @@ impl Chain {
         Ok(Self::from_provider(provider, deployment, sender, rpc_url))
     }
 
-    /// Wraps an existing provider (e.g. the one [`crate::deploy`] used). `sender` is the
+    /// Wraps an existing provider (e.g. the one [`crate::deploy()`] used). `sender` is the
     /// provider wallet's address, if it has one.
     pub fn from_provider(
         provider: DynProvider,

@@ -130,7 +130,7 @@ impl Default for DevnetOptions {
         Self {
             nodes: 4,
             shards: 100,
-            epoch_secs: 600,
+            epoch_secs: 3600,
             dir: None,
             anvil: None,
             floe_node: None,
@@ -182,6 +182,15 @@ pub struct Devnet {
     // Declared last: dropped after the nodes.
     anvil: Option<ManagedChild>,
 }
+
+/// The deployment before [`Devnet::deploy`] ran.
+const UNDEPLOYED: Deployment = Deployment {
+    wal: Address::ZERO,
+    staking: Address::ZERO,
+    registry: Address::ZERO,
+    chain_id: 0,
+    start_block: 0,
+};
 
 /// A directory name unique to this process and moment.
 fn unique_temp_dir() -> PathBuf {
@@ -291,24 +300,12 @@ impl Devnet {
                 }
                 extra
             },
-            deployment: Deployment {
-                wal: Address::ZERO,
-                staking: Address::ZERO,
-                registry: Address::ZERO,
-                chain_id: 0,
-                start_block: 0,
-            },
+            deployment: UNDEPLOYED,
             accounts: Vec::new(),
             client_config: ClientConfig {
                 rpc_url: String::new(),
                 wallet_key: String::new(),
-                deployment: Deployment {
-                    wal: Address::ZERO,
-                    staking: Address::ZERO,
-                    registry: Address::ZERO,
-                    chain_id: 0,
-                    start_block: 0,
-                },
+                deployment: UNDEPLOYED,
                 timeouts: opts.timeouts.clone(),
             },
             nodes: Vec::new(),

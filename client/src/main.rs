@@ -130,8 +130,9 @@ struct DevnetArgs {
     /// Shards n.
     #[arg(long, default_value_t = 100)]
     shards: u16,
-    /// Epoch duration in seconds.
-    #[arg(long, default_value_t = 600)]
+    /// Epoch duration in seconds; a blob stored with `--epochs N` in epoch E is kept until
+    /// epoch E+N begins.
+    #[arg(long, default_value_t = 3600)]
     epoch_secs: u64,
     /// Working directory (default $FLOE_HOME/devnet); its node data is wiped at start.
     #[arg(long, value_name = "DIR")]

@@ -197,9 +197,15 @@ pub async fn on_epoch_change(ctx: &Ctx) {
     ctx.recovery_queue.lock().await.extend(queue);
 }
 
-/// Works through the recovery queue; blobs that could not be completed are retried later.
+/// First delay before retrying an incomplete recovery; it doubles up to [`RECOVERY_MAX_DELAY`].
+const RECOVERY_FIRST_DELAY: Duration = Duration::from_secs(2);
+/// Longest delay between recovery attempts of one blob.
+const RECOVERY_MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// Works through the recovery queue; blobs that could not be completed are retried later,
+/// with a delay doubling per attempt.
 pub async fn recover(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
-    let mut retry_at: HashMap<BlobId, tokio::time::Instant> = HashMap::new();
+    let mut retry: HashMap<BlobId, (tokio::time::Instant, Duration)> = HashMap::new();
     loop {
         let batch: Vec<BlobId> = {
             let mut q = ctx.recovery_queue.lock().await;
@@ -207,7 +213,7 @@ pub async fn recover(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
             let ready: Vec<BlobId> = q
                 .iter()
                 .copied()
-                .filter(|id| retry_at.get(id).is_none_or(|t| *t <= now))
+                .filter(|id| retry.get(id).is_none_or(|(at, _)| *at <= now))
                 .collect();
             for id in &ready {
                 q.remove(id);
@@ -215,19 +221,18 @@ pub async fn recover(ctx: Ctx, mut shutdown: watch::Receiver<bool>) {
             ready
         };
         for id in batch {
-            match recover_blob(&ctx, &id).await {
-                Ok(true) => {
-                    retry_at.remove(&id);
-                }
-                Ok(false) => {
-                    retry_at.insert(id, tokio::time::Instant::now() + Duration::from_secs(3));
-                    ctx.recovery_queue.lock().await.insert(id);
-                }
-                Err(e) => {
-                    tracing::warn!(blob = %id, error = %e, "recovery failed; will retry");
-                    retry_at.insert(id, tokio::time::Instant::now() + Duration::from_secs(3));
-                    ctx.recovery_queue.lock().await.insert(id);
-                }
+            let outcome = recover_blob(&ctx, &id).await;
+            if let Err(e) = &outcome {
+                tracing::warn!(blob = %id, error = %e, "recovery failed; will retry");
+            }
+            if matches!(outcome, Ok(true)) {
+                retry.remove(&id);
+            } else {
+                let delay = retry.get(&id).map_or(RECOVERY_FIRST_DELAY, |(_, d)| {
+                    (*d * 2).min(RECOVERY_MAX_DELAY)
+                });
+                retry.insert(id, (tokio::time::Instant::now() + delay, delay));
+                ctx.recovery_queue.lock().await.insert(id);
             }
         }
         if until_shutdown(&mut shutdown, ctx.poll).await {

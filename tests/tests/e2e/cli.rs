@@ -116,6 +116,28 @@ async fn cli_stores_reads_and_reports_through_the_config_lookup() -> Result<()> 
         .sum();
     assert_eq!(shards, 100);
 
+    // faucet and stake: the node's stake grows by the amount.
+    let node = devnet.node(0).operator;
+    let chain = devnet.chain().await?;
+    let stake_before = chain.node_info(node).await?.stake;
+    let faucet =
+        stdout_json(&floe(&["faucet", "10", "--json"], &[("FLOE_CONFIG", &config)]).await?)?;
+    assert!(faucet["transaction"].is_string(), "{faucet}");
+    let node_arg = node.to_string();
+    let staked = stdout_json(
+        &floe(
+            &["stake", &node_arg, "2.5", "--json"],
+            &[("FLOE_CONFIG", &config)],
+        )
+        .await?,
+    )?;
+    assert!(staked["transactions"].is_array(), "{staked}");
+    let stake_after = chain.node_info(node).await?.stake;
+    assert_eq!(
+        stake_after - stake_before,
+        alloy::primitives::U256::from(2_500_000_000u64)
+    );
+
     // Errors are one clear line and a failing exit code.
     let unknown = format!("0x{}", "ab".repeat(32));
     let out = floe(&["read", &unknown], &[("FLOE_CONFIG", &config)]).await?;
