@@ -10,8 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 if [ ! -x node_modules/.bin/anvil ]; then
-  echo "installing the npm toolchain (npm ci) ..." >&2
-  npm ci --no-audit --no-fund >&2
+  echo "installing the npm toolchain (npm install, from package-lock.json) ..." >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
 fi
 echo "building floe and floe-node ..." >&2
 cargo build --bin floe --bin floe-node >&2

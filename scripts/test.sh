@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "npm toolchain (Foundry, solc, OpenZeppelin) from package-lock.json"
-npm ci --no-audit --no-fund --loglevel=error
+# `npm install` against the committed lock, not `npm ci`: the registry lacks some of Foundry
+# 1.7.1's optional per-platform packages (e.g. anvil-darwin-amd64), which `npm ci` refuses.
+npm install --no-audit --no-fund --loglevel=error
 
 step "forge fmt --check"
 npx --no-install forge fmt --check

@@ -1,6 +1,6 @@
 //! floe-chain against a real anvil (the repo's npm toolchain): deploy, register and stake
 //! nodes, advance the epoch, read the committee, register and certify a blob with a real BLS
-//! certificate, follow the events, and decode reverts. Needs `npm ci` (fails saying so).
+//! certificate, follow the events, and decode reverts. Needs `npm install` (fails saying so).
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ fn anvil() -> AnvilInstance {
     let bin = repo.join("node_modules/.bin/anvil");
     assert!(
         bin.exists(),
-        "anvil not installed: run `npm ci` at the repo root, then rerun the tests"
+        "anvil not installed: run `npm install` at the repo root, then rerun the tests"
     );
     Anvil::at(bin).spawn()
 }

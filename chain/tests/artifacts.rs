@@ -2,7 +2,7 @@
 //! produces from the current Solidity sources. This test runs the script into a temporary
 //! directory (a real `forge build` with the repo's npm toolchain) and compares byte for byte, so
 //! a contract change without regenerated bindings fails `cargo test`. It needs the npm toolchain
-//! installed (`npm ci`); without it the test fails saying so.
+//! installed (`npm install`); without it the test fails saying so.
 
 use std::{path::PathBuf, process::Command};
 
@@ -15,7 +15,7 @@ fn committed_artifacts_match_a_fresh_forge_build() {
         .to_path_buf();
     assert!(
         repo.join("node_modules/.bin/forge").exists(),
-        "the npm toolchain is not installed: run `npm ci` at the repo root, then rerun the tests"
+        "the npm toolchain is not installed: run `npm install` at the repo root, then rerun the tests"
     );
     let out = std::env::temp_dir().join(format!("floe-chain-artifacts-{}", std::process::id()));
     let status = Command::new("bash")

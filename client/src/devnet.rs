@@ -35,7 +35,7 @@ use crate::{
 pub enum DevnetError {
     /// anvil is not installed.
     #[error(
-        "anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm ci` in the repository"
+        "anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm install` in the repository"
     )]
     AnvilNotFound,
     /// The floe-node executable is not built.

@@ -1,7 +1,7 @@
 //! Two in-process nodes against a real anvil: a writer uploads only to the node holding a
 //! quorum of shards; the skipped node recovers its slivers from its peer; a blob left
 //! uncertified is certified by a node; a restarted node resumes from its cursor with its data;
-//! a deleted blob's data is garbage-collected at the epoch change. Needs `npm ci`.
+//! a deleted blob's data is garbage-collected at the epoch change. Needs `npm install`.
 #![allow(clippy::unwrap_used)]
 
 use std::{future::Future, path::PathBuf, time::Duration};
@@ -34,7 +34,7 @@ fn anvil() -> AnvilInstance {
     let bin = repo.join("node_modules/.bin/anvil");
     assert!(
         bin.exists(),
-        "anvil not installed: run `npm ci` at the repo root, then rerun the tests"
+        "anvil not installed: run `npm install` at the repo root, then rerun the tests"
     );
     Anvil::at(bin).spawn()
 }
