@@ -2,15 +2,19 @@
 //!
 //! Store: encode → check the chain (already certified? a registration of ours to reuse?) →
 //! approve WAL and register → upload to every shard's node → collect confirmations from a
-//! quorum of shards → certify. Read: check the chain → metadata from any node → `n-2f`
+//! quorum of shards (if the epoch changes meanwhile: read the new committee and upload to it)
+//! → certify. Read: check the chain → metadata from any node → `n-2f`
 //! verified primary slivers → decode → re-encode and compare with the blob id.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy::primitives::{Address, B256, U256};
-use floe_chain::{BlobState, Chain};
+use floe_chain::{BlobState, Chain, Committee};
 use floe_core::{
-    bls::{PublicKey, Quorum},
+    bls::Quorum,
     encoding::{DecodeError, EncodedBlob, EncodingConfig},
     ids::{BlobId, ENCODING_RED_STUFF},
 };
@@ -21,6 +25,9 @@ use crate::{
     config::ClientConfig, error::ClientError, node_api::http_client, progress::Progress, read,
     store,
 };
+
+/// The pause before asking again a node that lags behind the chain's epoch.
+const LAG_RETRY: Duration = Duration::from_millis(500);
 
 /// Serializes a blob id (or anything printable) as its display string (`0x…` hex).
 pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
@@ -162,38 +169,6 @@ pub struct NetworkInfo {
     pub wal_balance: U256,
 }
 
-/// A committee member as the upload and download see it.
-#[derive(Debug, Clone)]
-pub(crate) struct PlacedMember {
-    /// Its HTTP API address.
-    pub network_address: String,
-    /// Its BLS key.
-    pub public_key: PublicKey,
-    /// The shards it holds.
-    pub shards: Vec<u16>,
-}
-
-/// Which node holds which shard in one epoch.
-#[derive(Debug, Clone)]
-pub(crate) struct Placement {
-    /// The epoch.
-    pub epoch: u32,
-    /// Shards `n`.
-    pub n_shards: u16,
-    /// Members in committee (bitmap) order.
-    pub members: Vec<PlacedMember>,
-    /// `shard_owner[s]` = index of the member holding shard `s`.
-    pub shard_owner: Vec<usize>,
-}
-
-impl Placement {
-    /// The address of the node holding `shard`.
-    pub(crate) fn node_of_shard(&self, shard: u16) -> Option<String> {
-        let index = *self.shard_owner.get(usize::from(shard))?;
-        self.members.get(index).map(|m| m.network_address.clone())
-    }
-}
-
 /// The floe SDK: one chain connection (with the wallet) and an HTTP client for the nodes.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -211,7 +186,7 @@ impl Client {
         let signer = floe_chain::signer_from_hex(&config.wallet_key)
             .map_err(|e| ClientError::InvalidWalletKey(e.to_string()))?;
         let chain = Chain::connect(&config.rpc_url, config.deployment, Some(signer)).await?;
-        let http = http_client(config.timeouts.connect(), config.timeouts.request());
+        let http = http_client(config.timeouts.connect(), config.timeouts.request())?;
         let limit = Arc::new(Semaphore::new(
             config.timeouts.max_concurrent_requests.max(1),
         ));
@@ -256,35 +231,31 @@ impl Client {
         EncodingConfig::new(n).map_err(|e| ClientError::Encode(e.to_string()))
     }
 
-    /// The current epoch's placement of shards on nodes.
-    async fn placement(&self, epoch: u32) -> Result<Placement, ClientError> {
+    /// The committee of `epoch`: which node holds which shard. Fails if there is none yet,
+    /// or if it does not fit the network's encoding.
+    async fn committee(&self, epoch: u32) -> Result<Committee, ClientError> {
         let committee = self.chain.committee(epoch).await?;
-        if committee.members.is_empty() {
+        if committee.is_empty() {
             return Err(ClientError::NoCommittee { epoch });
         }
-        let members: Vec<PlacedMember> = committee
-            .members
-            .iter()
-            .map(|m| PlacedMember {
-                network_address: m.network_address.clone(),
-                public_key: m.public_key,
-                shards: m.shards.clone(),
-            })
-            .collect();
-        let mut shard_owner = vec![usize::MAX; usize::from(committee.n_shards)];
-        for (index, m) in members.iter().enumerate() {
-            for s in &m.shards {
-                if let Some(slot) = shard_owner.get_mut(usize::from(*s)) {
-                    *slot = index;
-                }
-            }
+        let expected = self.encoding().await?.n_shards();
+        if committee.n_shards != expected {
+            return Err(ClientError::CommitteeMismatch {
+                epoch,
+                got: committee.n_shards,
+                expected,
+            });
         }
-        Ok(Placement {
-            epoch,
-            n_shards: committee.n_shards,
-            members,
-            shard_owner,
-        })
+        Ok(committee)
+    }
+
+    /// The committee of the chain's current epoch if it is later than `epoch`.
+    async fn newer_committee(&self, epoch: u32) -> Result<Option<Committee>, ClientError> {
+        let now = self.chain.current_epoch().await?;
+        if now <= epoch {
+            return Ok(None);
+        }
+        self.committee(now).await.map(Some)
     }
 
     /// Encodes `data` (on a blocking thread).
@@ -317,12 +288,12 @@ impl Client {
             },
             async {
                 let epoch = self.chain.current_epoch().await?;
-                Ok::<_, ClientError>((epoch, self.placement(epoch).await?))
+                Ok::<_, ClientError>((epoch, self.committee(epoch).await?))
             }
         );
         let (encoded, encode_time) = encoded;
         let encoded = Arc::new(encoded?);
-        let (epoch, placement) = chain_reads?;
+        let (epoch, committee) = chain_reads?;
         timings.encode_secs = encode_time.as_secs_f64();
         // Only the chain reads not hidden behind encoding count as chain time.
         timings.chain_secs = (t.elapsed() - encode_time).as_secs_f64();
@@ -401,22 +372,26 @@ impl Client {
             chain_id: self.config.deployment.chain_id,
             registry: self.config.deployment.registry.into_array(),
             deletable,
-            deadline: tokio::time::Instant::now() + self.config.timeouts.confirmation(),
+            end_epoch,
+            timeout: self.config.timeouts.confirmation(),
             extra: self.config.timeouts.extra_confirmation(),
+            lag_retry: LAG_RETRY,
         };
-        let confirmations = store::upload_and_confirm(
+        let uploaded = store::upload_and_confirm(
             &self.http,
             self.limit.clone(),
-            &placement,
+            committee,
             encoded.clone(),
             &params,
             &bar,
+            |epoch| async move { self.newer_committee(epoch).await.map_err(|e| e.to_string()) },
         )
         .await;
         bar.finish_and_clear();
         timings.upload_secs = t.elapsed().as_secs_f64();
+        let (committee, confirmations) = uploaded?;
 
-        let n = placement.n_shards;
+        let n = committee.n_shards;
         if !Quorum::Certify.is_met(confirmations.weight, n) {
             return Err(ClientError::QuorumNotReached {
                 blob_id,
@@ -431,7 +406,7 @@ impl Client {
         // Certify.
         let t = Instant::now();
         let cert = confirmations
-            .certificate(placement.epoch, placement.members.len())
+            .certificate(committee.epoch, committee.members.len())
             .map_err(|message| {
                 ClientError::Encode(format!("cannot aggregate confirmations: {message}"))
             })?;
@@ -471,8 +446,8 @@ impl Client {
             BlobState::Certified => {}
         }
         let cfg = self.encoding().await?;
-        let placement = self.placement(epoch).await?;
-        let metadata = read::fetch_metadata(&self.http, &placement, &cfg, blob_id).await?;
+        let committee = self.committee(epoch).await?;
+        let metadata = read::fetch_metadata(&self.http, &committee, &cfg, blob_id).await?;
         let len = metadata.unencoded_length;
         let primary_total = u64::from(cfg.secondary_len())
             * u64::from(cfg.primary_len())
@@ -481,7 +456,7 @@ impl Client {
         let slivers = read::fetch_primaries(
             &self.http,
             self.limit.clone(),
-            &placement,
+            &committee,
             &cfg,
             &metadata,
             blob_id,

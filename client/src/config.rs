@@ -75,7 +75,8 @@ pub struct Timeouts {
     pub request_secs: u64,
     /// Timeout of establishing a TCP connection to a storage node, in seconds.
     pub connect_secs: u64,
-    /// How long a store keeps retrying uploads and confirmations before giving up, in seconds.
+    /// How long a store keeps retrying uploads and confirmations before giving up, in seconds
+    /// (again in full on the new committee when the epoch changes during the store).
     pub confirmation_secs: u64,
     /// How many storage-node requests run at once.
     pub max_concurrent_requests: usize,

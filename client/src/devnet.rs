@@ -530,7 +530,7 @@ impl Devnet {
     }
 
     async fn wait_node_healthy(&mut self, i: usize) -> Result<(), DevnetError> {
-        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(2))?;
         let client = NodeClient::new(http, &self.node_address(i));
         let (dir, timeout) = (self.dir.clone(), self.startup_timeout);
         let node = &mut self.nodes[i];
@@ -562,7 +562,7 @@ impl Devnet {
 
     /// Waits until every running node reports `epoch` (or later) on `/v1/health`.
     pub async fn wait_nodes_in_epoch(&self, epoch: u32) -> Result<(), DevnetError> {
-        let http = http_client(Duration::from_secs(1), Duration::from_secs(2));
+        let http = http_client(Duration::from_secs(1), Duration::from_secs(2))?;
         for (i, node) in self.nodes.iter().enumerate() {
             if node.process.is_none() {
                 continue;

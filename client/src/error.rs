@@ -72,6 +72,36 @@ pub enum ClientError {
         /// One line per failing node.
         failures: String,
     },
+    /// The committee changed again and again while the blob was being stored.
+    #[error(
+        "store of {blob_id} failed: the committee changed {replacements} times while uploading (last epoch {epoch}); \
+         the registration (paid storage until epoch {end_epoch}) stays yours: run the same `floe store` again and it is reused without paying again"
+    )]
+    CommitteeKeptChanging {
+        /// The blob.
+        blob_id: BlobId,
+        /// How many times the blob was placed on a new committee.
+        replacements: usize,
+        /// The last epoch seen.
+        epoch: u32,
+        /// End epoch of the registration.
+        end_epoch: u32,
+    },
+    /// The committee read from the chain does not fit the network's encoding.
+    #[error(
+        "the committee of epoch {epoch} has {got} shards but the network encodes for {expected}; the chain's data is inconsistent, check the config's deployment"
+    )]
+    CommitteeMismatch {
+        /// The epoch.
+        epoch: u32,
+        /// Shards of the committee.
+        got: u16,
+        /// Shards of the encoding.
+        expected: u16,
+    },
+    /// The HTTP client for the storage nodes could not be built.
+    #[error("cannot build the HTTP client for storage nodes: {0}; check the system's TLS setup")]
+    HttpClient(String),
     /// The blob was never registered.
     #[error(
         "blob {0} is unknown: it was never registered on this network (check the id and the config's network)"

@@ -19,6 +19,8 @@ pub mod client;
 pub mod config;
 pub mod devnet;
 pub mod error;
+#[cfg(test)]
+mod fake_node;
 pub mod node_api;
 pub mod process;
 pub mod progress;

@@ -2,11 +2,17 @@
 //!
 //! Bodies of metadata and slivers are floe-core's wire format (`application/octet-stream`);
 //! errors come back as JSON with a status code, kept here as [`NodeError::Status`].
+//!
+//! Every body is read through [`read_limited`] with a cap fitting what is asked for (metadata:
+//! its exact size for `n` shards; a sliver: its exact size from the metadata; JSON: a few KiB),
+//! so a faulty or hostile node cannot make the client buffer more than that.
 
 use std::{future::Future, time::Duration};
 
 use floe_core::{encoding::SliverKind, ids::BlobId};
 use serde::{Deserialize, Serialize};
+
+use crate::error::ClientError;
 
 /// A failed request to one storage node.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,6 +35,31 @@ pub enum NodeError {
         /// The node's error message (its JSON `error` field, or the body).
         message: String,
     },
+    /// The node's answer is larger than what was asked for can be.
+    #[error(
+        "node {node} sent a {what} larger than the {limit} bytes it can be; the node is faulty or hostile, another node is tried"
+    )]
+    TooLarge {
+        /// The node's network address.
+        node: String,
+        /// What was being read.
+        what: String,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The node follows a later epoch than the placement the client uploads by (it answered
+    /// 421 for a pair, or signed a confirmation for a later epoch).
+    #[error(
+        "node {node} no longer follows epoch {placement_epoch} (it {seen}); the committee is read again and the blob uploaded to the new shard holders"
+    )]
+    EpochChanged {
+        /// The node's network address.
+        node: String,
+        /// The epoch of the placement uploaded by.
+        placement_epoch: u32,
+        /// What the node did that shows it.
+        seen: String,
+    },
     /// The node's answer could not be decoded.
     #[error("node {node} sent an undecodable answer: {message}")]
     BadResponse {
@@ -49,7 +80,7 @@ impl NodeError {
             Self::Status { status, .. } => {
                 *status >= 500 || matches!(status, 404 | 408 | 409 | 421 | 425 | 429)
             }
-            Self::BadResponse { .. } => false,
+            Self::BadResponse { .. } | Self::TooLarge { .. } | Self::EpochChanged { .. } => false,
         }
     }
 
@@ -72,6 +103,59 @@ pub struct ConfirmationResponse {
     /// The node (operator address), informational.
     #[serde(default)]
     pub node: Option<String>,
+}
+
+/// Cap on a JSON answer that is a confirmation, or on an error body.
+pub const MAX_SMALL_BODY: u64 = 4 * 1024;
+/// Cap on the JSON of `/v1/health` and `/v1/blobs/{id}/status`.
+pub const MAX_STATUS_BODY: u64 = 64 * 1024;
+/// Wire bytes of metadata besides the 64 bytes per shard: version, tag, encoding type,
+/// unencoded length (u64) and the pair count (u32).
+pub const METADATA_WIRE_HEADER: u64 = 2 + 1 + 8 + 4;
+/// Wire bytes of a sliver besides its data: version, tag, kind, pair, symbol size, length.
+pub const SLIVER_WIRE_HEADER: u64 = 2 + 1 + 2 + 2 + 4;
+
+/// The wire size of the metadata of a blob on `n_shards` shards.
+pub fn metadata_wire_len(n_shards: u16) -> u64 {
+    METADATA_WIRE_HEADER + 64 * u64::from(n_shards)
+}
+
+/// The wire size of a sliver of `symbols` symbols of `symbol_size` bytes.
+pub fn sliver_wire_len(symbol_size: u16, symbols: u16) -> u64 {
+    SLIVER_WIRE_HEADER + u64::from(symbol_size) * u64::from(symbols)
+}
+
+/// Reads `resp`'s body, refusing one over `max` bytes: first by its announced length, then
+/// while reading (chunk by chunk, so at most `max` bytes plus one chunk are ever buffered).
+/// `node` and `what` name the node and the body in the error.
+pub async fn read_limited(
+    resp: reqwest::Response,
+    max: u64,
+    node: &str,
+    what: &str,
+) -> Result<Vec<u8>, NodeError> {
+    let too_large = || NodeError::TooLarge {
+        node: node.to_owned(),
+        what: what.to_owned(),
+        limit: max,
+    };
+    let announced = resp.content_length();
+    if announced.is_some_and(|len| len > max) {
+        return Err(too_large());
+    }
+    let mut resp = resp;
+    let capacity = announced.unwrap_or(0).min(max);
+    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| NodeError::Transport {
+        node: node.to_owned(),
+        message: format!("reading the {what}: {}", error_chain(&e)),
+    })? {
+        if body.len() as u64 + chunk.len() as u64 > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Client of one storage node.
@@ -118,11 +202,13 @@ impl NodeClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let body = resp.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or(body);
+        let message = match read_limited(resp, MAX_SMALL_BODY, &self.address, "error body").await {
+            Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
+            Err(e) => format!("(error body dropped: {e})"),
+        };
         Err(NodeError::Status {
             node: self.address.clone(),
             status: status.as_u16(),
@@ -143,7 +229,7 @@ impl NodeClient {
         Ok(())
     }
 
-    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, NodeError> {
+    async fn get_bytes(&self, path: &str, max: u64, what: &str) -> Result<Vec<u8>, NodeError> {
         let resp = self
             .http
             .get(self.url(path))
@@ -151,11 +237,16 @@ impl NodeClient {
             .await
             .map_err(|e| self.transport(e))?;
         let resp = self.check(resp).await?;
-        Ok(resp.bytes().await.map_err(|e| self.transport(e))?.to_vec())
+        read_limited(resp, max, &self.address, what).await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, NodeError> {
-        let bytes = self.get_bytes(path).await?;
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        max: u64,
+        what: &str,
+    ) -> Result<T, NodeError> {
+        let bytes = self.get_bytes(path, max, what).await?;
         serde_json::from_slice(&bytes).map_err(|e| NodeError::BadResponse {
             node: self.address.clone(),
             message: e.to_string(),
@@ -168,9 +259,15 @@ impl NodeClient {
             .await
     }
 
-    /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes.
-    pub async fn get_metadata(&self, id: &BlobId) -> Result<Vec<u8>, NodeError> {
-        self.get_bytes(&format!("/v1/blobs/{id}/metadata")).await
+    /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes, at most their size for
+    /// `n_shards` shards.
+    pub async fn get_metadata(&self, id: &BlobId, n_shards: u16) -> Result<Vec<u8>, NodeError> {
+        self.get_bytes(
+            &format!("/v1/blobs/{id}/metadata"),
+            metadata_wire_len(n_shards),
+            "metadata",
+        )
+        .await
     }
 
     /// `PUT /v1/blobs/{id}/slivers/{pair}/{kind}` with the sliver's wire bytes.
@@ -185,42 +282,59 @@ impl NodeClient {
             .await
     }
 
-    /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes.
+    /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most
+    /// `max_bytes` (its exact size, [`sliver_wire_len`] of the blob's symbol size).
     pub async fn get_sliver(
         &self,
         id: &BlobId,
         pair: u16,
         kind: SliverKind,
+        max_bytes: u64,
     ) -> Result<Vec<u8>, NodeError> {
-        self.get_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"))
-            .await
+        self.get_bytes(
+            &format!("/v1/blobs/{id}/slivers/{pair}/{kind}"),
+            max_bytes,
+            &format!("{kind} sliver {pair}"),
+        )
+        .await
     }
 
     /// `GET /v1/blobs/{id}/confirmation`: the node's signature once it holds all its slivers.
     pub async fn confirmation(&self, id: &BlobId) -> Result<ConfirmationResponse, NodeError> {
-        self.get_json(&format!("/v1/blobs/{id}/confirmation")).await
+        self.get_json(
+            &format!("/v1/blobs/{id}/confirmation"),
+            MAX_SMALL_BODY,
+            "confirmation",
+        )
+        .await
     }
 
     /// `GET /v1/blobs/{id}/status`: the node's view of the blob (JSON, shape owned by the node).
     pub async fn blob_status(&self, id: &BlobId) -> Result<serde_json::Value, NodeError> {
-        self.get_json(&format!("/v1/blobs/{id}/status")).await
+        self.get_json(
+            &format!("/v1/blobs/{id}/status"),
+            MAX_STATUS_BODY,
+            "blob status",
+        )
+        .await
     }
 
     /// `GET /v1/health`.
     pub async fn health(&self) -> Result<serde_json::Value, NodeError> {
-        self.get_json("/v1/health").await
+        self.get_json("/v1/health", MAX_STATUS_BODY, "health report")
+            .await
     }
 }
 
-/// Builds the shared HTTP client for storage nodes.
-pub fn http_client(connect: Duration, request: Duration) -> reqwest::Client {
+/// Builds the shared HTTP client for storage nodes, with its timeouts.
+pub fn http_client(connect: Duration, request: Duration) -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(connect)
         .timeout(request)
         .pool_max_idle_per_host(64)
         .build()
-        .unwrap_or_default()
+        .map_err(|e| ClientError::HttpClient(error_chain(&e)))
 }
 
 /// Exponential backoff: runs `op` until it succeeds, fails with a non-retryable error, or the
@@ -258,9 +372,13 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::{
+        Arc,
+        atomic::{AtomicU32, Ordering},
+    };
 
     use super::*;
+    use crate::fake_node::{FakeNode, Serve};
 
     fn status(code: u16) -> NodeError {
         NodeError::Status {
@@ -324,6 +442,110 @@ mod tests {
         assert_eq!(r.err().and_then(|e| e.status()), Some(409));
         assert!(tokio::time::Instant::now() <= deadline);
         assert!(tokio::time::Instant::now() - start >= Duration::from_secs(3));
+    }
+
+    fn blob(n: u16) -> floe_core::encoding::EncodedBlob {
+        let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
+        cfg.encode(&[5u8; 5000]).expect("encode")
+    }
+
+    #[test]
+    fn wire_caps_are_the_exact_sizes_of_metadata_and_slivers() {
+        use floe_core::wire::Wire;
+        for n in [4u16, 10, 100] {
+            let b = blob(n);
+            assert_eq!(metadata_wire_len(n), b.metadata.to_wire().len() as u64);
+            let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
+            let pair = &b.pairs[0];
+            assert_eq!(
+                sliver_wire_len(pair.primary.symbol_size, cfg.primary_len()),
+                pair.primary.to_wire().len() as u64
+            );
+            assert_eq!(
+                sliver_wire_len(pair.secondary.symbol_size, cfg.secondary_len()),
+                pair.secondary.to_wire().len() as u64
+            );
+        }
+    }
+
+    async fn fake(serve: Serve) -> FakeNode {
+        let node = FakeNode::start(1, Arc::new(AtomicU32::new(1))).await;
+        *node.state.serve.lock().expect("lock") = serve;
+        node
+    }
+
+    fn assert_too_large(r: Result<Vec<u8>, NodeError>, node: &FakeNode, limit: u64) {
+        match r {
+            Err(e @ NodeError::TooLarge { .. }) => {
+                assert!(!e.is_retryable());
+                let msg = e.to_string();
+                assert!(msg.contains(&node.address), "{msg}");
+                assert!(
+                    msg.contains(&format!("larger than the {limit} bytes")),
+                    "{msg}"
+                );
+            }
+            other => panic!("expected TooLarge, got {:?}", other.map(|b| b.len())),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_announced_body_over_the_cap_is_refused_unread() {
+        let node = fake(Serve::Announced(10 << 20)).await;
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        let id = BlobId([1; 32]);
+        assert_too_large(client.get_metadata(&id, 4).await, &node, 271);
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_cut_at_the_cap() {
+        let node = fake(Serve::Endless).await;
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        let id = BlobId([1; 32]);
+        assert_too_large(
+            client.get_sliver(&id, 0, SliverKind::Primary, 1000).await,
+            &node,
+            1000,
+        );
+        assert_too_large(
+            client.get_metadata(&id, 100).await,
+            &node,
+            metadata_wire_len(100),
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sliver_one_byte_over_its_exact_size_is_refused_and_one_at_it_accepted() {
+        let node = fake(Serve::Announced(1001)).await;
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        let id = BlobId([1; 32]);
+        assert_too_large(
+            client.get_sliver(&id, 0, SliverKind::Primary, 1000).await,
+            &node,
+            1000,
+        );
+        *node.state.serve.lock().expect("lock") = Serve::Announced(1000);
+        let got = client.get_sliver(&id, 0, SliverKind::Primary, 1000).await;
+        assert_eq!(got.map(|b| b.len()).ok(), Some(1000));
+    }
+
+    #[tokio::test]
+    async fn an_endless_error_body_keeps_the_status_and_drops_the_body() {
+        let node = fake(Serve::EndlessError).await;
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        match client.get_metadata(&BlobId([1; 32]), 4).await {
+            Err(NodeError::Status {
+                status, message, ..
+            }) => {
+                assert_eq!(status, 404);
+                assert!(message.contains("error body dropped"), "{message}");
+                assert!(
+                    message.contains(&format!("{MAX_SMALL_BODY} bytes")),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a 404, got {:?}", other.map(|b| b.len())),
+        }
     }
 
     #[test]

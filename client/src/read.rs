@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use floe_chain::Committee;
 use floe_core::{
     encoding::{EncodingConfig, Sliver, SliverKind},
     ids::BlobId,
@@ -13,18 +14,22 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
-use crate::{client::Placement, error::ClientError, node_api::NodeClient};
+use crate::{
+    error::ClientError,
+    node_api::{NodeClient, sliver_wire_len},
+};
 
-/// Fetches metadata from the nodes in turn until one serves metadata matching `blob_id`.
+/// Fetches metadata from the nodes in turn until one serves metadata matching `blob_id`; a
+/// node that fails, or sends more than metadata for `n` shards can be, is skipped.
 pub(crate) async fn fetch_metadata(
     http: &reqwest::Client,
-    placement: &Placement,
+    committee: &Committee,
     cfg: &EncodingConfig,
     blob_id: &BlobId,
 ) -> Result<BlobMetadata, ClientError> {
     let mut failures = Vec::new();
     // Start at a node picked by the blob id, so readers spread over the committee.
-    let members: Vec<_> = placement
+    let members: Vec<_> = committee
         .members
         .iter()
         .filter(|m| !m.shards.is_empty())
@@ -32,7 +37,7 @@ pub(crate) async fn fetch_metadata(
     let start = usize::from(blob_id.0[31]) % members.len().max(1);
     for member in members.iter().cycle().skip(start).take(members.len()) {
         let node = NodeClient::new(http.clone(), &member.network_address);
-        let bytes = match node.get_metadata(blob_id).await {
+        let bytes = match node.get_metadata(blob_id, cfg.n_shards()).await {
             Ok(b) => b,
             Err(e) => {
                 failures.push(e.to_string());
@@ -59,23 +64,32 @@ pub(crate) async fn fetch_metadata(
     })
 }
 
-/// Fetches primary slivers (systematic ones first) until `n-2f` verify against `metadata`.
+/// Fetches primary slivers (systematic ones first) until `n-2f` verify against `metadata`; a
+/// sliver that fails, or is larger than the metadata's symbol size allows, is replaced by
+/// another pair's (from another node).
 pub(crate) async fn fetch_primaries(
     http: &reqwest::Client,
     limit: Arc<Semaphore>,
-    placement: &Placement,
+    committee: &Committee,
     cfg: &EncodingConfig,
     metadata: &BlobMetadata,
     blob_id: &BlobId,
     bar: &ProgressBar,
 ) -> Result<Vec<Sliver>, ClientError> {
-    let n = placement.n_shards;
+    let n = committee.n_shards;
     let needed = usize::from(cfg.secondary_len());
+    let symbol_size = metadata.symbol_size(cfg).map_err(|e| ClientError::Decode {
+        blob_id: *blob_id,
+        message: e.to_string(),
+    })?;
+    let max_bytes = sliver_wire_len(symbol_size, cfg.primary_len());
     // Systematic pairs (0..n-2f) decode without Reed-Solomon; the others are the fallback.
     let mut order = (0..n).map(|pair| {
         (
             pair,
-            placement.node_of_shard(blob_id.shard_for_pair(pair, n)),
+            committee
+                .holder_of_pair(blob_id, pair)
+                .map(|m| m.network_address.clone()),
         )
     });
     let mut got: Vec<Sliver> = Vec::with_capacity(needed);
@@ -95,7 +109,7 @@ pub(crate) async fn fetch_primaries(
             let bytes = {
                 let _permit = limit.acquire().await;
                 NodeClient::new(http, &address)
-                    .get_sliver(blob_id, pair, SliverKind::Primary)
+                    .get_sliver(blob_id, pair, SliverKind::Primary, max_bytes)
                     .await
                     .map_err(|e| format!("pair {pair}: {e}"))?
             };
@@ -155,4 +169,97 @@ pub(crate) async fn fetch_primaries(
         });
     }
     Ok(got)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use floe_core::encoding::EncodedBlob;
+
+    use super::*;
+    use crate::fake_node::{FakeNode, Serve, committee, seed};
+
+    fn encoded(cfg: &EncodingConfig) -> EncodedBlob {
+        let data: Vec<u8> = (0..4000u32).map(|i| (i * 13 % 256) as u8).collect();
+        cfg.encode(&data).expect("encode")
+    }
+
+    async fn nodes(count: u8) -> Vec<FakeNode> {
+        let epoch = Arc::new(AtomicU32::new(1));
+        let mut out = Vec::new();
+        for s in 1..=count {
+            out.push(FakeNode::start(s, epoch.clone()).await);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn metadata_reads_skip_a_node_sending_too_much() {
+        let cfg = EncodingConfig::new(4).expect("n = 4");
+        let blob = encoded(&cfg);
+        let nodes = nodes(2).await;
+        let c = committee(1, &nodes, vec![0, 1, 0, 1]);
+        seed(&c, &blob).await;
+        // The node asked first sends an endless body.
+        let first = usize::from(blob.blob_id.0[31]) % 2;
+        *nodes[first].state.serve.lock().expect("lock") = Serve::Endless;
+        let http = reqwest::Client::new();
+        let m = fetch_metadata(&http, &c, &cfg, &blob.blob_id)
+            .await
+            .expect("metadata from the other node");
+        assert_eq!(m, blob.metadata);
+        assert_eq!(nodes[first].state.gets.load(Ordering::SeqCst), 1);
+
+        // With both hostile, the error names them.
+        *nodes[1 - first].state.serve.lock().expect("lock") = Serve::Announced(1 << 20);
+        match fetch_metadata(&http, &c, &cfg, &blob.blob_id).await {
+            Err(ClientError::NoMetadata { failures, .. }) => {
+                for node in &nodes {
+                    assert!(
+                        failures.contains(&format!("node {} sent a metadata larger", node.address)),
+                        "{failures}"
+                    );
+                }
+            }
+            other => panic!("expected NoMetadata, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[tokio::test]
+    async fn sliver_reads_replace_an_oversized_sliver_with_another_nodes() {
+        let cfg = EncodingConfig::new(4).expect("n = 4");
+        let blob = encoded(&cfg);
+        let nodes = nodes(4).await;
+        let c = committee(1, &nodes, vec![0, 1, 2, 3]);
+        seed(&c, &blob).await;
+        // The holder of pair 0 (asked first) sends one byte more than a primary sliver has.
+        let exact = sliver_wire_len(blob.pairs[0].primary.symbol_size, cfg.primary_len());
+        let hostile = usize::from(blob.blob_id.shard_for_pair(0, 4));
+        *nodes[hostile].state.serve.lock().expect("lock") =
+            Serve::Announced(usize::try_from(exact + 1).expect("small"));
+        let slivers = fetch_primaries(
+            &reqwest::Client::new(),
+            Arc::new(Semaphore::new(8)),
+            &c,
+            &cfg,
+            &blob.metadata,
+            &blob.blob_id,
+            &ProgressBar::hidden(),
+        )
+        .await
+        .expect("enough primaries from the others");
+        assert_eq!(slivers.len(), usize::from(cfg.secondary_len()));
+        assert!(slivers.iter().all(|s| s.pair != 0));
+        assert_eq!(nodes[hostile].state.gets.load(Ordering::SeqCst), 1);
+        let data = cfg
+            .decode_and_verify(&blob.metadata, slivers)
+            .expect("decodes");
+        assert_eq!(
+            data,
+            (0..4000u32)
+                .map(|i| (i * 13 % 256) as u8)
+                .collect::<Vec<_>>()
+        );
+    }
 }

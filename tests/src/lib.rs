@@ -121,11 +121,11 @@ where
 }
 
 /// A client of node `i`'s HTTP API.
-pub fn node_client(devnet: &Devnet, i: usize) -> NodeClient {
-    NodeClient::new(
-        http_client(Duration::from_secs(2), Duration::from_secs(30)),
+pub fn node_client(devnet: &Devnet, i: usize) -> Result<NodeClient> {
+    Ok(NodeClient::new(
+        http_client(Duration::from_secs(2), Duration::from_secs(30))?,
         &devnet.node_address(i),
-    )
+    ))
 }
 
 /// Node `i`'s `/v1/blobs/{id}/status`, or `None` if it does not answer with one.
@@ -134,7 +134,7 @@ pub async fn node_blob_status(
     i: usize,
     blob_id: &BlobId,
 ) -> Option<serde_json::Value> {
-    node_client(devnet, i).blob_status(blob_id).await.ok()
+    node_client(devnet, i).ok()?.blob_status(blob_id).await.ok()
 }
 
 /// True if node `i` holds the metadata and every sliver it must hold of `blob_id`.

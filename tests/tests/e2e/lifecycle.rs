@@ -113,14 +113,15 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
     // The nodes garbage-collect both at the epoch change: no metadata, no slivers.
     let committee = client.chain().committee(now).await?;
     for i in 0..4 {
-        let node = node_client(&devnet, i);
+        let node = node_client(&devnet, i)?;
         for blob in [&deletable.blob_id, &short.blob_id] {
             let pair = committee.pairs_of(devnet.node(i).operator, blob)[0];
             wait_until(&format!("node {i} to drop {blob}"), Duration::from_secs(60), || async {
                 let gone = |r: Result<Vec<u8>, NodeError>| matches!(r, Err(e) if matches!(e.status(), Some(404 | 410)));
-                let gone = gone(node.get_metadata(blob).await)
-                    && gone(node.get_sliver(blob, pair, SliverKind::Primary).await)
-                    && gone(node.get_sliver(blob, pair, SliverKind::Secondary).await);
+                // Only an error answer counts, so the size caps do not matter here.
+                let gone = gone(node.get_metadata(blob, committee.n_shards).await)
+                    && gone(node.get_sliver(blob, pair, SliverKind::Primary, 1 << 20).await)
+                    && gone(node.get_sliver(blob, pair, SliverKind::Secondary, 1 << 20).await);
                 let held = node
                     .blob_status(blob)
                     .await

@@ -183,8 +183,13 @@ async fn bad_uploads_are_rejected_with_4xx_and_change_nothing() -> Result<()> {
     .await?;
     assert_eq!(code, 200);
     assert!(pairs_held(&node_blob_status(&devnet, 0, &id).await).contains(&u64::from(pair)));
-    let served = floe_tests::node_client(&devnet, 0)
-        .get_sliver(&id, pair, SliverKind::Primary)
+    let served = floe_tests::node_client(&devnet, 0)?
+        .get_sliver(
+            &id,
+            pair,
+            SliverKind::Primary,
+            genuine.primary.to_wire().len() as u64,
+        )
         .await?;
     assert_eq!(Sliver::from_wire(&served)?, genuine.primary);
     Ok(())

@@ -1,0 +1,221 @@
+//! Fake storage nodes for the unit tests: an axum server on 127.0.0.1 speaking the node API
+//! the client uses, whose behaviour (epoch followed, 421s, oversized answers) a test sets.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+};
+
+use alloy::primitives::Address;
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, put},
+};
+use floe_chain::{Committee, committee::Member};
+use floe_core::{bls::SecretKey, ids::BlobId, messages::certify_message};
+
+/// Chain id the fake nodes sign for.
+pub(crate) const CHAIN_ID: u64 = 31337;
+/// Registry the fake nodes sign for.
+pub(crate) const REGISTRY: [u8; 20] = [0x42; 20];
+
+/// How a fake node answers GETs of metadata and slivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Serve {
+    /// What was uploaded to it.
+    Honest,
+    /// A body of this many bytes, with its length announced.
+    Announced(usize),
+    /// An endless body without an announced length.
+    Endless,
+    /// A 404 whose error body is endless.
+    EndlessError,
+}
+
+/// What a fake node does and what it saw.
+#[derive(Debug)]
+pub(crate) struct FakeState {
+    /// The node's BLS key.
+    pub(crate) key: SecretKey,
+    /// The epoch the node follows (shared between the nodes of a test: the "chain").
+    pub(crate) epoch: Arc<AtomicU32>,
+    /// Answers 421 to this many sliver uploads (`u32::MAX`: to all).
+    pub(crate) misdirect: AtomicU32,
+    /// How it serves data.
+    pub(crate) serve: Mutex<Serve>,
+    /// Sliver uploads accepted.
+    pub(crate) sliver_puts: AtomicU32,
+    /// GETs of metadata and slivers.
+    pub(crate) gets: AtomicU32,
+    data: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+/// A running fake node.
+#[derive(Debug)]
+pub(crate) struct FakeNode {
+    /// `127.0.0.1:port`.
+    pub(crate) address: String,
+    /// Its behaviour and counters.
+    pub(crate) state: Arc<FakeState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeNode {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeNode {
+    /// Starts a fake node with key seed `seed` following `epoch`.
+    pub(crate) async fn start(seed: u8, epoch: Arc<AtomicU32>) -> Self {
+        let state = Arc::new(FakeState {
+            key: SecretKey::from_seed(&[seed; 32]),
+            epoch,
+            misdirect: AtomicU32::new(0),
+            serve: Mutex::new(Serve::Honest),
+            sliver_puts: AtomicU32::new(0),
+            gets: AtomicU32::new(0),
+            data: Mutex::new(HashMap::new()),
+        });
+        let app = Router::new()
+            .route("/v1/blobs/{id}/metadata", put(put_metadata).get(get_data))
+            .route(
+                "/v1/blobs/{id}/slivers/{pair}/{kind}",
+                put(put_sliver).get(get_data),
+            )
+            .route("/v1/blobs/{id}/confirmation", get(confirmation))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a local port");
+        let address = listener.local_addr().expect("local address").to_string();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            address,
+            state,
+            task,
+        }
+    }
+
+    /// The committee member this node is, holding no shards yet.
+    pub(crate) fn member(&self, seed: u8) -> Member {
+        Member {
+            node: Address::repeat_byte(seed),
+            public_key: self.state.key.public_key(),
+            network_address: self.address.clone(),
+            shards: vec![],
+        }
+    }
+}
+
+/// A committee of `nodes` (the i-th started with seed `i + 1`), `owners[s]` holding shard `s`.
+pub(crate) fn committee(epoch: u32, nodes: &[FakeNode], owners: Vec<u16>) -> Committee {
+    let members = nodes
+        .iter()
+        .zip(1u8..)
+        .map(|(node, seed)| node.member(seed))
+        .collect();
+    Committee::new(epoch, owners.len() as u16, members, owners)
+}
+
+type St = State<Arc<FakeState>>;
+
+async fn put_metadata(State(s): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    s.data
+        .lock()
+        .expect("lock")
+        .insert(format!("/v1/blobs/{id}/metadata"), body.to_vec());
+    StatusCode::OK
+}
+
+async fn put_sliver(
+    State(s): St,
+    Path((id, pair, kind)): Path<(String, u16, String)>,
+    body: Bytes,
+) -> Response {
+    let misdirect = s.misdirect.load(Ordering::SeqCst);
+    if misdirect > 0 {
+        if misdirect != u32::MAX {
+            s.misdirect.fetch_sub(1, Ordering::SeqCst);
+        }
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            Json(serde_json::json!({"error": "not my shard", "code": "not_my_shard"})),
+        )
+            .into_response();
+    }
+    s.sliver_puts.fetch_add(1, Ordering::SeqCst);
+    s.data.lock().expect("lock").insert(
+        format!("/v1/blobs/{id}/slivers/{pair}/{kind}"),
+        body.to_vec(),
+    );
+    StatusCode::OK.into_response()
+}
+
+fn endless() -> Body {
+    Body::from_stream(futures::stream::repeat_with(|| {
+        Ok::<_, Infallible>(Bytes::from(vec![7u8; 64 * 1024]))
+    }))
+}
+
+async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
+    s.gets.fetch_add(1, Ordering::SeqCst);
+    let serve = *s.serve.lock().expect("lock");
+    match serve {
+        Serve::Announced(len) => vec![7u8; len].into_response(),
+        Serve::Endless => Response::new(endless()),
+        Serve::EndlessError => (StatusCode::NOT_FOUND, endless()).into_response(),
+        Serve::Honest => match s.data.lock().expect("lock").get(uri.path()) {
+            Some(bytes) => bytes.clone().into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
+    }
+}
+
+async fn confirmation(State(s): St, Path(id): Path<String>) -> Response {
+    let Ok(id) = id.parse::<BlobId>() else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let epoch = s.epoch.load(Ordering::SeqCst);
+    let message = certify_message(CHAIN_ID, REGISTRY, epoch, &[(id.0, false)]);
+    Json(serde_json::json!({
+        "epoch": epoch,
+        "signature": s.key.sign(&message).to_hex(),
+    }))
+    .into_response()
+}
+
+/// Uploads `blob`'s metadata and each member's sliver pairs to the fake nodes, as a writer
+/// would, so that reads can be tested.
+pub(crate) async fn seed(committee: &Committee, blob: &floe_core::encoding::EncodedBlob) {
+    use floe_core::{encoding::SliverKind, wire::Wire};
+    let http = reqwest::Client::new();
+    for member in &committee.members {
+        let node = crate::node_api::NodeClient::new(http.clone(), &member.network_address);
+        node.put_metadata(&blob.blob_id, blob.metadata.to_wire())
+            .await
+            .expect("seed metadata");
+        for pair in committee.pairs_of(member.node, &blob.blob_id) {
+            let slivers = &blob.pairs[usize::from(pair)];
+            for (kind, sliver) in [
+                (SliverKind::Primary, &slivers.primary),
+                (SliverKind::Secondary, &slivers.secondary),
+            ] {
+                node.put_sliver(&blob.blob_id, pair, kind, sliver.to_wire())
+                    .await
+                    .expect("seed sliver");
+            }
+        }
+    }
+}
