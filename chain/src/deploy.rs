@@ -83,16 +83,11 @@ async fn deploy_one(
     let mut code = creation_code(contract, json)?;
     code.extend_from_slice(&args);
     let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
-    let receipt = provider
+    let pending = provider
         .send_transaction(tx)
         .await
-        .map_err(|e| ChainError::from_transport("deploy", e))?
-        .get_receipt()
-        .await
-        .map_err(|e| ChainError::Rpc {
-            call: "deploy",
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| ChainError::from_transport("deploy", e))?;
+    let receipt = crate::handle::receipt("deploy", pending).await?;
     if !receipt.status() {
         return Err(ChainError::TxFailed {
             call: "deploy",
@@ -151,10 +146,7 @@ pub async fn deploy(
         .send()
         .await
         .map_err(|e| ChainError::from_contract("setRegistry", staking, e))?;
-    let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc {
-        call: "setRegistry",
-        reason: e.to_string(),
-    })?;
+    let receipt = crate::handle::receipt("setRegistry", pending).await?;
     if !receipt.status() {
         return Err(ChainError::TxFailed {
             call: "setRegistry",

@@ -63,6 +63,18 @@ pub enum ChainError {
         /// The transaction hash.
         tx: TxHash,
     },
+    /// A sent transaction was not mined in time.
+    #[error(
+        "{call} transaction {tx} was not mined within {secs}s; check that the chain produces blocks, then look it up with `cast receipt {tx}` before resending"
+    )]
+    ReceiptTimeout {
+        /// The contract function called.
+        call: &'static str,
+        /// The transaction hash.
+        tx: TxHash,
+        /// How long was waited.
+        secs: u64,
+    },
     /// No contract code at an address of the deployment.
     #[error(
         "no contract answers at {address} ({call}): the deployment file does not match this chain (was anvil restarted?); redeploy or fix the addresses"
@@ -74,7 +86,10 @@ pub enum ChainError {
         address: Address,
     },
     /// Any other JSON-RPC or transport failure.
-    #[error("chain RPC call {call} failed: {reason}")]
+    #[error(
+        "chain RPC call {call} failed: {reason}; check that the chain RPC is up and answering (each request times out after {}s), then retry",
+        crate::handle::RPC_TIMEOUT.as_secs()
+    )]
     Rpc {
         /// What was being done.
         call: &'static str,

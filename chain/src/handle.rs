@@ -1,7 +1,7 @@
 //! [`Chain`]: one handle on the floe contracts over one provider, with typed reads and
 //! transactions returning their hashes.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use alloy::{
     primitives::{Address, B256, Bytes, TxHash, U256},
@@ -27,8 +27,42 @@ use crate::{
     },
 };
 
+/// Longest wait for one JSON-RPC request (a call, `eth_getLogs`, a send): a chain that hangs
+/// fails the request instead of stalling the caller forever.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for a sent transaction's receipt.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest wait to open a connection to the RPC.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits for `pending`'s receipt at most [`RECEIPT_TIMEOUT`], mapping failures to
+/// [`ChainError::ReceiptTimeout`] (naming the transaction) or [`ChainError::Rpc`].
+pub(crate) async fn receipt<N: alloy::network::Network>(
+    call: &'static str,
+    pending: alloy::providers::PendingTransactionBuilder<N>,
+) -> Result<N::ReceiptResponse, ChainError> {
+    let tx = *pending.tx_hash();
+    pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| match e {
+            alloy::providers::PendingTransactionError::TxWatcher(
+                alloy::providers::WatchTxError::Timeout,
+            ) => ChainError::ReceiptTimeout {
+                call,
+                tx,
+                secs: RECEIPT_TIMEOUT.as_secs(),
+            },
+            e => ChainError::Rpc {
+                call,
+                reason: e.to_string(),
+            },
+        })
+}
+
 /// Connects to `rpc_url` (checking that it answers) and returns a type-erased provider, with
-/// `signer` as its wallet when given.
+/// `signer` as its wallet when given. Every request times out after [`RPC_TIMEOUT`].
 pub async fn connect(
     rpc_url: &str,
     signer: Option<PrivateKeySigner>,
@@ -40,9 +74,20 @@ pub async fn connect(
                 url: rpc_url.to_owned(),
                 reason: e.to_string(),
             })?;
+    let http = alloy::transports::http::reqwest::Client::builder()
+        .timeout(RPC_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+        .map_err(|e| ChainError::Unreachable {
+            url: rpc_url.to_owned(),
+            reason: format!("cannot build the HTTP client: {e}"),
+        })?;
     let provider = match signer {
-        Some(s) => ProviderBuilder::new().wallet(s).connect_http(url).erased(),
-        None => ProviderBuilder::new().connect_http(url).erased(),
+        Some(s) => ProviderBuilder::new()
+            .wallet(s)
+            .connect_reqwest(http, url)
+            .erased(),
+        None => ProviderBuilder::new().connect_reqwest(http, url).erased(),
     };
     provider
         .get_chain_id()
@@ -90,10 +135,7 @@ macro_rules! send {
             .await
             .map_err(|e| ChainError::from_contract($name, $addr, e))?;
         drop(_guard);
-        let receipt = pending.get_receipt().await.map_err(|e| ChainError::Rpc {
-            call: $name,
-            reason: e.to_string(),
-        })?;
+        let receipt = $crate::handle::receipt($name, pending).await?;
         if !receipt.status() {
             return Err(ChainError::TxFailed {
                 call: $name,

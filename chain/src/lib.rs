@@ -24,7 +24,7 @@ pub use committee::{Committee, Member};
 pub use deploy::{DeployParams, FROST_PER_WAL, deploy};
 pub use error::{ChainError, Revert};
 pub use events::{EventRecord, FloeEvent};
-pub use handle::{Chain, connect};
+pub use handle::{Chain, RECEIPT_TIMEOUT, RPC_TIMEOUT, connect};
 pub use types::{
     BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost,
 };

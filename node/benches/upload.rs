@@ -81,10 +81,7 @@ fn setup(n: u16, len: usize) -> (Arc<NodeState>, EncodedBlob, std::path::PathBuf
             upload_wait: Duration::from_secs(30),
         },
         32,
-        EpochView {
-            epoch: 1,
-            committee: Arc::new(committee),
-        },
+        EpochView::new(committee),
         Arc::new(registry),
     ));
     (state, blob, dir)

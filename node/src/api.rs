@@ -11,7 +11,11 @@
 //! | 413 | `too_large` | body over the configured limit |
 //! | 421 | `not_my_shard` | this node does not hold that pair's shard this epoch |
 //! | 422 | `verification_failed` | metadata does not hash to the id / sliver does not match |
-//! | 503 | `busy` / `chain_unavailable` | too many uploads / chain unreachable (retry) |
+//! | 503 | `busy` / `chain_unavailable` | too many uploads or symbol requests / chain unreachable (retry) |
+//!
+//! Every `PUT` and `POST` takes one of the `max_concurrent_uploads` slots before its body is
+//! read (or answers 503 after `upload_wait_ms`), so the slots bound the memory uploads hold.
+//! CPU-heavy answers (recovery symbols, inconsistency checks) take one of a slot per core.
 //!
 //! Besides the routes of the issue, `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b`
 //! serves several symbols of one sliver at once, and `POST /v1/blobs/{id}/inconsistency`
@@ -23,8 +27,9 @@ use std::sync::Arc;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, Query, State, rejection::BytesRejection},
-    http::{StatusCode, header},
+    extract::{DefaultBodyLimit, Path, Query, Request, State, rejection::BytesRejection},
+    http::{Method, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -40,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     metrics::Metrics,
-    state::{NodeState, gone_reason},
+    state::{EpochView, NodeState, blocking, gone_reason},
     storage::StoreError,
 };
 
@@ -102,8 +107,8 @@ pub enum ApiError {
     /// Verification failed.
     #[error("{0}")]
     Verification(String),
-    /// Too many uploads in flight.
-    #[error("too many uploads in progress; retry shortly")]
+    /// Too many uploads or CPU-heavy requests in flight.
+    #[error("too many requests in progress; retry shortly")]
     Busy,
     /// The chain could not be asked.
     #[error("cannot check the blob on-chain: {0}; retry shortly")]
@@ -194,7 +199,20 @@ pub fn app(state: Arc<NodeState>) -> Router {
             "/v1/blobs/{id}/inconsistency",
             post(inconsistency).layer(DefaultBodyLimit::max(sliver_limit.saturating_mul(2))),
         )
+        .layer(middleware::from_fn_with_state(state.clone(), upload_gate))
         .with_state(state)
+}
+
+/// Takes an upload slot for every `PUT` and `POST` before its handler reads the body, and
+/// holds it until the handler answers.
+async fn upload_gate(State(state): AppState, req: Request, next: Next) -> Response {
+    if !matches!(*req.method(), Method::PUT | Method::POST) {
+        return next.run(req).await;
+    }
+    match state.upload_slot().await {
+        Ok(_slot) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
 }
 
 fn parse_id(s: &str) -> ApiResult<BlobId> {
@@ -244,15 +262,16 @@ fn rejected<T>(state: &NodeState, r: ApiResult<T>) -> ApiResult<T> {
     r
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+/// Runs CPU-heavy work off the async workers, holding a CPU slot.
+async fn cpu<T: Send + 'static>(
+    state: &NodeState,
+    what: &'static str,
+    f: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(r) => Ok(r?),
-        Err(e) => Err(ApiError::Storage(StoreError::Db(format!(
-            "storage task failed: {e}"
-        )))),
-    }
+    let _slot = state.cpu_slot().await?;
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Storage(StoreError::Db(format!("{what} task failed: {e}"))))
 }
 
 /// `GET /v1/health`.
@@ -262,7 +281,7 @@ async fn health(State(state): AppState) -> Json<serde_json::Value> {
         "status": "ok",
         "node": state.node.to_string(),
         "public_key": state.public_key.to_hex(),
-        "epoch": view.epoch,
+        "epoch": view.epoch(),
         "shards": view.committee.shards_of(state.node).len(),
         "n_shards": state.encoding.n_shards(),
         "cursor": state.metrics.cursor.load(std::sync::atomic::Ordering::Relaxed),
@@ -287,14 +306,13 @@ async fn put_metadata(
     let r = async {
         let id = parse_id(&id)?;
         let body = body_bytes(body, state.limits.max_metadata_bytes)?;
-        state.live_blob(&id).await?;
+        state.live_blob(&state.view(), &id).await?;
         let metadata = BlobMetadata::from_wire(&body).map_err(|e| {
             ApiError::BadRequest(format!("metadata is not in the wire format: {e}"))
         })?;
         metadata
             .verify(&id, &state.encoding)
             .map_err(|e| ApiError::Verification(format!("metadata rejected: {e}")))?;
-        let _slot = state.upload_slot().await?;
         let store = state.store.clone();
         blocking(move || store.put_metadata(&id, &body)).await?;
         Metrics::inc(&state.metrics.metadata_stored);
@@ -310,8 +328,9 @@ async fn put_metadata(
 /// `GET /v1/blobs/{id}/metadata`.
 async fn get_metadata(State(state): AppState, Path(id): Path<String>) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    refuse_if_gone(&state, &id)?;
-    match state.store.metadata(&id)? {
+    refuse_if_gone(&state, &state.view(), &id)?;
+    let store = state.store.clone();
+    match blocking(move || store.metadata(&id)).await? {
         Some(m) => Ok(octets(m)),
         None => Err(ApiError::NotFound(format!(
             "no metadata for blob {id} on this node"
@@ -320,16 +339,16 @@ async fn get_metadata(State(state): AppState, Path(id): Path<String>) -> ApiResu
 }
 
 /// Serving is refused for blobs known to be deleted or invalid (their data is being removed).
-fn refuse_if_gone(state: &NodeState, id: &BlobId) -> ApiResult<()> {
+fn refuse_if_gone(state: &NodeState, view: &EpochView, id: &BlobId) -> ApiResult<()> {
     if let Some(e) = state.store.blob(id)?
         && (matches!(
             e.state,
             floe_chain::BlobState::Deleted | floe_chain::BlobState::Invalid
-        ) || state.view().epoch >= e.end_epoch)
+        ) || view.epoch() >= e.end_epoch)
     {
         return Err(ApiError::Gone {
             id: *id,
-            reason: gone_reason(&e, state.view().epoch),
+            reason: gone_reason(&e, view.epoch()),
         });
     }
     Ok(())
@@ -346,9 +365,10 @@ async fn put_sliver(
         let pair = parse_pair(&state, &pair)?;
         let kind = parse_kind(&kind)?;
         let body = body_bytes(body, state.limits.max_sliver_bytes)?;
-        state.live_blob(&id).await?;
-        if !state.my_pairs(&id).contains(&pair) {
-            return Err(ApiError::NotMyShard { id, pair, epoch: state.view().epoch });
+        let view = state.view();
+        state.live_blob(&view, &id).await?;
+        if !state.my_pairs(&view, &id).contains(&pair) {
+            return Err(ApiError::NotMyShard { id, pair, epoch: view.epoch() });
         }
         let metadata = load_metadata(&state, &id)?.ok_or(ApiError::MetadataMissing(id))?;
         let sliver =
@@ -359,7 +379,6 @@ async fn put_sliver(
                 sliver.kind, sliver.pair
             )));
         }
-        let _slot = state.upload_slot().await?;
         let encoding = state.encoding;
         let verified = tokio::task::spawn_blocking(move || sliver.verify(&metadata, &encoding))
             .await
@@ -393,8 +412,9 @@ async fn get_sliver(
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
-    refuse_if_gone(&state, &id)?;
-    match state.store.sliver(&id, pair, kind)? {
+    refuse_if_gone(&state, &state.view(), &id)?;
+    let store = state.store.clone();
+    match blocking(move || store.sliver(&id, pair, kind)).await? {
         Some(s) => {
             Metrics::inc(&state.metrics.slivers_served);
             Ok(octets(s))
@@ -423,14 +443,15 @@ async fn confirmation(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Confirmation>> {
     let id = parse_id(&id)?;
-    let entry = state.live_blob(&id).await?;
+    // One view for the checks and the signature: both are about the same epoch.
     let view = state.view();
-    let (have, need) = state.holds_all(&id)?;
-    let metadata = state.store.metadata(&id)?.is_some();
+    let entry = state.live_blob(&view, &id).await?;
+    let (have, need) = state.holds_all(&view, &id)?;
+    let metadata = state.store.has_metadata(&id)?;
     if need == 0 {
         return Err(ApiError::NotFound(format!(
             "this node holds no shards in epoch {}",
-            view.epoch
+            view.epoch()
         )));
     }
     if have < need || !metadata {
@@ -444,26 +465,34 @@ async fn confirmation(
     let msg = certify_message(
         state.chain_id,
         state.registry.into_array(),
-        view.epoch,
+        view.epoch(),
         &[(id.0, entry.deletable)],
     );
     let signature = state.key.sign(&msg);
     Metrics::inc(&state.metrics.confirmations);
     Ok(Json(Confirmation {
-        epoch: view.epoch,
+        epoch: view.epoch(),
         signature: signature.to_hex(),
         node: state.node.to_string(),
     }))
 }
 
 /// Loads a held sliver for serving recovery symbols.
-fn source_sliver(state: &NodeState, id: &BlobId, pair: u16, kind: SliverKind) -> ApiResult<Sliver> {
-    refuse_if_gone(state, id)?;
-    let bytes = state.store.sliver(id, pair, kind)?.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "this node holds no {kind} sliver of pair {pair} of blob {id}"
-        ))
-    })?;
+async fn source_sliver(
+    state: &NodeState,
+    id: &BlobId,
+    pair: u16,
+    kind: SliverKind,
+) -> ApiResult<Sliver> {
+    refuse_if_gone(state, &state.view(), id)?;
+    let (store, id) = (state.store.clone(), *id);
+    let bytes = blocking(move || store.sliver(&id, pair, kind))
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "this node holds no {kind} sliver of pair {pair} of blob {id}"
+            ))
+        })?;
     Sliver::from_wire(&bytes)
         .map_err(|e| ApiError::Storage(StoreError::Corrupt(format!("sliver of {id}: {e}"))))
 }
@@ -479,12 +508,13 @@ async fn recovery_symbol(
     let kind = parse_kind(&kind)?;
     let index = parse_pair(&state, &index)
         .map_err(|_| ApiError::BadRequest(format!("invalid symbol index {index:?}")))?;
-    let sliver = source_sliver(&state, &id, pair, kind)?;
+    let sliver = source_sliver(&state, &id, pair, kind).await?;
     let encoding = state.encoding;
-    let symbol = tokio::task::spawn_blocking(move || encoding.recovery_symbol(&sliver, index))
-        .await
-        .map_err(|e| ApiError::Storage(StoreError::Db(format!("recovery task failed: {e}"))))?
-        .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbol: {e}")))?;
+    let symbol = cpu(&state, "recovery", move || {
+        encoding.recovery_symbol(&sliver, index)
+    })
+    .await?
+    .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbol: {e}")))?;
     Metrics::inc(&state.metrics.symbols_served);
     Ok(octets(symbol.to_wire()))
 }
@@ -496,9 +526,32 @@ struct IndicesQuery {
     indices: String,
 }
 
+/// The symbol indices of a batch request: ascending, each once. More than `n` entries (the
+/// expansion has `n` symbols) or an empty list is a bad request.
+fn parse_indices(state: &NodeState, list: &str) -> ApiResult<Vec<u16>> {
+    let n = state.encoding.n_shards();
+    let bad = |why: String| ApiError::BadRequest(format!("invalid indices: {why}"));
+    let mut out = Vec::new();
+    for (i, s) in list.split(',').enumerate() {
+        if i >= usize::from(n) {
+            return Err(bad(format!(
+                "more than {n} indices; an expansion has {n} symbols"
+            )));
+        }
+        out.push(
+            parse_pair(state, s.trim())
+                .map_err(|_| bad(format!("{s:?} is not a symbol index below {n}")))?,
+        );
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b,c` (extension): several symbols of
 /// one sliver's expansion in one answer: `u32 BE count`, then per symbol `u32 BE length` and
-/// its wire bytes. Lets a node rebuild all its pairs with one request per source sliver.
+/// its wire bytes, in ascending index order, each index once. Lets a node rebuild all its
+/// pairs with one request per source sliver.
 async fn recovery_batch(
     State(state): AppState,
     Path((id, pair, kind)): Path<(String, String, String)>,
@@ -507,18 +560,14 @@ async fn recovery_batch(
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
-    let indices = q
-        .indices
-        .split(',')
-        .map(|s| parse_pair(&state, s.trim()))
-        .collect::<ApiResult<Vec<u16>>>()
-        .map_err(|_| ApiError::BadRequest(format!("invalid indices {:?}", q.indices)))?;
-    let sliver = source_sliver(&state, &id, pair, kind)?;
+    let indices = parse_indices(&state, &q.indices)?;
+    let sliver = source_sliver(&state, &id, pair, kind).await?;
     let encoding = state.encoding;
-    let symbols = tokio::task::spawn_blocking(move || encoding.recovery_symbols(&sliver, &indices))
-        .await
-        .map_err(|e| ApiError::Storage(StoreError::Db(format!("recovery task failed: {e}"))))?
-        .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbols: {e}")))?;
+    let symbols = cpu(&state, "recovery", move || {
+        encoding.recovery_symbols(&sliver, &indices)
+    })
+    .await?
+    .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbols: {e}")))?;
     let mut out = Vec::new();
     out.extend_from_slice(&(symbols.len() as u32).to_be_bytes());
     for s in &symbols {
@@ -562,7 +611,8 @@ pub struct BlobStatus {
 async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Json<BlobStatus>> {
     let id = parse_id(&id)?;
     let entry = state.blob_entry(&id).await?;
-    let epoch = state.view().epoch;
+    let view = state.view();
+    let epoch = view.epoch();
     let state_name = if entry.is_live(epoch) {
         match entry.state {
             floe_chain::BlobState::Certified => "certified",
@@ -572,7 +622,7 @@ async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Jso
         gone_reason(&entry, epoch)
     };
     let held = state.store.held_slivers(&id)?;
-    let expected = state.my_pairs(&id);
+    let expected = state.my_pairs(&view, &id);
     let pairs_held: Vec<u16> = expected
         .iter()
         .copied()
@@ -580,7 +630,7 @@ async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Jso
             held.contains(&(*p, SliverKind::Primary)) && held.contains(&(*p, SliverKind::Secondary))
         })
         .collect();
-    let metadata = state.store.metadata(&id)?.is_some();
+    let metadata = state.store.has_metadata(&id)?;
     Ok(Json(BlobStatus {
         blob_id: id.to_string(),
         state: state_name.to_owned(),
@@ -612,11 +662,12 @@ async fn inconsistency(
         ))
     })?;
     let encoding = state.encoding;
-    tokio::task::spawn_blocking(move || proof.verify(&metadata, &encoding))
-        .await
-        .map_err(|e| ApiError::Storage(StoreError::Db(format!("verification task failed: {e}"))))?
-        .map_err(|e| ApiError::Verification(format!("inconsistency proof rejected: {e}")))?;
-    let epoch = state.view().epoch;
+    cpu(&state, "verification", move || {
+        proof.verify(&metadata, &encoding)
+    })
+    .await?
+    .map_err(|e| ApiError::Verification(format!("inconsistency proof rejected: {e}")))?;
+    let epoch = state.view().epoch();
     let msg = invalid_message(state.chain_id, state.registry.into_array(), epoch, id.0);
     tracing::warn!(blob = %id, "checked an inconsistency proof: attesting the blob invalid");
     Ok(Json(Confirmation {

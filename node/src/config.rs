@@ -30,7 +30,7 @@ pub mod defaults {
     pub const fn max_sliver_bytes() -> usize {
         64 << 20
     }
-    /// `max_concurrent_uploads`: uploads stored at the same time; more wait.
+    /// `max_concurrent_uploads`: uploads received and stored at the same time; more wait.
     pub const fn max_concurrent_uploads() -> usize {
         32
     }
@@ -84,7 +84,9 @@ pub struct NodeConfig {
     /// Largest sliver body accepted, in bytes.
     #[serde(default = "defaults::max_sliver_bytes")]
     pub max_sliver_bytes: usize,
-    /// Uploads (metadata and slivers) processed at the same time.
+    /// Uploads (`PUT` and `POST` requests) received and processed at the same time. Each holds
+    /// its slot from before its body is read, so this times the body limits bounds the memory
+    /// uploads use.
     #[serde(default = "defaults::max_concurrent_uploads")]
     pub max_concurrent_uploads: usize,
     /// How long an upload waits for a slot before the node answers 503, in milliseconds.

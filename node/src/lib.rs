@@ -61,6 +61,11 @@ pub enum NodeError {
     /// The chain reports a shard count floe cannot encode for.
     #[error("unusable shard count from the chain: {0}")]
     Encoding(String),
+    /// The HTTP client for peers could not be built (its timeouts are not optional).
+    #[error(
+        "cannot build the HTTP client for peer requests: {0}; check the system's TLS and network setup"
+    )]
+    PeerClient(String),
     /// Serving HTTP failed.
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
@@ -159,10 +164,7 @@ pub async fn run(
         config.deployment.registry,
         limits,
         config.max_concurrent_uploads,
-        EpochView {
-            epoch,
-            committee: Arc::new(committee),
-        },
+        EpochView::new(committee),
         Arc::new(chain.clone()),
     ));
     if let Some(c) = resume_at {
@@ -175,7 +177,11 @@ pub async fn run(
     let ctx = tasks::Ctx {
         state: state.clone(),
         chain,
-        peers: peers::Peers::new(Duration::from_millis(config.peer_timeout_ms)),
+        peers: peers::Peers::new(
+            Duration::from_millis(config.peer_timeout_ms),
+            config.max_metadata_bytes,
+        )
+        .map_err(|e| NodeError::PeerClient(e.to_string()))?,
         poll: config.poll_interval(),
         max_log_range: config.max_log_range,
         grace: Duration::from_secs(config.certify_grace_secs),

@@ -14,11 +14,16 @@ use floe_core::{
 
 use crate::api::Confirmation;
 
-/// HTTP client for peers.
+/// HTTP client for peers. Every answer is read with a cap ([`read_limited`]): a peer cannot
+/// make the node buffer more than the answer it asked for can be.
 #[derive(Debug, Clone)]
 pub struct Peers {
     http: reqwest::Client,
+    max_metadata_bytes: usize,
 }
+
+/// Largest confirmation (JSON) or error body read from a peer.
+pub const MAX_SMALL_ANSWER: usize = 4 << 10;
 
 /// A failed peer request (logged, never fatal: another peer may answer).
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +37,22 @@ pub enum PeerError {
         message: String,
     },
     /// The peer answered with an error status.
-    #[error("peer {addr} answered {status}")]
+    #[error("peer {addr} answered {status}: {message}")]
     Status {
         /// Peer address.
         addr: String,
         /// HTTP status.
         status: u16,
+        /// The start of its error body (at most [`MAX_SMALL_ANSWER`] bytes).
+        message: String,
+    },
+    /// The answer is larger than anything valid.
+    #[error("peer {addr} sent an answer over {limit} bytes; ignoring it")]
+    TooLarge {
+        /// Peer address.
+        addr: String,
+        /// The cap.
+        limit: usize,
     },
     /// The answer did not decode or verify.
     #[error("peer {addr} sent a bad answer: {message}")]
@@ -57,36 +72,107 @@ fn base(addr: &str) -> String {
     }
 }
 
+/// Reads `resp`'s body, failing with [`PeerError::TooLarge`] as soon as it is known to exceed
+/// `max` bytes (from `Content-Length`, else while reading chunks): at most `max` bytes are
+/// ever buffered.
+pub async fn read_limited(
+    addr: &str,
+    mut resp: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, PeerError> {
+    let too_large = || PeerError::TooLarge {
+        addr: addr.to_owned(),
+        limit: max,
+    };
+    let declared = resp.content_length();
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    let mut out = Vec::with_capacity(declared.map_or(0, |len| len as usize));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| PeerError::Transport {
+        addr: addr.to_owned(),
+        message: e.to_string(),
+    })? {
+        if out.len().saturating_add(chunk.len()) > max {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Most bytes a batch of `count` recovery symbols of `symbol_size` bytes can take in the
+/// batch format (`u32` count; per symbol a `u32` length, the wire header and fields, the
+/// symbol and a Merkle path of at most `ceil(log2 n) + 1` hashes).
+pub fn symbol_list_limit(n_shards: u16, symbol_size: u16, count: usize) -> usize {
+    let depth = (u32::BITS - u32::from(n_shards).leading_zeros()) as usize + 1;
+    let per_symbol = 64 + usize::from(symbol_size) + 32 * depth;
+    4 + count.saturating_mul(per_symbol)
+}
+
+/// Decodes a confirmation answer and checks its signature on `message` by `member`.
+fn verify_confirmation(
+    member: &Member,
+    bytes: &[u8],
+    message: &[u8],
+) -> Result<(u32, Signature), PeerError> {
+    let bad = |message: String| PeerError::Bad {
+        addr: member.network_address.clone(),
+        message,
+    };
+    let c: Confirmation = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let sig = Signature::from_hex(&c.signature).map_err(|e| bad(e.to_string()))?;
+    sig.verify(&member.public_key, message)
+        .map_err(|e| bad(format!("signature does not verify: {e}")))?;
+    Ok((c.epoch, sig))
+}
+
 impl Peers {
-    /// A client with `timeout` per request.
-    pub fn new(timeout: Duration) -> Self {
+    /// A client with `timeout` per request, accepting metadata of at most
+    /// `max_metadata_bytes`. Fails if the HTTP client cannot be built (the node must not run
+    /// without its timeouts).
+    pub fn new(timeout: Duration, max_metadata_bytes: usize) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(2)))
-            .build()
-            .unwrap_or_default();
-        Peers { http }
+            .build()?;
+        Ok(Peers {
+            http,
+            max_metadata_bytes,
+        })
     }
 
-    async fn get(&self, addr: &str, path: &str) -> Result<Vec<u8>, PeerError> {
-        let t = |e: reqwest::Error| PeerError::Transport {
+    /// Sends `req` to `addr`; on success reads at most `max` bytes of the answer, otherwise
+    /// fails with the status and the start of the error body.
+    async fn send(
+        &self,
+        addr: &str,
+        req: reqwest::RequestBuilder,
+        max: usize,
+    ) -> Result<Vec<u8>, PeerError> {
+        let resp = req.send().await.map_err(|e| PeerError::Transport {
             addr: addr.to_owned(),
             message: e.to_string(),
-        };
-        let resp = self
-            .http
-            .get(format!("{}{path}", base(addr)))
-            .send()
-            .await
-            .map_err(t)?;
-        if !resp.status().is_success() {
+        })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let message = match read_limited(addr, resp, MAX_SMALL_ANSWER).await {
+                Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+                Err(e) => e.to_string(),
+            };
             return Err(PeerError::Status {
                 addr: addr.to_owned(),
-                status: resp.status().as_u16(),
+                status: status.as_u16(),
+                message,
             });
         }
-        Ok(resp.bytes().await.map_err(t)?.to_vec())
+        read_limited(addr, resp, max).await
+    }
+
+    async fn get(&self, addr: &str, path: &str, max: usize) -> Result<Vec<u8>, PeerError> {
+        self.send(addr, self.http.get(format!("{}{path}", base(addr))), max)
+            .await
     }
 
     /// Fetches and verifies a blob's metadata from `member`.
@@ -97,7 +183,13 @@ impl Peers {
         encoding: &EncodingConfig,
     ) -> Result<(Vec<u8>, BlobMetadata), PeerError> {
         let addr = &member.network_address;
-        let bytes = self.get(addr, &format!("/v1/blobs/{id}/metadata")).await?;
+        let bytes = self
+            .get(
+                addr,
+                &format!("/v1/blobs/{id}/metadata"),
+                self.max_metadata_bytes,
+            )
+            .await?;
         let bad = |message: String| PeerError::Bad {
             addr: addr.clone(),
             message,
@@ -114,19 +206,14 @@ impl Peers {
         id: &BlobId,
         message: &[u8],
     ) -> Result<(u32, Signature), PeerError> {
-        let addr = &member.network_address;
         let bytes = self
-            .get(addr, &format!("/v1/blobs/{id}/confirmation"))
+            .get(
+                &member.network_address,
+                &format!("/v1/blobs/{id}/confirmation"),
+                MAX_SMALL_ANSWER,
+            )
             .await?;
-        let bad = |message: String| PeerError::Bad {
-            addr: addr.clone(),
-            message,
-        };
-        let c: Confirmation = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        let sig = Signature::from_hex(&c.signature).map_err(|e| bad(e.to_string()))?;
-        sig.verify(&member.public_key, message)
-            .map_err(|e| bad(format!("signature does not verify: {e}")))?;
-        Ok((c.epoch, sig))
+        verify_confirmation(member, &bytes, message)
     }
 
     /// Sends an inconsistency proof to `member`; returns its signature on `message`
@@ -139,38 +226,18 @@ impl Peers {
         message: &[u8],
     ) -> Result<(u32, Signature), PeerError> {
         let addr = &member.network_address;
-        let t = |e: reqwest::Error| PeerError::Transport {
-            addr: addr.clone(),
-            message: e.to_string(),
-        };
-        let resp = self
+        let req = self
             .http
             .post(format!("{}/v1/blobs/{id}/inconsistency", base(addr)))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(proof_wire)
-            .send()
-            .await
-            .map_err(t)?;
-        if !resp.status().is_success() {
-            return Err(PeerError::Status {
-                addr: addr.clone(),
-                status: resp.status().as_u16(),
-            });
-        }
-        let bytes = resp.bytes().await.map_err(t)?;
-        let bad = |message: String| PeerError::Bad {
-            addr: addr.clone(),
-            message,
-        };
-        let c: Confirmation = serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
-        let sig = Signature::from_hex(&c.signature).map_err(|e| bad(e.to_string()))?;
-        sig.verify(&member.public_key, message)
-            .map_err(|e| bad(format!("signature does not verify: {e}")))?;
-        Ok((c.epoch, sig))
+            .body(proof_wire);
+        let bytes = self.send(addr, req, MAX_SMALL_ANSWER).await?;
+        verify_confirmation(member, &bytes, message)
     }
 
     /// Fetches symbols `indices` of the expansion of `member`'s `kind` sliver of `pair`
-    /// (batch endpoint). Symbols are returned unverified.
+    /// (batch endpoint), reading at most `max_bytes` (see [`symbol_list_limit`]). Symbols are
+    /// returned unverified.
     pub async fn symbols(
         &self,
         member: &Member,
@@ -178,6 +245,7 @@ impl Peers {
         pair: u16,
         kind: SliverKind,
         indices: &[u16],
+        max_bytes: usize,
     ) -> Result<Vec<RecoverySymbol>, PeerError> {
         let addr = &member.network_address;
         let list = indices
@@ -189,6 +257,7 @@ impl Peers {
             .get(
                 addr,
                 &format!("/v1/blobs/{id}/recovery/{pair}/{kind}?indices={list}"),
+                max_bytes,
             )
             .await?;
         decode_symbol_list(&bytes).map_err(|message| PeerError::Bad {

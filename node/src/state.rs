@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use crate::{
     api::ApiError,
     metrics::Metrics,
-    storage::{BlobEntry, Store},
+    storage::{BlobEntry, Store, StoreError},
 };
 
 /// Where the node asks about a blob it has no entry for (the writer just registered it and
@@ -35,13 +35,27 @@ impl BlobSource for Chain {
     }
 }
 
-/// The epoch the node works in and its committee.
+/// The epoch the node works in: its committee (which carries the epoch number). Handlers and
+/// tasks read it once ([`NodeState::view`]) and use that one snapshot throughout, so a check
+/// and a signature never straddle an epoch change.
 #[derive(Debug, Clone)]
 pub struct EpochView {
-    /// The current epoch.
-    pub epoch: u32,
-    /// Its committee.
+    /// The current epoch's committee.
     pub committee: Arc<Committee>,
+}
+
+impl EpochView {
+    /// The view of `committee`'s epoch.
+    pub fn new(committee: Committee) -> Self {
+        EpochView {
+            committee: Arc::new(committee),
+        }
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u32 {
+        self.committee.epoch
+    }
 }
 
 /// Request limits.
@@ -78,6 +92,7 @@ pub struct NodeState {
     view: RwLock<EpochView>,
     source: Arc<dyn BlobSource>,
     uploads: Semaphore,
+    cpu: Semaphore,
 }
 
 impl std::fmt::Debug for NodeState {
@@ -98,7 +113,7 @@ pub fn now_secs() -> u64 {
 }
 
 impl BlobEntry {
-    /// The entry for an on-chain record, first seen now.
+    /// The entry for an on-chain record (not collected).
     pub fn from_record(r: &BlobRecord) -> Self {
         BlobEntry {
             state: r.state,
@@ -106,7 +121,7 @@ impl BlobEntry {
             deletable: r.deletable,
             registered_epoch: r.registered_epoch,
             end_epoch: r.end_epoch,
-            seen_at: now_secs(),
+            collected: false,
         }
     }
 }
@@ -127,9 +142,11 @@ impl NodeState {
         source: Arc<dyn BlobSource>,
     ) -> Self {
         let metrics = Metrics::default();
-        metrics
-            .epoch
-            .store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
+        metrics.epoch.store(
+            u64::from(view.epoch()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         NodeState {
             store,
             encoding,
@@ -143,6 +160,7 @@ impl NodeState {
             view: RwLock::new(view),
             source,
             uploads: Semaphore::new(max_concurrent_uploads),
+            cpu: Semaphore::new(cpus),
         }
     }
 
@@ -156,26 +174,47 @@ impl NodeState {
 
     /// Replaces the current epoch and committee.
     pub fn set_view(&self, view: EpochView) {
-        self.metrics
-            .epoch
-            .store(u64::from(view.epoch), std::sync::atomic::Ordering::Relaxed);
+        self.metrics.epoch.store(
+            u64::from(view.epoch()),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         match self.view.write() {
             Ok(mut v) => *v = view,
             Err(poisoned) => *poisoned.into_inner() = view,
         }
     }
 
-    /// The sliver pairs of `id` this node holds in the current epoch.
-    pub fn my_pairs(&self, id: &BlobId) -> Vec<u16> {
-        self.view().committee.pairs_of(self.node, id)
+    /// The sliver pairs of `id` this node holds in `view`'s epoch.
+    pub fn my_pairs(&self, view: &EpochView, id: &BlobId) -> Vec<u16> {
+        view.committee.pairs_of(self.node, id)
     }
 
-    /// A slot for one upload, waiting up to the configured time.
+    /// A slot for one upload, waiting up to the configured time. Taken before the body is
+    /// read, so the slots bound the memory uploads hold.
     pub async fn upload_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
         match tokio::time::timeout(self.limits.upload_wait, self.uploads.acquire()).await {
             Ok(Ok(permit)) => Ok(permit),
             _ => Err(ApiError::Busy),
         }
+    }
+
+    /// Upload slots free now.
+    pub fn free_upload_slots(&self) -> usize {
+        self.uploads.available_permits()
+    }
+
+    /// A slot for CPU-heavy work on behalf of a request (expanding a sliver for recovery
+    /// symbols, checking an inconsistency proof): one per core, waiting up to the upload wait.
+    pub async fn cpu_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.limits.upload_wait, self.cpu.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Busy),
+        }
+    }
+
+    /// The blob's registration on-chain now (bypassing the store).
+    pub async fn chain_record(&self, id: &BlobId) -> Result<BlobRecord, ChainError> {
+        self.source.blob(*id).await
     }
 
     /// What the node knows of `id`, asking the chain if it has no entry yet (and remembering
@@ -193,25 +232,24 @@ impl NodeState {
             return Err(ApiError::NotRegistered(*id));
         }
         let entry = BlobEntry::from_record(&record);
-        self.store.put_blob(id, &entry)?;
+        let (store, id) = (self.store.clone(), *id);
+        blocking(move || store.put_blob(&id, &entry)).await?;
         Ok(entry)
     }
 
     /// Like [`NodeState::blob_entry`], but only for blobs that accept data now: registered or
     /// certified and unexpired; anything else is [`ApiError::Gone`].
-    pub async fn live_blob(&self, id: &BlobId) -> Result<BlobEntry, ApiError> {
-        let mut entry = self.blob_entry(id).await?;
-        let epoch = self.view().epoch;
+    pub async fn live_blob(&self, view: &EpochView, id: &BlobId) -> Result<BlobEntry, ApiError> {
+        let entry = self.blob_entry(id).await?;
+        let epoch = view.epoch();
         if !entry.is_live(epoch) {
             // The follower may lag (a re-registration or an extension): ask the chain once.
             if let Ok(record) = self.source.blob(*id).await
                 && record.is_live(epoch)
             {
-                entry = BlobEntry {
-                    seen_at: entry.seen_at,
-                    ..BlobEntry::from_record(&record)
-                };
-                self.store.put_blob(id, &entry)?;
+                let entry = BlobEntry::from_record(&record);
+                let (store, id) = (self.store.clone(), *id);
+                blocking(move || store.put_blob(&id, &entry)).await?;
                 return Ok(entry);
             }
             return Err(ApiError::Gone {
@@ -222,9 +260,10 @@ impl NodeState {
         Ok(entry)
     }
 
-    /// True if the node holds the metadata and every sliver it must hold of `id`.
-    pub fn holds_all(&self, id: &BlobId) -> Result<(usize, usize), ApiError> {
-        let pairs = self.my_pairs(id);
+    /// How many of the slivers of `id` this node must hold in `view`'s epoch it holds:
+    /// `(held, needed)`.
+    pub fn holds_all(&self, view: &EpochView, id: &BlobId) -> Result<(usize, usize), ApiError> {
+        let pairs = self.my_pairs(view, id);
         let held = self.store.held_slivers(id)?;
         let have = pairs
             .iter()
@@ -236,6 +275,18 @@ impl NodeState {
             })
             .sum();
         Ok((have, 2 * pairs.len()))
+    }
+}
+
+/// Runs blocking store work (redb reads and writes, fsync) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => Ok(r?),
+        Err(e) => Err(ApiError::Storage(StoreError::Db(format!(
+            "storage task failed: {e}"
+        )))),
     }
 }
 

@@ -75,8 +75,10 @@ pub struct BlobEntry {
     pub registered_epoch: u32,
     /// First epoch no longer covered.
     pub end_epoch: u32,
-    /// When this node first learnt of this registration (unix seconds).
-    pub seen_at: u64,
+    /// The blob's data was garbage-collected (it is not checked again until the chain
+    /// reports a new registration or an extension).
+    #[serde(default)]
+    pub collected: bool,
 }
 
 impl BlobEntry {
@@ -227,10 +229,7 @@ impl Store {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(BLOBS)?;
         match t.get(&id.0)? {
-            Some(v) => Ok(Some(
-                serde_json::from_slice(v.value())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            )),
+            Some(v) => Ok(Some(decode_entry(v.value())?)),
             None => Ok(None),
         }
     }
@@ -242,9 +241,7 @@ impl Store {
         let mut out = Vec::new();
         for item in t.iter()? {
             let (k, v) = item?;
-            let entry = serde_json::from_slice(v.value())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            out.push((BlobId(*k.value()), entry));
+            out.push((BlobId(*k.value()), decode_entry(v.value())?));
         }
         Ok(out)
     }
@@ -259,8 +256,7 @@ impl Store {
         {
             let mut t = txn.open_table(BLOBS)?;
             for (id, e) in entries {
-                let v = serde_json::to_vec(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                t.insert(&id.0, v.as_slice())?;
+                t.insert(&id.0, encode_entry(e)?.as_slice())?;
             }
             if let Some(c) = cursor {
                 txn.open_table(META)?.insert("cursor", c)?;
@@ -309,7 +305,14 @@ impl Store {
             .map(|v| v.value().to_vec()))
     }
 
+    /// True if the blob's metadata is stored (without copying it out).
+    pub fn has_metadata(&self, id: &BlobId) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(METADATA)?.get(&id.0)?.is_some())
+    }
+
     /// True if the sliver is stored.
+    #[cfg(test)]
     pub fn has_sliver(&self, id: &BlobId, pair: u16, kind: SliverKind) -> Result<bool, StoreError> {
         let txn = self.db.begin_read()?;
         Ok(txn
@@ -333,10 +336,7 @@ impl Store {
     pub fn held_slivers(&self, id: &BlobId) -> Result<Vec<(u16, SliverKind)>, StoreError> {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(SLIVERS)?;
-        let (lo, hi) = (
-            sliver_key(id, 0, SliverKind::Primary),
-            sliver_key(id, u16::MAX, SliverKind::Secondary),
-        );
+        let (lo, hi) = sliver_range(id);
         let mut out = Vec::new();
         for item in t.range::<&[u8; 35]>(&lo..=&hi)? {
             let (k, _) = item?;
@@ -349,20 +349,64 @@ impl Store {
         Ok(out)
     }
 
-    /// Deletes a blob's metadata and slivers (its entry stays, recording why).
+    /// Deletes a blob's metadata and slivers and marks its entry collected, in one write
+    /// transaction; returns the number of slivers deleted. A blob already collected (or with
+    /// no entry and no data) costs no write.
     pub fn remove_data(&self, id: &BlobId) -> Result<usize, StoreError> {
-        let held = self.held_slivers(id)?;
+        let (lo, hi) = sliver_range(id);
+        {
+            let txn = self.db.begin_read()?;
+            let collected = match txn.open_table(BLOBS)?.get(&id.0)? {
+                Some(v) => decode_entry(v.value())?.collected,
+                None => true,
+            };
+            let has_data = txn.open_table(METADATA)?.get(&id.0)?.is_some()
+                || txn
+                    .open_table(SLIVERS)?
+                    .range::<&[u8; 35]>(&lo..=&hi)?
+                    .next()
+                    .is_some();
+            if collected && !has_data {
+                return Ok(0);
+            }
+        }
         let txn = self.db.begin_write()?;
+        let mut removed = 0;
         {
             txn.open_table(METADATA)?.remove(&id.0)?;
-            let mut t = txn.open_table(SLIVERS)?;
-            for (pair, kind) in &held {
-                t.remove(&sliver_key(id, *pair, *kind))?;
+            txn.open_table(SLIVERS)?
+                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
+                    removed += 1;
+                    false
+                })?;
+            let mut blobs = txn.open_table(BLOBS)?;
+            let entry = match blobs.get(&id.0)? {
+                Some(v) => Some(decode_entry(v.value())?),
+                None => None,
+            };
+            if let Some(mut entry) = entry {
+                entry.collected = true;
+                blobs.insert(&id.0, encode_entry(&entry)?.as_slice())?;
             }
         }
         txn.commit()?;
-        Ok(held.len())
+        Ok(removed)
     }
+}
+
+fn sliver_range(id: &BlobId) -> ([u8; 35], [u8; 35]) {
+    (
+        sliver_key(id, 0, SliverKind::Primary),
+        sliver_key(id, u16::MAX, SliverKind::Secondary),
+    )
+}
+
+fn decode_entry(bytes: &[u8]) -> Result<BlobEntry, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode_entry(entry: &BlobEntry) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(entry).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]
@@ -377,7 +421,7 @@ mod tests {
             deletable: true,
             registered_epoch: 1,
             end_epoch: 5,
-            seen_at: 0,
+            collected: false,
         }
     }
 
@@ -416,11 +460,46 @@ mod tests {
         assert_eq!(s.remove_data(&id).unwrap(), 3);
         assert!(s.held_slivers(&id).unwrap().is_empty());
         assert_eq!(s.metadata(&id).unwrap(), None);
+        assert!(!s.has_metadata(&id).unwrap());
+        assert!(s.blob(&id).unwrap().unwrap().collected);
         assert!(
             s.has_sliver(&BlobId([8; 32]), 0, SliverKind::Primary)
                 .unwrap()
         );
         assert_eq!(s.blobs().unwrap().len(), 1);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn remove_data_marks_collected_and_then_writes_nothing() {
+        let dir = std::env::temp_dir().join(format!("floe-node-gc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let id = BlobId([5; 32]);
+        let neighbour = BlobId([6; 32]);
+        s.put_blob(&id, &entry(BlobState::Deleted)).unwrap();
+        s.put_metadata(&id, b"meta").unwrap();
+        assert!(s.has_metadata(&id).unwrap());
+        for pair in [0, 7, u16::MAX] {
+            s.put_sliver(&id, pair, SliverKind::Secondary, b"x")
+                .unwrap();
+        }
+        s.put_sliver(&neighbour, 0, SliverKind::Primary, b"n")
+            .unwrap();
+
+        assert_eq!(s.remove_data(&id).unwrap(), 3);
+        assert!(s.blob(&id).unwrap().unwrap().collected);
+        assert!(s.held_slivers(&id).unwrap().is_empty());
+        assert_eq!(s.held_slivers(&neighbour).unwrap().len(), 1);
+        // Nothing left: no write (the entry is unchanged), nothing removed.
+        assert_eq!(s.remove_data(&id).unwrap(), 0);
+        // Data stored again (e.g. recovery after a re-registration) is removed again.
+        s.put_sliver(&id, 2, SliverKind::Primary, b"y").unwrap();
+        assert_eq!(s.remove_data(&id).unwrap(), 1);
+        // A fresh entry (the follower saw a new registration) is no longer collected.
+        s.put_blob(&id, &entry(BlobState::Registered)).unwrap();
+        assert!(!s.blob(&id).unwrap().unwrap().collected);
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

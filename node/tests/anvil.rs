@@ -219,11 +219,15 @@ fn alloy_hex(b: &[u8]) -> String {
 
 impl Net {
     async fn register(&self, data: &[u8], deletable: bool) -> EncodedBlob {
+        self.register_for(data, deletable, 3).await
+    }
+
+    async fn register_for(&self, data: &[u8], deletable: bool, epochs: u32) -> EncodedBlob {
         let blob = self.cfg.encode(data).unwrap();
         let size = data.len() as u64;
         let cost = self
             .client
-            .storage_cost(self.cfg.encoded_size(size).unwrap(), 3)
+            .storage_cost(self.cfg.encoded_size(size).unwrap(), epochs)
             .await
             .unwrap();
         self.client.faucet(cost.total()).await.unwrap();
@@ -233,11 +237,63 @@ impl Net {
             .unwrap();
         let reg = self
             .client
-            .register_blob_with_new_storage(blob.metadata.root(), size, 1, deletable, 3)
+            .register_blob_with_new_storage(blob.metadata.root(), size, 1, deletable, epochs)
             .await
             .unwrap();
         assert_eq!(reg.blob_id, blob.blob_id);
         blob
+    }
+
+    /// Certifies `blob` with node `i`'s confirmation alone (it must hold a quorum of shards).
+    async fn certify_with(&self, i: usize, blob: &EncodedBlob) {
+        let epoch = self.client.current_epoch().await.unwrap();
+        let committee = self.client.committee(epoch).await.unwrap();
+        let r = self
+            .http
+            .get(self.nodes[i].url(&format!("/v1/blobs/{}/confirmation", blob.blob_id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let c: Confirmation = r.json().await.unwrap();
+        let mut builder = CertificateBuilder::new(epoch, committee.members.len());
+        builder
+            .add(
+                committee.index_of(self.nodes[i].operator).unwrap(),
+                Signature::from_hex(&c.signature).unwrap(),
+            )
+            .unwrap();
+        self.client
+            .certify_blob(&blob.blob_id, &builder.finish().unwrap())
+            .await
+            .unwrap();
+    }
+
+    /// Moves the chain's clock past the epoch's end and advances the epoch.
+    async fn next_epoch(&self) {
+        let provider = self.client.provider().clone();
+        let _: serde_json::Value = provider
+            .raw_request("evm_increaseTime".into(), (3601u64,))
+            .await
+            .unwrap();
+        let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+        self.client.advance_epoch().await.unwrap();
+    }
+
+    /// The value of counter `name` on node `i`'s `/metrics`.
+    async fn metric(&self, i: usize, name: &str) -> u64 {
+        let text = self
+            .http
+            .get(self.nodes[i].url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
     }
 
     /// Uploads metadata and the node's slivers to node `i` (by the current committee).
@@ -521,6 +577,68 @@ async fn an_inconsistently_encoded_blob_is_marked_invalid_by_the_nodes() {
         net.http.get(url).send().await.unwrap().status() == 410
     })
     .await;
+    for n in &mut net.nodes {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_after_an_extension_and_an_epoch_change_keeps_the_data() {
+    let mut net = network("extend").await;
+    let epoch = net.client.current_epoch().await.unwrap();
+    let committee = net.client.committee(epoch).await.unwrap();
+    let big = usize::from(committee.shards_of(net.nodes[0].operator).len() < 5);
+    // A blob stored for one epoch only, held by both nodes.
+    let blob = net.register_for(&vec![4u8; 8_000], false, 1).await;
+    assert_eq!(
+        net.client.blob(&blob.blob_id).await.unwrap().end_epoch,
+        epoch + 1
+    );
+    net.upload(0, &blob).await;
+    net.upload(1, &blob).await;
+    net.certify_with(big, &blob).await;
+    for i in [0, 1] {
+        wait_for("the nodes to see the certification", 30, || async {
+            net.status(i, &blob).await.state == "certified"
+        })
+        .await;
+    }
+
+    // While node 0 is down, the blob is extended and the epoch moves past its old end.
+    net.nodes[0].stop().await;
+    net.client.faucet(U256::from(FROST_PER_WAL)).await.unwrap();
+    net.client
+        .ensure_registry_allowance(U256::from(FROST_PER_WAL))
+        .await
+        .unwrap();
+    net.client.extend_blob(&blob.blob_id, 2).await.unwrap();
+    net.next_epoch().await;
+    let head = net.client.block_number().await.unwrap();
+
+    // Its store still says the blob ended at `epoch + 1`: restarting must not delete the data.
+    net.nodes[0].start().await;
+    let health = net.nodes[0].url("/v1/health");
+    wait_for("the restarted node to catch up", 30, || async {
+        let h: serde_json::Value = net
+            .http
+            .get(&health)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        h["cursor"].as_u64().unwrap() > head
+    })
+    .await;
+    let s = net.status(0, &blob).await;
+    assert_eq!(
+        (s.state.as_str(), s.epoch, s.end_epoch, s.complete),
+        ("certified", epoch + 1, epoch + 3, true),
+        "{s:?}"
+    );
+    assert_eq!(net.metric(0, "floe_node_blobs_collected_total").await, 0);
+    assert_eq!(net.metric(0, "floe_node_slivers_recovered_total").await, 0);
     for n in &mut net.nodes {
         n.stop().await;
     }

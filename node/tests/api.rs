@@ -25,7 +25,7 @@ use floe_core::{
     recovery::RecoverySymbol,
     wire::Wire,
 };
-use floe_node::{BlobSource, Confirmation, EpochView, Limits, NodeState, Store, app};
+use floe_node::{BlobEntry, BlobSource, Confirmation, EpochView, Limits, NodeState, Store, app};
 use futures::future::BoxFuture;
 use tower::ServiceExt;
 
@@ -83,6 +83,10 @@ fn registry_address() -> Address {
 }
 
 fn harness(name: &str, limits: Limits) -> Harness {
+    harness_with(name, limits, 4)
+}
+
+fn harness_with(name: &str, limits: Limits, max_uploads: usize) -> Harness {
     let dir = std::env::temp_dir().join(format!("floe-node-api-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = Store::open(&dir).unwrap();
@@ -112,11 +116,8 @@ fn harness(name: &str, limits: Limits) -> Harness {
         CHAIN_ID,
         registry_address(),
         limits,
-        4,
-        EpochView {
-            epoch: EPOCH,
-            committee: Arc::new(committee),
-        },
+        max_uploads,
+        EpochView::new(committee),
         registry.clone(),
     ));
     Harness {
@@ -209,7 +210,7 @@ impl Harness {
     }
 
     fn my_pairs(&self, blob: &EncodedBlob) -> Vec<u16> {
-        self.state.my_pairs(&blob.blob_id)
+        self.state.my_pairs(&self.state.view(), &blob.blob_id)
     }
 
     fn other_pair(&self, blob: &EncodedBlob) -> u16 {
@@ -570,4 +571,222 @@ async fn health_and_metrics() {
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("\nfloe_node_epoch 3\n"), "{text}");
     assert!(text.contains("# TYPE floe_node_slivers_stored_total counter"));
+}
+
+#[tokio::test]
+async fn batch_recovery_indices_are_deduplicated_and_bounded() {
+    let h = harness("recovery-batch", default_limits());
+    let blob = encode(4000, 13);
+    h.register(&blob, BlobState::Certified, 10);
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+    let p = h.my_pairs(&blob)[0];
+    assert_eq!(
+        h.put_sliver(&blob, p, SliverKind::Primary).await.0,
+        StatusCode::OK
+    );
+    let uri = |list: &str| {
+        format!(
+            "/v1/blobs/{}/recovery/{p}/primary?indices={list}",
+            blob.blob_id
+        )
+    };
+
+    // Repeats are answered once each, in ascending order.
+    let (status, body) = h.call(Method::GET, &uri("9,0,5,9,0,0"), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let syms = floe_node::peers::decode_symbol_list(&body).unwrap();
+    assert_eq!(
+        syms.iter().map(|s| s.index).collect::<Vec<_>>(),
+        vec![0, 5, 9]
+    );
+
+    // Every index once is fine; one more entry than the expansion has symbols is not.
+    let all: Vec<String> = (0..N).map(|i| i.to_string()).collect();
+    let (status, body) = h.call(Method::GET, &uri(&all.join(",")), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        floe_node::peers::decode_symbol_list(&body).unwrap().len(),
+        usize::from(N)
+    );
+    let too_many = vec!["1"; usize::from(N) + 1].join(",");
+    for list in [too_many.as_str(), "", "1,,2", "1,10"] {
+        let (status, body) = h.call(Method::GET, &uri(list), vec![]).await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{list:?}"
+        );
+    }
+    let served = h
+        .state
+        .metrics
+        .symbols_served
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(served, 3 + u64::from(N));
+}
+
+#[tokio::test]
+async fn an_upload_holds_its_slot_while_its_body_streams_in() {
+    let limits = Limits {
+        upload_wait: Duration::from_millis(50),
+        ..default_limits()
+    };
+    let h = harness_with("upload-slot", limits, 1);
+    let blob = encode(1000, 14);
+    h.register(&blob, BlobState::Registered, 10);
+    let wire = blob.metadata.to_wire();
+
+    // A metadata upload whose body arrives in two parts; the second is held back.
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    tx.unbounded_send(Ok(wire[..10].to_vec())).unwrap();
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri(format!("/v1/blobs/{}/metadata", blob.blob_id))
+        .body(Body::from_stream(rx))
+        .unwrap();
+    let router = app(h.state.clone());
+    let first = tokio::spawn(async move { router.oneshot(req).await.unwrap().status() });
+
+    // The slot is taken while the body is still streaming in...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while h.state.free_upload_slots() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the streaming upload never took the slot"
+        );
+        tokio::task::yield_now().await;
+    }
+    // ...so another upload is turned away before its body is read, while reads still work.
+    let (status, body) = h.put_metadata(&blob).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "busy")
+    );
+    assert_eq!(
+        h.call(Method::GET, "/v1/health", vec![]).await.0,
+        StatusCode::OK
+    );
+
+    // The rest of the body arrives: the upload is stored and the slot is free again.
+    tx.unbounded_send(Ok(wire[10..].to_vec())).unwrap();
+    drop(tx);
+    assert_eq!(first.await.unwrap(), StatusCode::OK);
+    assert_eq!(h.state.free_upload_slots(), 1);
+    assert_eq!(
+        h.state.store.metadata(&blob.blob_id).unwrap(),
+        Some(wire.clone())
+    );
+}
+
+#[tokio::test]
+async fn garbage_collection_asks_the_chain_before_deleting() {
+    let h = harness("gc", default_limits());
+    let store = &h.state.store;
+    let stale = encode(500, 15);
+    let deleted = encode(500, 16);
+    let live = encode(500, 17);
+    let entry = |state, end_epoch| BlobEntry {
+        state,
+        size: 500,
+        deletable: true,
+        registered_epoch: 1,
+        end_epoch,
+        collected: false,
+    };
+    // The store thinks `stale` expired at this epoch, but it was extended on-chain since.
+    store
+        .put_blob(&stale.blob_id, &entry(BlobState::Certified, EPOCH))
+        .unwrap();
+    h.register(&stale, BlobState::Certified, EPOCH + 5);
+    // `deleted` is deleted both in the store and on-chain.
+    store
+        .put_blob(&deleted.blob_id, &entry(BlobState::Deleted, 10))
+        .unwrap();
+    h.register(&deleted, BlobState::Deleted, 10);
+    // `live` is live in the store: the chain is not asked, it is queued for recovery.
+    store
+        .put_blob(&live.blob_id, &entry(BlobState::Certified, 10))
+        .unwrap();
+    for b in [&stale, &deleted, &live] {
+        store.put_metadata(&b.blob_id, b"meta").unwrap();
+        store
+            .put_sliver(&b.blob_id, 0, SliverKind::Primary, b"p")
+            .unwrap();
+        store
+            .put_sliver(&b.blob_id, 0, SliverKind::Secondary, b"s")
+            .unwrap();
+    }
+
+    let mut queued = floe_node::tasks::collect_garbage(&h.state).await;
+    queued.sort();
+    let mut expected = vec![stale.blob_id, live.blob_id];
+    expected.sort();
+    assert_eq!(queued, expected);
+
+    // The extended blob keeps its data and its entry is brought up to date.
+    assert_eq!(store.held_slivers(&stale.blob_id).unwrap().len(), 2);
+    assert!(store.has_metadata(&stale.blob_id).unwrap());
+    assert_eq!(
+        store.blob(&stale.blob_id).unwrap().unwrap().end_epoch,
+        EPOCH + 5
+    );
+    // The deleted blob's data is gone and its entry marked collected.
+    assert!(store.held_slivers(&deleted.blob_id).unwrap().is_empty());
+    assert!(!store.has_metadata(&deleted.blob_id).unwrap());
+    assert!(store.blob(&deleted.blob_id).unwrap().unwrap().collected);
+    assert_eq!(store.held_slivers(&live.blob_id).unwrap().len(), 2);
+    let collected = || {
+        h.state
+            .metrics
+            .blobs_collected
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    assert_eq!(collected(), 1);
+
+    // A second pass finds nothing more to do.
+    floe_node::tasks::collect_garbage(&h.state).await;
+    assert_eq!(collected(), 1);
+    assert_eq!(store.held_slivers(&stale.blob_id).unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn confirmation_and_status_use_one_epoch_view() {
+    // After an epoch change to a committee where this node holds nothing, it neither signs
+    // nor claims the pairs of the old epoch.
+    let h = harness("confirm-view", default_limits());
+    let blob = encode(3000, 18);
+    h.register(&blob, BlobState::Registered, 10);
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+    for p in h.my_pairs(&blob) {
+        for kind in [SliverKind::Primary, SliverKind::Secondary] {
+            assert_eq!(h.put_sliver(&blob, p, kind).await.0, StatusCode::OK);
+        }
+    }
+    let uri = format!("/v1/blobs/{}/confirmation", blob.blob_id);
+    assert_eq!(h.call(Method::GET, &uri, vec![]).await.0, StatusCode::OK);
+    let old = h.state.view();
+    let members = old.committee.members.clone();
+    h.state.set_view(EpochView::new(Committee::new(
+        EPOCH + 1,
+        N,
+        members,
+        vec![1; usize::from(N)],
+    )));
+    let (status, body) = h.call(Method::GET, &uri, vec![]).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (_, body) = h
+        .call(
+            Method::GET,
+            &format!("/v1/blobs/{}/status", blob.blob_id),
+            vec![],
+        )
+        .await;
+    let s: floe_node::BlobStatus = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (s.epoch, s.pairs_expected.len(), s.complete),
+        (EPOCH + 1, 0, false)
+    );
 }
