@@ -123,6 +123,8 @@ pub struct DevnetOptions {
     pub node_certify_grace_secs: Option<u64>,
     /// Nodes' `poll_interval_ms` (chain event polling).
     pub node_poll_interval_ms: u64,
+    /// anvil's port on 127.0.0.1; `None` = a free port (what tests use).
+    pub chain_port: Option<u16>,
 }
 
 impl Default for DevnetOptions {
@@ -141,6 +143,7 @@ impl Default for DevnetOptions {
             startup_timeout: Duration::from_secs(60),
             node_certify_grace_secs: None,
             node_poll_interval_ms: 200,
+            chain_port: None,
         }
     }
 }
@@ -174,6 +177,7 @@ pub struct Devnet {
     floe_node: PathBuf,
     node_log_filter: String,
     startup_timeout: Duration,
+    chain_port: Option<u16>,
     node_extra_config: String,
     deployment: Deployment,
     accounts: Vec<String>,
@@ -293,6 +297,7 @@ impl Devnet {
             floe_node,
             node_log_filter: opts.node_log_filter.clone(),
             startup_timeout: opts.startup_timeout,
+            chain_port: opts.chain_port,
             node_extra_config: {
                 let mut extra = format!("poll_interval_ms = {}\n", opts.node_poll_interval_ms);
                 if let Some(grace) = opts.node_certify_grace_secs {
@@ -348,7 +353,7 @@ impl Devnet {
         loop {
             attempt += 1;
             match self.try_start_anvil(anvil_bin, accounts, &log).await {
-                Err(DevnetError::Exited { .. }) if attempt < 3 => {
+                Err(DevnetError::Exited { .. }) if attempt < 3 && self.chain_port.is_none() => {
                     tracing::warn!(
                         attempt,
                         "anvil exited at start (port taken?); retrying on another port"
@@ -375,7 +380,19 @@ impl Devnet {
         accounts: usize,
         log: &Path,
     ) -> Result<(), DevnetError> {
-        let port = free_port().map_err(io("cannot find a free port"))?;
+        let port = match self.chain_port {
+            Some(port) => {
+                // A fixed port: say plainly when something already listens there.
+                std::net::TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+                    DevnetError::BadOption(format!(
+                        "port {port} on 127.0.0.1 is not free ({e}): stop the other chain, or pass \
+                         --port 0 for a free port"
+                    ))
+                })?;
+                port
+            }
+            None => free_port().map_err(io("cannot find a free port"))?,
+        };
         let _ = std::fs::remove_file(log);
         let mut cmd = Command::new(anvil_bin);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])

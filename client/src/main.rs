@@ -137,6 +137,9 @@ struct DevnetArgs {
     /// Working directory (default $FLOE_HOME/devnet); its node data is wiped at start.
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// The chain's JSON-RPC port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8545)]
+    port: u16,
 }
 
 fn init_tracing(verbose: u8) {
@@ -377,6 +380,7 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
         shards: args.shards,
         epoch_secs: args.epoch_secs,
         dir: Some(dir.clone()),
+        chain_port: (args.port != 0).then_some(args.port),
         ..DevnetOptions::default()
     };
     eprintln!(

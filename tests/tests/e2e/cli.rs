@@ -164,6 +164,11 @@ async fn floe_devnet_comes_up_serves_a_store_and_stops_on_sigterm() -> Result<()
     workspace_binary("floe-node")?;
     let dir = std::env::temp_dir().join(format!("floe-devnet-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    // The chain port is chosen with --port (the default, 8545, may be taken on a test machine).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port()
+        .to_string();
     let mut child = Command::new(&floe_bin)
         .args([
             "devnet",
@@ -171,6 +176,8 @@ async fn floe_devnet_comes_up_serves_a_store_and_stops_on_sigterm() -> Result<()
             "4",
             "--shards",
             "20",
+            "--port",
+            &port,
             "--dir",
             dir.to_str().context("path")?,
         ])
@@ -232,6 +239,11 @@ async fn floe_devnet_comes_up_serves_a_store_and_stops_on_sigterm() -> Result<()
 
     // SIGTERM stops everything: the process exits and anvil no longer answers.
     let rpc = toml_rpc_url(&config)?;
+    assert_eq!(
+        rpc,
+        format!("http://127.0.0.1:{port}"),
+        "the chain is on --port"
+    );
     let pid = child.id().context("pid")?;
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -267,4 +279,31 @@ fn toml_rpc_url(config: &Path) -> Result<String> {
         .find(|l| l.starts_with("rpc_url"))
         .context("rpc_url in client.toml")?;
     Ok(line.split('"').nth(1).context("quoted rpc_url")?.to_owned())
+}
+
+#[tokio::test]
+async fn floe_devnet_on_a_taken_port_says_so() -> Result<()> {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = taken.local_addr()?.port().to_string();
+    let dir = std::env::temp_dir().join(format!("floe-devnet-port-{}", std::process::id()));
+    let out = floe(
+        &[
+            "devnet",
+            "--port",
+            &port,
+            "--dir",
+            dir.to_str().context("path")?,
+        ],
+        &[("FLOE_HOME", &dir.join("home"))],
+    )
+    .await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!out.status.success(), "devnet started on a taken port");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("port {port} on 127.0.0.1 is not free"))
+            && stderr.contains("--port 0"),
+        "{stderr}"
+    );
+    Ok(())
 }
