@@ -1,6 +1,6 @@
 //! floe-core: the pure heart of floe (no I/O, no chain).
 //!
-//! Layout (each module's owner keeps it compiling at all times):
+//! Layout:
 //! - [`encoding`]: Red Stuff, the two-dimensional Reed–Solomon code over GF(2^16):
 //!   [`EncodingConfig`] (parameters for `n` shards, sizes, encode, decode), [`Sliver`],
 //!   [`SliverPair`], [`EncodedBlob`].
