@@ -488,19 +488,26 @@ impl Chain {
             .map(Some)
     }
 
-    /// Registers the wallet as a storage node.
+    /// Registers the wallet as a storage node with BLS key `key`, proving possession of it
+    /// (the proof binds this chain, the staking contract and the wallet's address).
     pub async fn register_node(
         &self,
-        public_key: &PublicKey,
-        proof_of_possession: &floe_core::bls::Signature,
+        key: &floe_core::bls::SecretKey,
         network_address: &str,
         commission_bps: u16,
         capacity: u64,
     ) -> Result<TxHash, ChainError> {
+        let operator = self.require_wallet("registerNode")?;
+        let proof = floe_core::bls::proof_of_possession(
+            key,
+            self.deployment.chain_id,
+            self.deployment.staking.into_array(),
+            operator.into_array(),
+        );
         let stk = self.staking();
         let call = stk.registerNode(
-            Bytes::from(public_key.to_eip2537().to_vec()),
-            Bytes::from(proof_of_possession.to_eip2537().to_vec()),
+            Bytes::from(key.public_key().to_eip2537().to_vec()),
+            Bytes::from(proof.to_eip2537().to_vec()),
             network_address.to_owned(),
             commission_bps,
             capacity,

@@ -9,6 +9,7 @@
 //! - `committee`: [`Committee`]: who holds which shard, a node's pairs for a blob, quorum math.
 //! - `events`: [`FloeEvent`], the contracts' events decoded from `eth_getLogs`.
 //! - `error`: [`ChainError`]; reverts decoded into the contracts' custom errors with a hint.
+//! - `testing` (feature `test-utils`): anvil from the npm toolchain and its dev signers, for tests.
 //! - `types`: [`Deployment`] (JSON), [`BlobRecord`], [`Prices`] and other plain views.
 
 pub mod bindings;
@@ -17,6 +18,8 @@ pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod handle;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod types;
 
 pub use alloy;

@@ -3,38 +3,16 @@
 //! certificate, follow the events, and decode reverts. Needs `npm install` (fails saying so).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
-use alloy::{
-    node_bindings::{Anvil, AnvilInstance},
-    primitives::U256,
-    signers::local::PrivateKeySigner,
-};
+use alloy::{node_bindings::AnvilInstance, primitives::U256};
+use floe_chain::testing::{anvil, signer};
 use floe_chain::{
     BlobState, Chain, ChainError, DeployParams, Deployment, FROST_PER_WAL, FloeEvent,
 };
 use floe_core::{
-    bls::{CertificateBuilder, SecretKey, proof_of_possession},
+    bls::{CertificateBuilder, SecretKey},
     encoding::EncodingConfig,
     messages::certify_message,
 };
-
-fn anvil() -> AnvilInstance {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let bin = repo.join("node_modules/.bin/anvil");
-    assert!(
-        bin.exists(),
-        "anvil not installed: run `npm install` at the repo root, then rerun the tests"
-    );
-    Anvil::at(bin).spawn()
-}
-
-fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_slice(&anvil.keys()[i].to_bytes()).unwrap()
-}
 
 const N: u16 = 10;
 
@@ -62,20 +40,8 @@ async fn setup(anvil: &AnvilInstance) -> (Deployment, Chain, Vec<(Chain, SecretK
             .await
             .unwrap();
         let key = SecretKey::from_seed(&[i as u8; 32]);
-        let pop = proof_of_possession(
-            &key,
-            deployment.chain_id,
-            deployment.staking.into_array(),
-            operator.into_array(),
-        );
         chain
-            .register_node(
-                &key.public_key(),
-                &pop,
-                &format!("127.0.0.1:{}", 9000 + i),
-                500,
-                1 << 40,
-            )
+            .register_node(&key, &format!("127.0.0.1:{}", 9000 + i), 500, 1 << 40)
             .await
             .unwrap();
         let stake = U256::from(10 * i as u64) * U256::from(FROST_PER_WAL);

@@ -20,7 +20,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use floe_chain::{Chain, DeployParams, Deployment};
-use floe_core::bls::{SecretKey, proof_of_possession};
+use floe_core::bls::SecretKey;
 
 use crate::{
     client::Client,
@@ -471,20 +471,8 @@ impl Devnet {
             std::fs::create_dir_all(&dir)
                 .map_err(io(format!("cannot create {}", dir.display())))?;
             let chain = self.chain_with(&operator_key).await?;
-            let pop = proof_of_possession(
-                &bls_key,
-                self.deployment.chain_id,
-                self.deployment.staking.into_array(),
-                operator.into_array(),
-            );
             chain
-                .register_node(
-                    &bls_key.public_key(),
-                    &pop,
-                    &format!("127.0.0.1:{port}"),
-                    1_000,
-                    1 << 40,
-                )
+                .register_node(&bls_key, &format!("127.0.0.1:{port}"), 1_000, 1 << 40)
                 .await?;
             chain.faucet(opts.stake).await?;
             // Approves the staking contract first.

@@ -6,17 +6,17 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
+use floe_chain::testing::{anvil, signer};
 use floe_chain::{
     BlobState, Chain, DeployParams, Deployment, FROST_PER_WAL,
     alloy::{
-        node_bindings::{Anvil, AnvilInstance},
+        node_bindings::AnvilInstance,
         primitives::{Address, U256},
         providers::Provider,
-        signers::local::PrivateKeySigner,
     },
 };
 use floe_core::{
-    bls::{CertificateBuilder, SecretKey, Signature, proof_of_possession},
+    bls::{CertificateBuilder, SecretKey, Signature},
     encoding::{EncodedBlob, EncodingConfig},
     messages::certify_message,
     wire::Wire,
@@ -25,23 +25,6 @@ use floe_node::{BlobStatus, Confirmation, NodeConfig};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 const N: u16 = 10;
-
-fn anvil() -> AnvilInstance {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let bin = repo.join("node_modules/.bin/anvil");
-    assert!(
-        bin.exists(),
-        "anvil not installed: run `npm install` at the repo root, then rerun the tests"
-    );
-    Anvil::at(bin).spawn()
-}
-
-fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
-    PrivateKeySigner::from_slice(&anvil.keys()[i].to_bytes()).unwrap()
-}
 
 /// Polls `cond` every 100 ms until it returns true, failing after `secs` seconds.
 async fn wait_for<F, Fut>(what: &str, secs: u64, mut cond: F)
@@ -156,14 +139,8 @@ async fn network(name: &str) -> Net {
             .unwrap()
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let pop = proof_of_possession(
-            &key,
-            deployment.chain_id,
-            deployment.staking.into_array(),
-            operator.into_array(),
-        );
         chain
-            .register_node(&key.public_key(), &pop, &addr, 500, 1 << 40)
+            .register_node(&key, &addr, 500, 1 << 40)
             .await
             .unwrap();
         // Stakes 10 and 20 WAL: node 2 gets 7 of 10 shards, a quorum on its own.
@@ -218,6 +195,21 @@ fn alloy_hex(b: &[u8]) -> String {
 }
 
 impl Net {
+    /// Indices in `nodes` of the node holding the most shards in `committee` and of the other one.
+    fn big_and_small(&self, committee: &floe_chain::Committee) -> (usize, usize) {
+        let big = committee
+            .members
+            .iter()
+            .max_by_key(|m| m.shards.len())
+            .unwrap()
+            .node;
+        if self.nodes[0].operator == big {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
+    }
+
     async fn register(&self, data: &[u8], deletable: bool) -> EncodedBlob {
         self.register_for(data, deletable, 3).await
     }
@@ -339,17 +331,7 @@ async fn skipped_node_recovers_uncertified_blob_gets_certified_restart_resumes_a
     let mut net = network("flow").await;
     let epoch = net.client.current_epoch().await.unwrap();
     let committee = net.client.committee(epoch).await.unwrap();
-    let big = committee
-        .members
-        .iter()
-        .max_by_key(|m| m.shards.len())
-        .unwrap()
-        .node;
-    let (bi, si) = if net.nodes[0].operator == big {
-        (0, 1)
-    } else {
-        (1, 0)
-    };
+    let (bi, si) = net.big_and_small(&committee);
     assert_eq!(committee.shards_of(net.nodes[bi].operator).len(), 7);
 
     // 1. Upload only to the big node, certify with its confirmation alone.
@@ -473,17 +455,7 @@ async fn an_inconsistently_encoded_blob_is_marked_invalid_by_the_nodes() {
     let mut net = network("invalid").await;
     let epoch = net.client.current_epoch().await.unwrap();
     let committee = net.client.committee(epoch).await.unwrap();
-    let big = committee
-        .members
-        .iter()
-        .max_by_key(|m| m.shards.len())
-        .unwrap()
-        .node;
-    let (bi, si) = if net.nodes[0].operator == big {
-        (0, 1)
-    } else {
-        (1, 0)
-    };
+    let (bi, si) = net.big_and_small(&committee);
     let small_shards = committee.shards_of(net.nodes[si].operator).to_vec();
 
     // A dishonest writer: metadata whose pair hashes come from blob A for exactly the small
