@@ -16,9 +16,16 @@ import {BLS} from "./libraries/BLS.sol";
 /// - Stake counts from the epoch after it is staked; a withdrawal request stops counting at the
 ///   next epoch boundary and is paid at or after that epoch (`withdraw`). Until the boundary the
 ///   requested stake still earns the running epoch's rewards.
-/// - Committee of epoch e+1 = registered nodes whose stake for the next committee is at least
-///   `max(minStake, 1)`, the `maxCommitteeSize` largest (ties: earlier registration first),
-///   ordered by registration (this order is the certificate bitmap order).
+/// - Candidates: a bounded set of at most `maxCommitteeSize` active nodes whose stake for the next
+///   committee is at least `max(minStake, 1)`, kept as a min-heap on (stake, earlier registration)
+///   as stake changes: a node outside it enters only when the set has room or when its stake
+///   exceeds the smallest member's (ties: the earlier registration), which it evicts. A member
+///   whose stake falls below the minimum, or that deregisters, leaves at once. A member whose
+///   stake falls stays until evicted, so an outsider that is now larger enters at its next stake
+///   change (anyone may trigger one by staking to it). Every stake operation and every advance
+///   costs O(maxCommitteeSize) at most, whatever the number of registered nodes.
+/// - Committee of epoch e+1 = the candidate set at the advance, ordered by node id = registration
+///   order (this order is the certificate bitmap order).
 /// - Shards: largest-remainder apportionment of `n` by stake (ties of remainders: earlier
 ///   registration first). A member whose apportionment is 0 shards is dropped from the committee
 ///   and the apportionment is recomputed among the rest, so every member holds at least one shard.
@@ -40,10 +47,21 @@ import {BLS} from "./libraries/BLS.sol";
 ///   FROST) goes to the operator's commission. Per-staker rounding (less than 1 FROST per
 ///   staker per settlement, and at most 1 FROST per node and epoch) stays in
 ///   `totalUnclaimedRewards`, so the accounting below is exact:
-///   WAL held == totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards.
-/// - Node ids are registration indices (at most 65535 nodes); the key is never changed. The
-///   advance reads only nodes meeting the minimum stake (registering alone costs it nothing), and
-///   recomputes the committee only if some stake changed since the last one was formed.
+///   WAL held == totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards
+///   + totalBonds.
+/// - Node ids are registration indices (32 bits), never reused: a deregistered node keeps its id,
+///   stake positions and reward accounting, so past committees, certificate data and rewards of
+///   past epochs stay as they were and ascending id is still registration order. An address that
+///   deregistered cannot register again. Registration takes a bond (`registrationBond`, via
+///   transferFrom), held apart from stake (it neither counts nor earns) and returned from the
+///   epoch after deregistration, when the node has left the committee. The advance reads only the
+///   candidate set, and recomputes the committee only if some stake changed since the last one.
+/// - Commission: a change announced in epoch e takes effect in epoch e+2 (delegators see it for a
+///   whole epoch), moves at most {MAX_COMMISSION_STEP_BPS} from the latest announced value, and one
+///   change is pending at a time (a new announcement in the same epoch replaces it). Epoch e's
+///   rewards use the commission in force in epoch e.
+/// - Prices: each vote must lie in the deployment's [min, max] range for its kind; the tally of an
+///   epoch moves each price at most to twice (at least to half) the price in force (from 0: to 1).
 /// - Certificate data: every committee (members or shard counts differ from the previous one) gets
 ///   an id, counting up from 1, and its certificate data is deployed as a contract's runtime code
 ///   (layout: {IStaking-certificateData}) with CREATE at this contract's nonce `id`. This contract
@@ -86,8 +104,24 @@ contract Staking is IStaking {
     error CommissionTooHigh(uint16 commissionBps, uint16 maxBps);
     /// @notice Thrown when the network address is empty.
     error EmptyNetworkAddress();
-    /// @notice Thrown when the node registry is full (65535 nodes).
+    /// @notice Thrown when the node registry is full (2^32 - 1 registrations).
     error TooManyNodes(uint256 maxNodes);
+    /// @notice Thrown when `node` deregistered: it takes no new stake, no updates and cannot deregister again.
+    error NodeNotActive(address node);
+    /// @notice Thrown when `node` has not deregistered (its bond is still locked).
+    error NodeNotDeregistered(address node);
+    /// @notice Thrown when the bond is returned only from `readyEpoch`.
+    error BondNotReady(address node, uint32 readyEpoch, uint32 currentEpoch);
+    /// @notice Thrown when the bond was already returned.
+    error BondAlreadyReturned(address node);
+    /// @notice Thrown when a commission change moves more than `maxStepBps` from the latest announced value.
+    error CommissionStepTooLarge(uint16 fromBps, uint16 toBps, uint16 maxStepBps);
+    /// @notice Thrown when a commission change announced in an earlier epoch has not taken effect yet.
+    error CommissionChangePending(uint16 pendingBps, uint32 effectiveEpoch);
+    /// @notice Thrown when a storage price vote lies outside the deployment's range.
+    error StoragePriceOutOfRange(uint64 price, uint64 min, uint64 max);
+    /// @notice Thrown when a write price vote lies outside the deployment's range.
+    error WritePriceOutOfRange(uint64 price, uint64 min, uint64 max);
     /// @notice Thrown when an amount is zero.
     error ZeroAmount();
     /// @notice Thrown when a withdrawal asks for more than the staker's active stake in the node.
@@ -154,8 +188,16 @@ contract Staking is IStaking {
         uint64 writeVote;
         bool voted;
         uint64 capacity;
+        uint16 nextCommissionBps; // announced commission, in force from `nextCommissionEpoch`
+        uint32 nextCommissionEpoch; // 0: no change pending
         // slot 4+
         string networkAddress;
+    }
+
+    /// @dev A node's bond and deregistration.
+    struct Lifecycle {
+        uint128 bond; // bond held, 0 once returned
+        uint32 leftEpochPlusOne; // epoch of deregistration + 1, 0 while active
     }
 
     /// @dev A staker's position in one node.
@@ -177,7 +219,13 @@ contract Staking is IStaking {
     uint16 public constant MAX_COMMITTEE_SIZE = 249;
     /// @notice Scale of the reward-per-stake accumulators.
     uint256 public constant REWARD_PRECISION = 1e18;
-    uint256 private constant MAX_NODES = type(uint16).max;
+    /// @notice Largest commission change one announcement may make, in basis points.
+    uint16 public constant MAX_COMMISSION_STEP_BPS = 500;
+    uint256 private constant MAX_NODES = type(uint32).max;
+    /// @dev Node index mask (ids are 32 bits) and a member entry's mask (index | shards << 32).
+    uint256 private constant IDX_MASK = 0xffffffff;
+    uint256 private constant MEMBER_MASK = 0xffffffffffff;
+    uint256 private constant MEMBERS_PER_WORD = 5;
     uint256 private constant G1_ADD = 0x0b;
     uint256 private constant G1_ADD_GAS = 1000;
     /// @dev The BLS12-381 base field modulus p: its top 16 bytes and its low 32 bytes.
@@ -210,8 +258,18 @@ contract Staking is IStaking {
     uint64 public immutable epochDuration;
     /// @notice Minimum stake for committee membership (a node also needs at least 1 FROST).
     uint256 public immutable minStake;
-    /// @notice Maximum number of committee members.
+    /// @notice Maximum number of committee members (and of candidates).
     uint16 public immutable maxCommitteeSize;
+    /// @inheritdoc IStaking
+    uint256 public immutable registrationBond;
+    /// @inheritdoc IStaking
+    uint64 public immutable minStoragePrice;
+    /// @inheritdoc IStaking
+    uint64 public immutable maxStoragePrice;
+    /// @inheritdoc IStaking
+    uint64 public immutable minWritePrice;
+    /// @inheritdoc IStaking
+    uint64 public immutable maxWritePrice;
     address private immutable _deployer;
 
     /// @inheritdoc IStaking
@@ -241,14 +299,17 @@ contract Staking is IStaking {
     uint256 public totalUnclaimedRewards;
     /// @notice Rewards funded for epochs not yet ended.
     uint256 public totalFutureRewards;
+    /// @notice Registration bonds held (not yet returned).
+    uint256 public totalBonds;
 
     uint256 private _nodeCount;
-    /// @dev Node indices whose stake for the next committee is at least the minimum (unordered,
-    /// 16 bits each, 16 per word so the advance reads few slots) and each one's position + 1:
-    /// committee selection reads only these.
-    uint256 private _candidateCount;
-    mapping(uint256 word => uint256) private _candidateWords;
-    mapping(uint256 index => uint256) private _candidatePos;
+    /// @dev The candidate set: a min-heap (positions 1.._heapSize) of keys stake << 32 |
+    /// (IDX_MASK - node index), and each member's heap position (0: not a candidate).
+    uint256 private _heapSize;
+    mapping(uint256 pos => uint256 key) private _heap;
+    mapping(uint256 index => uint256 pos) private _heapPos;
+    /// @dev Per node: the bond held and the epoch of deregistration + 1 (0: active).
+    mapping(uint256 index => Lifecycle) private _lifecycle;
     mapping(uint256 index => address) private _nodeAddress;
     mapping(address node => uint256) private _indexPlusOne;
     mapping(uint256 index => bytes32[4]) private _keys;
@@ -259,7 +320,7 @@ contract Staking is IStaking {
 
     /// @dev epoch => committee id (low 32 bits) | committee size << 32. Id 0 = no committee.
     mapping(uint32 epoch => uint256) private _epochCommittee;
-    /// @dev committee id => 8 members per word, 32 bits each: node index | shards << 16.
+    /// @dev committee id => 5 members per word, 48 bits each: node index | shards << 32.
     mapping(uint256 id => mapping(uint256 word => uint256)) private _memberWords;
     /// @dev committee id => 16 shard owners per word, 16 bits each (committee position).
     mapping(uint256 id => mapping(uint256 word => uint256)) private _ownerWords;
@@ -269,36 +330,38 @@ contract Staking is IStaking {
     mapping(uint32 epoch => uint256) private _rateEnd;
     mapping(uint32 epoch => uint256) private _extra;
 
-    /// @param wal_ The WAL token.
-    /// @param nShards_ Number of shards `n`.
-    /// @param epochDuration_ Seconds an epoch (after epoch 0) lasts at least.
-    /// @param minStake_ Minimum stake for committee membership, FROST.
-    /// @param maxCommitteeSize_ Maximum committee size, 1..{MAX_COMMITTEE_SIZE}.
-    /// @param initialStoragePrice FROST per MiB per epoch until the first vote tally.
-    /// @param initialWritePrice FROST per MiB written until the first vote tally.
-    constructor(
-        address wal_,
-        uint16 nShards_,
-        uint64 epochDuration_,
-        uint256 minStake_,
-        uint16 maxCommitteeSize_,
-        uint64 initialStoragePrice,
-        uint64 initialWritePrice
-    ) {
-        if (wal_ == address(0)) revert ZeroAddress();
-        if (nShards_ == 0) revert InvalidParameter("nShards");
-        if (epochDuration_ == 0) revert InvalidParameter("epochDuration");
-        if (maxCommitteeSize_ == 0 || maxCommitteeSize_ > MAX_COMMITTEE_SIZE) {
+    /// @param config The deployment parameters (IStaking.Config).
+    constructor(Config memory config) {
+        if (config.wal == address(0)) revert ZeroAddress();
+        if (config.nShards == 0) revert InvalidParameter("nShards");
+        if (config.epochDuration == 0) revert InvalidParameter("epochDuration");
+        if (config.maxCommitteeSize == 0 || config.maxCommitteeSize > MAX_COMMITTEE_SIZE) {
             revert InvalidParameter("maxCommitteeSize");
         }
-        wal = wal_;
-        nShards = nShards_;
-        epochDuration = epochDuration_;
-        minStake = minStake_;
-        maxCommitteeSize = maxCommitteeSize_;
+        if (config.registrationBond == 0 || config.registrationBond > type(uint128).max) {
+            revert InvalidParameter("registrationBond");
+        }
+        if (
+            config.minStoragePrice > config.maxStoragePrice || config.initialStoragePrice < config.minStoragePrice
+                || config.initialStoragePrice > config.maxStoragePrice
+        ) revert InvalidParameter("storagePrice");
+        if (
+            config.minWritePrice > config.maxWritePrice || config.initialWritePrice < config.minWritePrice
+                || config.initialWritePrice > config.maxWritePrice
+        ) revert InvalidParameter("writePrice");
+        wal = config.wal;
+        nShards = config.nShards;
+        epochDuration = config.epochDuration;
+        minStake = config.minStake;
+        maxCommitteeSize = config.maxCommitteeSize;
+        registrationBond = config.registrationBond;
+        minStoragePrice = config.minStoragePrice;
+        maxStoragePrice = config.maxStoragePrice;
+        minWritePrice = config.minWritePrice;
+        maxWritePrice = config.maxWritePrice;
         _deployer = msg.sender;
-        _storagePrice = initialStoragePrice;
-        _writePrice = initialWritePrice;
+        _storagePrice = config.initialStoragePrice;
+        _writePrice = config.initialWritePrice;
         epochStartTime = uint64(block.timestamp);
     }
 
@@ -346,19 +409,94 @@ contract Staking is IStaking {
         // Only accumulator differences matter: starting at 1 keeps the first payout in
         // advanceEpoch from paying for a zero-to-nonzero storage write.
         ns.acc = 1;
+        uint256 bond = registrationBond;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _lifecycle[index].bond = uint128(bond); // the constructor checked it fits
+        totalBonds += bond;
         emit NodeRegistered(msg.sender, publicKey, networkAddress, commissionBps, capacity);
+        emit BondPaid(msg.sender, bond);
+        IERC20(wal).safeTransferFrom(msg.sender, address(this), bond);
     }
 
     /// @inheritdoc IStaking
-    /// @dev The new commission applies from the next reward distribution (the end of the current epoch).
     function updateNode(string calldata networkAddress, uint16 commissionBps) external {
         uint256 index = _indexOf(msg.sender);
+        if (_lifecycle[index].leftEpochPlusOne != 0) revert NodeNotActive(msg.sender);
         if (commissionBps > MAX_COMMISSION_BPS) revert CommissionTooHigh(commissionBps, MAX_COMMISSION_BPS);
         if (bytes(networkAddress).length == 0) revert EmptyNetworkAddress();
         NodeState storage ns = _nodes[index];
-        ns.commissionBps = commissionBps;
+        uint32 cur = currentEpoch;
+        _foldCommission(index, ns, cur);
+        uint32 pendingEpoch = ns.nextCommissionEpoch;
+        // The latest announced commission: a pending change, else the one in force.
+        uint16 latest = pendingEpoch != 0 ? ns.nextCommissionBps : ns.commissionBps;
+        if (commissionBps != latest) {
+            // A change announced in an earlier epoch is locked in (delegators saw it coming).
+            if (pendingEpoch != 0 && pendingEpoch != cur + 2) {
+                revert CommissionChangePending(ns.nextCommissionBps, pendingEpoch);
+            }
+            // No change pending, or replacing this epoch's: the step counts from the commission in force.
+            uint16 from = ns.commissionBps;
+            uint16 step = commissionBps > from ? commissionBps - from : from - commissionBps;
+            if (step > MAX_COMMISSION_STEP_BPS) {
+                revert CommissionStepTooLarge(from, commissionBps, MAX_COMMISSION_STEP_BPS);
+            }
+            if (commissionBps == ns.commissionBps) {
+                // Back to the commission in force: the pending change is withdrawn.
+                ns.nextCommissionBps = 0;
+                ns.nextCommissionEpoch = 0;
+                emit CommissionChangeAnnounced(msg.sender, commissionBps, cur);
+            } else {
+                ns.nextCommissionBps = commissionBps;
+                ns.nextCommissionEpoch = cur + 2;
+                emit CommissionChangeAnnounced(msg.sender, commissionBps, cur + 2);
+            }
+        }
         ns.networkAddress = networkAddress;
-        emit NodeUpdated(msg.sender, networkAddress, commissionBps);
+        emit NodeUpdated(msg.sender, networkAddress, ns.commissionBps);
+    }
+
+    /// @inheritdoc IStaking
+    function deregisterNode() external {
+        uint256 index = _indexOf(msg.sender);
+        Lifecycle storage lc = _lifecycle[index];
+        if (lc.leftEpochPlusOne != 0) revert NodeNotActive(msg.sender);
+        uint32 cur = currentEpoch;
+        lc.leftEpochPlusOne = cur + 1;
+        _updateCandidate(index, 0, false);
+        // The next committee is recomputed without it.
+        _stakeChanged = true;
+        emit NodeDeregistered(msg.sender, cur, cur + 1);
+    }
+
+    /// @inheritdoc IStaking
+    function withdrawBond() external returns (uint256 amount) {
+        uint256 index = _indexOf(msg.sender);
+        Lifecycle storage lc = _lifecycle[index];
+        uint256 left = lc.leftEpochPlusOne;
+        if (left == 0) revert NodeNotDeregistered(msg.sender);
+        uint32 cur = currentEpoch;
+        // Deregistered in epoch left - 1: out of every committee from epoch `left` on.
+        // forge-lint: disable-next-line(unsafe-typecast)
+        if (cur < left) revert BondNotReady(msg.sender, uint32(left), cur); // left <= cur + 1, a uint32
+        amount = lc.bond;
+        if (amount == 0) revert BondAlreadyReturned(msg.sender);
+        lc.bond = 0;
+        totalBonds -= amount;
+        emit BondReturned(msg.sender, amount);
+        IERC20(wal).safeTransfer(msg.sender, amount);
+    }
+
+    /// @dev Makes a commission change whose epoch has come the commission in force (lazily: when
+    /// the node next changes it, or is paid for an epoch at or after the change).
+    function _foldCommission(uint256 index, NodeState storage ns, uint32 epoch) internal {
+        uint32 at = ns.nextCommissionEpoch;
+        if (at == 0 || epoch < at) return;
+        uint16 bps = ns.nextCommissionBps;
+        ns.commissionBps = bps;
+        ns.nextCommissionBps = 0;
+        ns.nextCommissionEpoch = 0;
+        emit CommissionActivated(_nodeAddress[index], bps, at);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -369,6 +507,7 @@ contract Staking is IStaking {
     function stake(address node, uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         uint256 index = _indexOf(node);
+        if (_lifecycle[index].leftEpochPlusOne != 0) revert NodeNotActive(node);
         uint32 cur = currentEpoch;
         NodeState storage ns = _nodes[index];
         Position storage p = _positions[index][msg.sender];
@@ -378,7 +517,7 @@ contract Staking is IStaking {
         p.next += amount128;
         ns.stakeNext += amount128;
         _stakeChanged = true;
-        _updateCandidate(index, ns.stakeNext);
+        _updateCandidate(index, ns.stakeNext, true);
         totalActiveStake += amount;
         emit Staked(node, msg.sender, amount);
         IERC20(wal).safeTransferFrom(msg.sender, address(this), amount);
@@ -401,7 +540,7 @@ contract Staking is IStaking {
         p.next -= amount128;
         ns.stakeNext -= amount128;
         _stakeChanged = true;
-        _updateCandidate(index, ns.stakeNext);
+        _updateCandidate(index, ns.stakeNext, _lifecycle[index].leftEpochPlusOne == 0);
         p.pending += amount128;
         p.pendingEpoch = cur + 1;
         totalActiveStake -= amount;
@@ -474,6 +613,12 @@ contract Staking is IStaking {
         uint32 cur = currentEpoch;
         uint256 ref = _epochCommittee[cur];
         if (!_isMember(ref & 0xffffffff, ref >> 32, index)) revert NotCommitteeMember(msg.sender, cur);
+        if (storagePricePerMiBEpoch < minStoragePrice || storagePricePerMiBEpoch > maxStoragePrice) {
+            revert StoragePriceOutOfRange(storagePricePerMiBEpoch, minStoragePrice, maxStoragePrice);
+        }
+        if (writePricePerMiB < minWritePrice || writePricePerMiB > maxWritePrice) {
+            revert WritePriceOutOfRange(writePricePerMiB, minWritePrice, maxWritePrice);
+        }
         NodeState storage ns = _nodes[index];
         if (!ns.voted) ++_voters;
         ns.storageVote = storagePricePerMiBEpoch;
@@ -552,9 +697,9 @@ contract Staking is IStaking {
     // ----------------------------------------------------------------------------------------
 
     /// @notice WAL this contract owes: active stake + pending withdrawals + unclaimed rewards +
-    /// rewards of epochs not yet ended. Equals its WAL balance (unless someone sent WAL unasked).
+    /// rewards of epochs not yet ended + bonds held. Equals its WAL balance (unless someone sent WAL unasked).
     function accountedBalance() public view returns (uint256) {
-        return totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards;
+        return totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards + totalBonds;
     }
 
     /// @notice Number of registered nodes.
@@ -606,13 +751,59 @@ contract Staking is IStaking {
     }
 
     /// @inheritdoc IStaking
+    function commissionAt(address node, uint32 epoch) external view returns (uint16) {
+        return _commissionAt(_nodes[_indexOf(node)], epoch);
+    }
+
+    /// @inheritdoc IStaking
+    function pendingCommission(address node) external view returns (uint16 commissionBps, uint32 effectiveEpoch) {
+        NodeState storage ns = _nodes[_indexOf(node)];
+        effectiveEpoch = ns.nextCommissionEpoch;
+        if (effectiveEpoch == 0 || effectiveEpoch <= currentEpoch) return (0, 0);
+        return (ns.nextCommissionBps, effectiveEpoch);
+    }
+
+    /// @inheritdoc IStaking
+    function nodeStatus(address node)
+        external
+        view
+        returns (bool active, bool candidate, uint256 bond, uint32 bondReadyEpoch)
+    {
+        uint256 index = _indexOf(node);
+        Lifecycle storage lc = _lifecycle[index];
+        active = lc.leftEpochPlusOne == 0;
+        candidate = _heapPos[index] != 0;
+        bond = lc.bond;
+        bondReadyEpoch = lc.leftEpochPlusOne;
+    }
+
+    /// @inheritdoc IStaking
+    function candidates() external view returns (address[] memory nodes, uint256[] memory stakes) {
+        uint256 k = _heapSize;
+        nodes = new address[](k);
+        stakes = new uint256[](k);
+        for (uint256 i; i < k; ++i) {
+            uint256 key = _heap[i + 1];
+            nodes[i] = _nodeAddress[IDX_MASK - (key & IDX_MASK)];
+            stakes[i] = key >> 32;
+        }
+    }
+
+    /// @dev The commission in force in `epoch` (epochs from the current one on; a pending change
+    /// counts from its effective epoch).
+    function _commissionAt(NodeState storage ns, uint32 epoch) internal view returns (uint16) {
+        uint32 at = ns.nextCommissionEpoch;
+        return at != 0 && epoch >= at ? ns.nextCommissionBps : ns.commissionBps;
+    }
+
+    /// @inheritdoc IStaking
     function nodeInfo(address node) external view returns (NodeInfo memory info) {
         uint256 ip1 = _indexPlusOne[node];
         if (ip1 == 0) return info;
         NodeState storage ns = _nodes[ip1 - 1];
         info.publicKey = _keyBytes(ip1 - 1);
         info.networkAddress = ns.networkAddress;
-        info.commissionBps = ns.commissionBps;
+        info.commissionBps = _commissionAt(ns, currentEpoch);
         info.capacity = ns.capacity;
         info.stake = ns.stakeNext;
         info.registered = true;
@@ -625,8 +816,8 @@ contract Staking is IStaking {
         members = new address[](m.length);
         shardCounts = new uint16[](m.length);
         for (uint256 i; i < m.length; ++i) {
-            members[i] = _nodeAddress[m[i] & 0xffff];
-            shardCounts[i] = uint16(m[i] >> 16);
+            members[i] = _nodeAddress[m[i] & IDX_MASK];
+            shardCounts[i] = uint16(m[i] >> 32);
         }
     }
 
@@ -669,9 +860,9 @@ contract Staking is IStaking {
         uint256 ref = _committeeRef(epoch);
         uint256 size = ref >> 32;
         if (index >= size) revert MemberIndexOutOfRange(epoch, index, size);
-        uint256 entry = _memberWords[ref & 0xffffffff][index >> 3] >> ((index & 7) << 5);
+        uint256 entry = _memberWords[ref & 0xffffffff][index / MEMBERS_PER_WORD] >> ((index % MEMBERS_PER_WORD) * 48);
         // forge-lint: disable-next-line(unsafe-typecast)
-        return (_keyBytes(entry & 0xffff), uint16(entry >> 16)); // bits 16..31: the shard count
+        return (_keyBytes(entry & IDX_MASK), uint16(entry >> 32)); // bits 32..47: the shard count
     }
 
     /// @inheritdoc IStaking
@@ -782,7 +973,7 @@ contract Staking is IStaking {
         }
     }
 
-    /// @dev Pays epoch `e`'s pool to its committee `members` (packed node index | shards << 16).
+    /// @dev Pays epoch `e`'s pool to its committee `members` (packed node index | shards << 32).
     function _distribute(uint32 e, uint256[] memory members) internal {
         uint256 pool = _takePool(e);
         if (pool == 0) return;
@@ -799,13 +990,13 @@ contract Staking is IStaking {
         // Rounding remainder of the shard split goes to the first member.
         uint256 remainder = pool;
         for (uint256 i; i < k; ++i) {
-            remainder -= pool * (members[i] >> 16) / n;
+            remainder -= pool * (members[i] >> 32) / n;
         }
         for (uint256 i; i < k; ++i) {
             uint256 entry = members[i];
-            uint256 part = pool * (entry >> 16) / n;
+            uint256 part = pool * (entry >> 32) / n;
             if (i == 0) part += remainder;
-            if (part != 0) _payMember(entry & 0xffff, part, e);
+            if (part != 0) _payMember(entry & IDX_MASK, part, e);
         }
         totalFutureRewards -= pool;
         totalUnclaimedRewards += pool;
@@ -834,6 +1025,7 @@ contract Staking is IStaking {
     function _payMember(uint256 index, uint256 part, uint32 e) internal {
         NodeState storage ns = _nodes[index];
         uint256 counted = ns.stakeEpoch < e ? ns.stakeNext : ns.stakeCurrent;
+        _foldCommission(index, ns, e);
         uint256 commission = part * ns.commissionBps / MAX_COMMISSION_BPS;
         uint256 delegated = part - commission;
         if (counted == 0) {
@@ -870,15 +1062,28 @@ contract Staking is IStaking {
         uint256[] memory writeKeys = new uint256[](k);
         for (uint256 i; i < k; ++i) {
             uint256 entry = members[i];
-            NodeState storage ns = _nodes[entry & 0xffff];
+            NodeState storage ns = _nodes[entry & IDX_MASK];
             (uint256 sv, uint256 wv) = ns.voted ? (ns.storageVote, ns.writeVote) : (currentStorage, currentWrite);
             // price | position (unique keys) | weight
-            uint256 low = (i << 16) | (entry >> 16);
+            uint256 low = (i << 16) | (entry >> 32);
             storageKeys[i] = (sv << 32) | low;
             writeKeys[i] = (wv << 32) | low;
         }
         uint256 quorum = 2 * ((uint256(nShards) - 1) / 3) + 1;
-        return (_weightedQuantile(storageKeys, quorum), _weightedQuantile(writeKeys, quorum));
+        return (
+            _bounded(_weightedQuantile(storageKeys, quorum), currentStorage),
+            _bounded(_weightedQuantile(writeKeys, quorum), currentWrite)
+        );
+    }
+
+    /// @dev `tallied` moved at most to twice (from 0: to 1) or half of `current`. Both lie in the
+    /// price range, so the result does too.
+    function _bounded(uint64 tallied, uint64 current) internal pure returns (uint64) {
+        uint256 up = current == 0 ? 1 : uint256(current) * 2;
+        uint256 down = current / 2;
+        if (tallied > up) return uint64(up); // up < tallied, a uint64
+        if (tallied < down) return uint64(down);
+        return tallied;
     }
 
     function _weightedQuantile(uint256[] memory keys, uint256 quorum) internal pure returns (uint64) {
@@ -905,16 +1110,16 @@ contract Staking is IStaking {
         m = new uint256[](size);
         uint256 word;
         for (uint256 i; i < size; ++i) {
-            if (i & 7 == 0) word = _memberWords[id][i >> 3];
-            m[i] = (word >> ((i & 7) << 5)) & 0xffffffff;
+            if (i % MEMBERS_PER_WORD == 0) word = _memberWords[id][i / MEMBERS_PER_WORD];
+            m[i] = (word >> ((i % MEMBERS_PER_WORD) * 48)) & MEMBER_MASK;
         }
     }
 
     function _isMember(uint256 id, uint256 size, uint256 index) internal view returns (bool) {
         uint256 word;
         for (uint256 i; i < size; ++i) {
-            if (i & 7 == 0) word = _memberWords[id][i >> 3];
-            if ((word >> ((i & 7) << 5)) & 0xffff == index) return true;
+            if (i % MEMBERS_PER_WORD == 0) word = _memberWords[id][i / MEMBERS_PER_WORD];
+            if ((word >> ((i % MEMBERS_PER_WORD) * 48)) & IDX_MASK == index) return true;
         }
         return false;
     }
@@ -928,23 +1133,23 @@ contract Staking is IStaking {
         size = selected.length;
         if (size == 0) return (0, 0);
 
-        // Packed members: node index | shards << 16.
+        // Packed members: node index | shards << 32.
         uint256[] memory packed = new uint256[](size);
         bool sameCommittee = size == prev.length;
         for (uint256 i; i < size; ++i) {
-            uint256 entry = (selected[i] >> 128) | (counts[i] << 16);
+            uint256 entry = (selected[i] >> 128) | (counts[i] << 32);
             packed[i] = entry;
             if (sameCommittee && prev[i] != entry) sameCommittee = false;
         }
         if (sameCommittee) return (prevId, size);
 
         id = ++_committeeCount;
-        for (uint256 w; w < (size + 7) >> 3; ++w) {
+        for (uint256 w; w < (size + MEMBERS_PER_WORD - 1) / MEMBERS_PER_WORD; ++w) {
             uint256 word;
-            for (uint256 j; j < 8; ++j) {
-                uint256 i = (w << 3) + j;
+            for (uint256 j; j < MEMBERS_PER_WORD; ++j) {
+                uint256 i = w * MEMBERS_PER_WORD + j;
                 if (i >= size) break;
-                word |= packed[i] << (j << 5);
+                word |= packed[i] << (j * 48);
             }
             _memberWords[id][w] = word;
         }
@@ -952,35 +1157,93 @@ contract Staking is IStaking {
         _deployCertificateData(id, prevId, prev, packed);
     }
 
-    /// @dev Keeps the candidate list = the nodes whose stake for the next committee meets the minimum.
-    function _updateCandidate(uint256 index, uint256 stakeNext) internal {
-        uint256 pos = _candidatePos[index];
-        if (stakeNext >= _threshold()) {
-            if (pos == 0) {
-                uint256 count = _candidateCount;
-                _setCandidate(count, index);
-                _candidateCount = count + 1;
-                _candidatePos[index] = count + 1;
+    /// @dev Keeps the candidate set after node `index`'s stake for the next committee changed to
+    /// `stakeNext`: a bounded min-heap of at most `maxCommitteeSize` entries keyed on
+    /// (stake, earlier registration). A member whose stake falls below the minimum (or that
+    /// deregistered, `eligible` false) leaves; a member's key is updated in place; a non-member
+    /// joins if there is room or if its key exceeds the smallest member's, which it evicts.
+    /// O(log maxCommitteeSize) storage accesses, whatever the number of registered nodes.
+    function _updateCandidate(uint256 index, uint256 stakeNext, bool eligible) internal {
+        uint256 pos = _heapPos[index];
+        eligible = eligible && stakeNext >= _threshold();
+        uint256 key = (stakeNext << 32) | (IDX_MASK - index);
+        if (pos != 0) {
+            if (!eligible) {
+                _heapRemove(pos);
+                delete _heapPos[index];
+                emit CandidateChanged(_nodeAddress[index], false);
+                return;
             }
-        } else if (pos != 0) {
-            uint256 count = _candidateCount - 1;
-            uint256 last = _candidateAt(count);
-            _setCandidate(pos - 1, last);
-            _candidatePos[last] = pos;
-            _setCandidate(count, 0);
-            _candidateCount = count;
-            delete _candidatePos[index];
+            uint256 old = _heap[pos];
+            if (key == old) return;
+            _heap[pos] = key;
+            if (key > old) _siftDown(pos, key);
+            else _siftUp(pos, key);
+            return;
         }
+        if (!eligible) return;
+        uint256 size = _heapSize;
+        if (size < maxCommitteeSize) {
+            _heapSize = size + 1;
+            _siftUp(size + 1, key);
+        } else {
+            uint256 smallest = _heap[1];
+            if (key <= smallest) return;
+            uint256 evicted = IDX_MASK - (smallest & IDX_MASK);
+            delete _heapPos[evicted];
+            emit CandidateChanged(_nodeAddress[evicted], false);
+            _siftDown(1, key);
+        }
+        emit CandidateChanged(_nodeAddress[index], true);
     }
 
-    function _candidateAt(uint256 i) internal view returns (uint256) {
-        return (_candidateWords[i >> 4] >> ((i & 15) << 4)) & 0xffff;
+    /// @dev Places `key` at heap position `pos` or above, moving larger parents down.
+    function _siftUp(uint256 pos, uint256 key) internal {
+        while (pos > 1) {
+            uint256 parent = pos >> 1;
+            uint256 pk = _heap[parent];
+            if (pk <= key) break;
+            _heap[pos] = pk;
+            _heapPos[IDX_MASK - (pk & IDX_MASK)] = pos;
+            pos = parent;
+        }
+        _heap[pos] = key;
+        _heapPos[IDX_MASK - (key & IDX_MASK)] = pos;
     }
 
-    function _setCandidate(uint256 i, uint256 index) internal {
-        uint256 shift = (i & 15) << 4;
-        uint256 word = _candidateWords[i >> 4];
-        _candidateWords[i >> 4] = (word & ~(uint256(0xffff) << shift)) | (index << shift);
+    /// @dev Places `key` at heap position `pos` or below, moving smaller children up.
+    function _siftDown(uint256 pos, uint256 key) internal {
+        uint256 size = _heapSize;
+        while (true) {
+            uint256 child = pos << 1;
+            if (child > size) break;
+            uint256 ck = _heap[child];
+            if (child + 1 <= size) {
+                uint256 rk = _heap[child + 1];
+                if (rk < ck) {
+                    ck = rk;
+                    ++child;
+                }
+            }
+            if (ck >= key) break;
+            _heap[pos] = ck;
+            _heapPos[IDX_MASK - (ck & IDX_MASK)] = pos;
+            pos = child;
+        }
+        _heap[pos] = key;
+        _heapPos[IDX_MASK - (key & IDX_MASK)] = pos;
+    }
+
+    /// @dev Removes heap position `pos` (the caller clears the removed node's position).
+    function _heapRemove(uint256 pos) internal {
+        uint256 size = _heapSize;
+        uint256 last = _heap[size];
+        delete _heap[size];
+        _heapSize = size - 1;
+        if (pos == size) return;
+        uint256 old = _heap[pos];
+        if (last < old) _siftUp(pos, last);
+        else _siftDown(pos, last);
     }
 
     function _threshold() internal view returns (uint256) {
@@ -988,27 +1251,13 @@ contract Staking is IStaking {
     }
 
     /// @dev The next committee's members before apportionment, as node index << 128 | stake,
-    /// ordered by node index: the `maxCommitteeSize` largest candidates (ties: lower index).
+    /// ordered by node index: the candidate set (at most `maxCommitteeSize` entries).
     function _selectMembers() internal view returns (uint256[] memory selected) {
-        uint256 m = _candidateCount;
-        uint256[] memory keys = new uint256[](m);
-        uint256 word;
-        for (uint256 i; i < m; ++i) {
-            if (i & 15 == 0) word = _candidateWords[i >> 4];
-            uint256 index = (word >> ((i & 15) << 4)) & 0xffff;
-            // Descending stake, then ascending index: sort ascending on (stake, MAX - index), take the top.
-            keys[i] = (uint256(_nodes[index].stakeNext) << 128) | (type(uint128).max - index);
-        }
-        uint256 k = m;
-        if (k > maxCommitteeSize) {
-            _sort(keys);
-            k = maxCommitteeSize;
-        }
+        uint256 k = _heapSize;
         selected = new uint256[](k);
         for (uint256 i; i < k; ++i) {
-            // Unsorted (k == m) the order does not matter: `selected` is sorted below.
-            uint256 key = keys[m - 1 - i];
-            selected[i] = ((type(uint128).max - (key & type(uint128).max)) << 128) | (key >> 128);
+            uint256 key = _heap[i + 1];
+            selected[i] = ((IDX_MASK - (key & IDX_MASK)) << 128) | (key >> 32);
         }
         _sort(selected);
     }
@@ -1097,7 +1346,7 @@ contract Staking is IStaking {
             return (free, n);
         }
         for (uint256 j; j < packed.length; ++j) {
-            uint256 slot = TMAP + (packed[j] & 0xffff);
+            uint256 slot = TMAP + (packed[j] & IDX_MASK);
             assembly {
                 tstore(slot, add(j, 1))
             }
@@ -1122,7 +1371,7 @@ contract Staking is IStaking {
                     word := sload(keccak256(0, 0x40))
                 }
                 // Previous owner (a position in `prev`, in range by construction) -> node -> new position + 1.
-                let node := and(mload(add(prevBase, shl(5, and(shr(shl(4, sub16), word), 0xffff)))), 0xffff)
+                let node := and(mload(add(prevBase, shl(5, and(shr(shl(4, sub16), word), 0xffff)))), 0xffffffff)
                 let pos := tload(add(tmap, node))
                 let kept := 0
                 if pos {
@@ -1141,7 +1390,7 @@ contract Staking is IStaking {
             }
         }
         for (uint256 j; j < packed.length; ++j) {
-            uint256 slot = TMAP + (packed[j] & 0xffff);
+            uint256 slot = TMAP + (packed[j] & IDX_MASK);
             assembly {
                 tstore(slot, 0)
             }
@@ -1220,10 +1469,10 @@ contract Staking is IStaking {
     ) internal view {
         uint256 i;
         for (uint256 j; j < packed.length; ++j) {
-            uint256 node = packed[j] & 0xffff;
+            uint256 node = packed[j] & IDX_MASK;
             i = _skipLeft(acc, prevData, prev, i, node, incremental);
             uint256 rec = records + j * DATA_RECORD;
-            bool stays = i < prev.length && (prev[i] & 0xffff) == node;
+            bool stays = i < prev.length && (prev[i] & IDX_MASK) == node;
             if (stays) {
                 uint256 from = DATA_HEADER + i * DATA_RECORD;
                 assembly ("memory-safe") {
@@ -1239,7 +1488,7 @@ contract Staking is IStaking {
             } else if (!incremental) {
                 _expand(acc, rec); // the first member's key starts the sum
             }
-            uint256 shards = packed[j] >> 16;
+            uint256 shards = packed[j] >> 32;
             assembly ("memory-safe") {
                 mstore(add(rec, 96), shl(240, shards))
             }
@@ -1254,7 +1503,7 @@ contract Staking is IStaking {
         view
         returns (uint256)
     {
-        for (; i < prev.length && (prev[i] & 0xffff) < node; ++i) {
+        for (; i < prev.length && (prev[i] & IDX_MASK) < node; ++i) {
             if (incremental) {
                 _copyKey(acc + 128, prevData, DATA_HEADER + i * DATA_RECORD);
                 _addOperand(acc, true);
@@ -1293,8 +1542,8 @@ contract Staking is IStaking {
         uint256 i;
         uint256 j;
         while (i < prev.length && j < packed.length) {
-            uint256 a = prev[i] & 0xffff;
-            uint256 b = packed[j] & 0xffff;
+            uint256 a = prev[i] & IDX_MASK;
+            uint256 b = packed[j] & IDX_MASK;
             if (a == b) {
                 ++i;
                 ++j;

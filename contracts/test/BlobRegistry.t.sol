@@ -143,7 +143,7 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function test_buyStorage_zeroPriceTransfersNothing() external {
         // A separate deployment whose prices are zero.
-        Staking free = new Staking(address(wal), N, EPOCH_DURATION, 1, 200, 0, 0);
+        Staking free = new Staking(_stakingConfig(0, 0));
         BlobRegistry reg = new BlobRegistry(address(free));
         free.setRegistry(address(reg));
         uint256 before = wal.balanceOf(ALICE);

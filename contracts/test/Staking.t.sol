@@ -61,32 +61,70 @@ contract StakingTest is StakingFixture {
     }
 
     function test_constructor_revertsOnZeroWal() external {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.wal = address(0);
         vm.expectRevert(Staking.ZeroAddress.selector);
-        new Staking(address(0), N, DURATION, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+        new Staking(c);
+    }
+
+    function _expectInvalid(IStaking.Config memory c, string memory name) internal {
+        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, name));
+        new Staking(c);
     }
 
     function test_constructor_revertsOnZeroShards() external {
-        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "nShards"));
-        new Staking(address(wal), 0, DURATION, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+        _expectInvalid(_config(0, DURATION, MIN_STAKE, MAX_COMMITTEE), "nShards");
     }
 
     function test_constructor_revertsOnZeroDuration() external {
-        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "epochDuration"));
-        new Staking(address(wal), N, 0, MIN_STAKE, MAX_COMMITTEE, STORAGE_PRICE, WRITE_PRICE);
+        _expectInvalid(_config(N, 0, MIN_STAKE, MAX_COMMITTEE), "epochDuration");
     }
 
     function test_constructor_revertsOnZeroMaxCommittee() external {
-        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "maxCommitteeSize"));
-        new Staking(address(wal), N, DURATION, MIN_STAKE, 0, STORAGE_PRICE, WRITE_PRICE);
+        _expectInvalid(_config(N, DURATION, MIN_STAKE, 0), "maxCommitteeSize");
     }
 
     function test_constructor_revertsOnMaxCommitteeAboveDataLimit() external {
-        vm.expectRevert(abi.encodeWithSelector(Staking.InvalidParameter.selector, "maxCommitteeSize"));
-        new Staking(address(wal), N, DURATION, MIN_STAKE, 250, STORAGE_PRICE, WRITE_PRICE);
+        _expectInvalid(_config(N, DURATION, MIN_STAKE, 250), "maxCommitteeSize");
+    }
+
+    function test_constructor_revertsOnZeroBond() external {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.registrationBond = 0;
+        _expectInvalid(c, "registrationBond");
+        c.registrationBond = uint256(type(uint128).max) + 1;
+        _expectInvalid(c, "registrationBond");
+    }
+
+    function test_constructor_revertsOnBadPriceRanges() external {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.minStoragePrice = STORAGE_PRICE + 1; // initial below min
+        _expectInvalid(c, "storagePrice");
+        c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.maxStoragePrice = STORAGE_PRICE - 1; // initial above max
+        _expectInvalid(c, "storagePrice");
+        c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.minWritePrice = WRITE_PRICE + 1;
+        _expectInvalid(c, "writePrice");
+        c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        c.maxWritePrice = WRITE_PRICE - 1;
+        _expectInvalid(c, "writePrice");
+    }
+
+    function test_constructor_exposesBondAndPriceRanges() external {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        (c.minStoragePrice, c.maxStoragePrice, c.minWritePrice, c.maxWritePrice) = (10, 10_000, 20, 20_000);
+        Staking s = new Staking(c);
+        assertEq(s.registrationBond(), BOND, "bond");
+        assertEq(s.minStoragePrice(), 10, "min storage");
+        assertEq(s.maxStoragePrice(), 10_000, "max storage");
+        assertEq(s.minWritePrice(), 20, "min write");
+        assertEq(s.maxWritePrice(), 20_000, "max write");
+        assertEq(s.MAX_COMMISSION_STEP_BPS(), 500, "commission step");
     }
 
     function test_constructor_acceptsMaxCommitteeAtDataLimit() external {
-        Staking s = new Staking(address(wal), N, DURATION, MIN_STAKE, 249, STORAGE_PRICE, WRITE_PRICE);
+        Staking s = new Staking(_config(N, DURATION, MIN_STAKE, 249));
         assertEq(s.maxCommitteeSize(), s.MAX_COMMITTEE_SIZE(), "249 members fit the data contract");
         // The largest committee's certificate data fits EIP-170's 24576-byte code limit.
         assertLe(101 + 98 * uint256(s.MAX_COMMITTEE_SIZE()), 24_576, "fits");

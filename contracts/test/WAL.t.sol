@@ -15,7 +15,7 @@ contract WALTest is Test {
     WAL internal wal;
 
     function setUp() public {
-        wal = new WAL(CAP);
+        wal = new WAL(true, CAP, address(0), 0);
     }
 
     function test_constructor_metadata() external view {

@@ -8,22 +8,49 @@ pragma solidity 0.8.30;
 /// proportion to stake, moving as few shards as possible. Prices are set by committee votes.
 /// @dev Node id = the operator's address (one node per address). Epoch 0 is the genesis epoch with
 /// no committee; it may be advanced at any time. Every later epoch lasts `epochDuration()` seconds.
-/// Deployment: `new Staking(wal, nShards, epochDuration, minStake, maxCommitteeSize,
-/// initialStoragePrice, initialWritePrice)`, then `setRegistry(registry)` once by the deployer.
+/// Deployment: `new Staking(config)` (a {Config}), then `setRegistry(registry)` once by the deployer.
 interface IStaking {
+    /// @notice Deployment parameters.
+    struct Config {
+        /// @notice The WAL token.
+        address wal;
+        /// @notice Number of shards `n` (at least 1).
+        uint16 nShards;
+        /// @notice Seconds an epoch (after epoch 0) lasts at least (at least 1).
+        uint64 epochDuration;
+        /// @notice Minimum stake for candidacy and committee membership, FROST (a node also needs 1 FROST).
+        uint256 minStake;
+        /// @notice Maximum committee size and candidate set size, 1..249.
+        uint16 maxCommitteeSize;
+        /// @notice Bond a node pays at registration (transferFrom the operator), FROST, at least 1.
+        uint256 registrationBond;
+        /// @notice Storage price (FROST per MiB per epoch) until the first tally, in [min, max].
+        uint64 initialStoragePrice;
+        /// @notice Lowest storage price a vote may name.
+        uint64 minStoragePrice;
+        /// @notice Highest storage price a vote may name.
+        uint64 maxStoragePrice;
+        /// @notice Write price (FROST per MiB) until the first tally, in [min, max].
+        uint64 initialWritePrice;
+        /// @notice Lowest write price a vote may name.
+        uint64 minWritePrice;
+        /// @notice Highest write price a vote may name.
+        uint64 maxWritePrice;
+    }
+
     /// @notice A node's registration.
     struct NodeInfo {
         /// @notice BLS12-381 public key in G1, EIP-2537 encoding (128 bytes).
         bytes publicKey;
         /// @notice Where the node's HTTP API is reached, e.g. "127.0.0.1:9101".
         string networkAddress;
-        /// @notice Operator commission on rewards, in basis points (0..10000).
+        /// @notice Operator commission on rewards in force now, in basis points (0..10000).
         uint16 commissionBps;
         /// @notice Storage the node offers, in bytes.
         uint64 capacity;
         /// @notice Active stake (self and delegated) counted for the next committee.
         uint256 stake;
-        /// @notice True once registered.
+        /// @notice True once registered (stays true after deregistration: see nodeStatus).
         bool registered;
     }
 
@@ -31,8 +58,24 @@ interface IStaking {
     event NodeRegistered(
         address indexed node, bytes publicKey, string networkAddress, uint16 commissionBps, uint64 capacity
     );
-    /// @notice Emitted when a node changes its network address or commission.
+    /// @notice Emitted when a node changes its network address (or announces a commission change,
+    /// see CommissionChangeAnnounced); `commissionBps` is the commission in force now.
     event NodeUpdated(address indexed node, string networkAddress, uint16 commissionBps);
+    /// @notice Emitted when a node announces commission `commissionBps`, in force from `effectiveEpoch`
+    /// (the current epoch + 2; the current epoch when the announcement withdraws a pending change).
+    event CommissionChangeAnnounced(address indexed node, uint16 commissionBps, uint32 effectiveEpoch);
+    /// @notice Emitted when an announced commission becomes the stored commission in force (lazily:
+    /// at the node's next update or its first reward payment from `effectiveEpoch` on).
+    event CommissionActivated(address indexed node, uint16 commissionBps, uint32 effectiveEpoch);
+    /// @notice Emitted when a registering node pays its bond.
+    event BondPaid(address indexed node, uint256 amount);
+    /// @notice Emitted when a node deregisters in `epoch`: it left candidacy, leaves the committee at
+    /// the next boundary, and its bond is returned from `bondReadyEpoch`.
+    event NodeDeregistered(address indexed node, uint32 epoch, uint32 bondReadyEpoch);
+    /// @notice Emitted when a deregistered node's bond is paid back.
+    event BondReturned(address indexed node, uint256 amount);
+    /// @notice Emitted when a node enters (`candidate` true) or leaves the candidate set.
+    event CandidateChanged(address indexed node, bool candidate);
     /// @notice Emitted when `staker` stakes `amount` FROST to `node`.
     event Staked(address indexed node, address indexed staker, uint256 amount);
     /// @notice Emitted when `staker` asks to withdraw `amount` from `node`, effective at `epoch`.
@@ -59,10 +102,24 @@ interface IStaking {
         uint64 capacity
     ) external;
 
-    /// @notice Changes msg.sender's node network address and commission.
+    /// @notice Changes msg.sender's node network address at once and announces `commissionBps`
+    /// (if it differs from the latest announced commission): in force from epoch current + 2, at
+    /// most MAX_COMMISSION_STEP_BPS (500) from the commission in force, one change pending at a
+    /// time (a new announcement in the same epoch replaces it; naming the commission in force
+    /// withdraws it). Reverts NodeNotActive for a deregistered node.
     function updateNode(string calldata networkAddress, uint16 commissionBps) external;
 
-    /// @notice Stakes `amount` FROST of msg.sender's WAL to `node` (needs an allowance).
+    /// @notice Deregisters msg.sender's node: it leaves the candidate set at once, leaves the
+    /// committee at the next epoch boundary and takes no new stake; its stakers still withdraw and
+    /// claim. Its id is never reused and its address cannot register again.
+    function deregisterNode() external;
+
+    /// @notice Pays msg.sender's registration bond back, from the epoch after its deregistration
+    /// (when it is no longer in the committee).
+    function withdrawBond() external returns (uint256 amount);
+
+    /// @notice Stakes `amount` FROST of msg.sender's WAL to `node` (needs an allowance); not to a
+    /// deregistered node.
     function stake(address node, uint256 amount) external;
 
     /// @notice Asks to withdraw `amount` of msg.sender's stake in `node`; it stops counting at the next epoch boundary.
@@ -74,7 +131,9 @@ interface IStaking {
     /// @notice Advances to the next epoch once the current one's time is up (anyone may call).
     function advanceEpoch() external;
 
-    /// @notice Votes the prices msg.sender's node wants (committee members only), in force from the next epoch.
+    /// @notice Votes the prices msg.sender's node wants (committee members only), in force from the
+    /// next epoch. Each must lie in its deployment range; the tally moves a price at most to twice
+    /// (from 0: to 1) or half the price in force per epoch.
     function votePrices(uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB) external;
 
     /// @notice Sets the blob registry allowed to fund rewards; once, by the deployer.
@@ -129,6 +188,30 @@ interface IStaking {
     /// @notice The current epoch and its certificate data contract (as `certificateData`), in one
     /// call: what a certificate check needs first.
     function currentCertificateData() external view returns (uint32 epoch, address data);
+    /// @notice The commission (basis points) in force in `epoch`, for the current epoch and later
+    /// ones (pending announcements included). Past epochs: the value now stored, which a change
+    /// activated since may have replaced.
+    function commissionAt(address node, uint32 epoch) external view returns (uint16);
+    /// @notice The announced commission change not yet in force (effectiveEpoch 0: none).
+    function pendingCommission(address node) external view returns (uint16 commissionBps, uint32 effectiveEpoch);
+    /// @notice A registered node's status: active (not deregistered), in the candidate set, bond
+    /// held, and the epoch from which the bond is returned (0 while active).
+    function nodeStatus(address node)
+        external
+        view
+        returns (bool active, bool candidate, uint256 bond, uint32 bondReadyEpoch);
+    /// @notice The candidate set (unordered): nodes and their stakes for the next committee.
+    function candidates() external view returns (address[] memory nodes, uint256[] memory stakes);
+    /// @notice The bond a node pays at registration, FROST.
+    function registrationBond() external view returns (uint256);
+    /// @notice The storage price range votes must lie in (FROST per MiB per epoch).
+    function minStoragePrice() external view returns (uint64);
+    /// @notice See minStoragePrice.
+    function maxStoragePrice() external view returns (uint64);
+    /// @notice The write price range votes must lie in (FROST per MiB).
+    function minWritePrice() external view returns (uint64);
+    /// @notice See minWritePrice.
+    function maxWritePrice() external view returns (uint64);
     /// @notice The prices in force: FROST per MiB per epoch of storage, FROST per MiB of encoded size written.
     function prices() external view returns (uint64 storagePricePerMiBEpoch, uint64 writePricePerMiB);
 }

@@ -8,6 +8,7 @@ import {Test} from "../utils/Test.sol";
 import {BlobRegistry} from "../../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../../src/interfaces/IBlobRegistry.sol";
 import {Staking} from "../../src/Staking.sol";
+import {IStaking} from "../../src/interfaces/IStaking.sol";
 import {WAL} from "../../src/WAL.sol";
 
 /// @notice Cheatcodes the blob tests need beyond utils/Test.sol.
@@ -51,14 +52,33 @@ abstract contract BlobFixture is Test {
         vectorIds = vm.parseJsonBytes32Array(json, ".blobs.ids");
         vectorDeletable = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
         vm.startPrank(DEPLOYER);
-        wal = new WAL(1e18);
-        staking = new Staking(address(wal), N, EPOCH_DURATION, 1, 200, STORAGE_PRICE, WRITE_PRICE);
+        wal = new WAL(true, 1e18, address(0), 0);
+        staking = new Staking(_stakingConfig(STORAGE_PRICE, WRITE_PRICE));
         registry = new BlobRegistry(address(staking));
         staking.setRegistry(address(registry));
         vm.stopPrank();
         assertEq(address(wal), WAL_ADDRESS, "WAL address");
         assertEq(address(staking), STAKING_ADDRESS, "Staking address");
         assertEq(address(registry), REGISTRY_ADDRESS, "BlobRegistry address");
+    }
+
+    /// @dev The staking deployment of these tests: n = N, minimum stake 1, committee cap 200, bond
+    /// 1 FROST, the given initial prices and the full price range.
+    function _stakingConfig(uint64 storagePrice, uint64 writePrice) internal view returns (IStaking.Config memory c) {
+        c = IStaking.Config({
+            wal: address(wal),
+            nShards: N,
+            epochDuration: EPOCH_DURATION,
+            minStake: 1,
+            maxCommitteeSize: 200,
+            registrationBond: 1,
+            initialStoragePrice: storagePrice,
+            minStoragePrice: 0,
+            maxStoragePrice: type(uint64).max,
+            initialWritePrice: writePrice,
+            minWritePrice: 0,
+            maxWritePrice: type(uint64).max
+        });
     }
 
     /// @dev Registers and stakes vector nodes 0..count-1 equally, then advances to epoch 1:
@@ -69,9 +89,9 @@ abstract contract BlobFixture is Test {
         address[] memory ops = vm.parseJsonAddressArray(json, ".keys.operators");
         for (uint256 i; i < count; ++i) {
             vm.startPrank(ops[i]);
+            wal.faucet(NODE_STAKE + 1);
+            wal.approve(address(staking), NODE_STAKE + 1); // the bond (1 FROST) and the stake
             staking.registerNode(pks[i], pops[i], "127.0.0.1:9000", 1000, 1 << 40);
-            wal.faucet(NODE_STAKE);
-            wal.approve(address(staking), NODE_STAKE);
             staking.stake(ops[i], NODE_STAKE);
             vm.stopPrank();
             publicKeys.push(pks[i]);

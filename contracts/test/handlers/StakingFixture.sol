@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Test} from "../utils/Test.sol";
 import {WAL} from "../../src/WAL.sol";
 import {Staking} from "../../src/Staking.sol";
+import {IStaking} from "../../src/interfaces/IStaking.sol";
 import {BLS} from "../../src/libraries/BLS.sol";
 
 /// @notice Cheatcodes the staking tests need beyond utils/Test.sol.
@@ -75,6 +76,8 @@ abstract contract StakingFixture is Test, StakingKeys {
     uint16 internal constant COMMISSION = 1_000; // 10%
     uint64 internal constant CAPACITY = 1 << 40;
     uint256 internal constant FAUCET_CAP = 1e30;
+    /// @dev Registration bond of the default deployment.
+    uint256 internal constant BOND = 10 * FROST_PER_WAL;
 
     WAL internal wal;
     Staking internal staking;
@@ -120,11 +123,29 @@ abstract contract StakingFixture is Test, StakingKeys {
         return string(out);
     }
 
+    /// @dev A configuration with the default bond and prices and the full price range.
+    function _config(uint16 n, uint64 duration, uint256 minStake, uint16 maxCommittee)
+        internal
+        view
+        returns (IStaking.Config memory c)
+    {
+        c.wal = address(wal);
+        c.nShards = n;
+        c.epochDuration = duration;
+        c.minStake = minStake;
+        c.maxCommitteeSize = maxCommittee;
+        c.registrationBond = BOND;
+        c.initialStoragePrice = STORAGE_PRICE;
+        c.maxStoragePrice = type(uint64).max;
+        c.initialWritePrice = WRITE_PRICE;
+        c.maxWritePrice = type(uint64).max;
+    }
+
     function _deploy(uint16 n, uint64 duration, uint256 minStake, uint16 maxCommittee) internal {
         vm.prank(DEPLOYER);
-        wal = new WAL(FAUCET_CAP);
+        wal = new WAL(true, FAUCET_CAP, address(0), 0);
         vm.prank(DEPLOYER);
-        staking = new Staking(address(wal), n, duration, minStake, maxCommittee, STORAGE_PRICE, WRITE_PRICE);
+        staking = new Staking(_config(n, duration, minStake, maxCommittee));
     }
 
     function _deployDefault() internal {
@@ -147,8 +168,18 @@ abstract contract StakingFixture is Test, StakingKeys {
 
     function _registerWith(uint256 i, bytes32 sk, bytes memory pk, bytes memory pop) private {
         if (address(staking) != STAKING_ADDRESS) pop = _pop(uint256(sk), address(staking), _operator(i));
+        _payBond(_operator(i));
         vm.prank(_operator(i));
         staking.registerNode(pk, pop, _networkAddress(i), COMMISSION, CAPACITY);
+    }
+
+    /// @dev `operator` takes the registration bond from the faucet and approves it to Staking.
+    function _payBond(address operator) internal {
+        uint256 bond = staking.registrationBond();
+        vm.startPrank(operator);
+        wal.faucet(bond);
+        wal.approve(address(staking), bond);
+        vm.stopPrank();
     }
 
     /// @dev `staker` takes `amount` from the faucet and stakes it to `node`.
