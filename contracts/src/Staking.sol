@@ -297,10 +297,10 @@ contract Staking is IStaking {
     uint256 public totalPendingWithdrawals;
     /// @notice Rewards paid out to committees and not yet claimed (including per-staker rounding dust).
     uint256 public totalUnclaimedRewards;
-    /// @notice Rewards funded for epochs not yet ended.
-    uint256 public totalFutureRewards;
-    /// @notice Registration bonds held (not yet returned).
-    uint256 public totalBonds;
+    /// @dev Rewards funded for epochs not yet ended, and registration bonds held: one slot, so
+    /// that `fundRewards` (on every blob registration) reads the bonds warm.
+    uint128 private _futureRewards;
+    uint128 private _bonds;
 
     uint256 private _nodeCount;
     /// @dev The candidate set: a min-heap (positions 1.._heapSize) of keys stake << 32 |
@@ -412,7 +412,7 @@ contract Staking is IStaking {
         uint256 bond = registrationBond;
         // forge-lint: disable-next-line(unsafe-typecast)
         _lifecycle[index].bond = uint128(bond); // the constructor checked it fits
-        totalBonds += bond;
+        _bonds += uint128(bond);
         emit NodeRegistered(msg.sender, publicKey, networkAddress, commissionBps, capacity);
         emit BondPaid(msg.sender, bond);
         IERC20(wal).safeTransferFrom(msg.sender, address(this), bond);
@@ -482,7 +482,7 @@ contract Staking is IStaking {
         amount = lc.bond;
         if (amount == 0) revert BondAlreadyReturned(msg.sender);
         lc.bond = 0;
-        totalBonds -= amount;
+        _bonds -= uint128(amount); // amount <= _bonds
         emit BondReturned(msg.sender, amount);
         IERC20(wal).safeTransfer(msg.sender, amount);
     }
@@ -660,7 +660,7 @@ contract Staking is IStaking {
             _rateEnd[uint32(end)] += rate; // end <= type(uint32).max, checked above
         }
         if (remainder != 0) _extra[fromEpoch] += remainder;
-        totalFutureRewards += amount;
+        _futureRewards += amount.toUint128();
         emit RewardsFunded(fromEpoch, epochs, amount);
     }
 
@@ -699,7 +699,17 @@ contract Staking is IStaking {
     /// @notice WAL this contract owes: active stake + pending withdrawals + unclaimed rewards +
     /// rewards of epochs not yet ended + bonds held. Equals its WAL balance (unless someone sent WAL unasked).
     function accountedBalance() public view returns (uint256) {
-        return totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + totalFutureRewards + totalBonds;
+        return totalActiveStake + totalPendingWithdrawals + totalUnclaimedRewards + _futureRewards + _bonds;
+    }
+
+    /// @notice Rewards funded for epochs not yet ended.
+    function totalFutureRewards() external view returns (uint256) {
+        return _futureRewards;
+    }
+
+    /// @notice Registration bonds held (not yet returned).
+    function totalBonds() external view returns (uint256) {
+        return _bonds;
     }
 
     /// @notice Number of registered nodes.
@@ -998,7 +1008,7 @@ contract Staking is IStaking {
             if (i == 0) part += remainder;
             if (part != 0) _payMember(entry & IDX_MASK, part, e);
         }
-        totalFutureRewards -= pool;
+        _futureRewards -= pool.toUint128(); // pool <= _futureRewards
         totalUnclaimedRewards += pool;
         emit RewardsDistributed(e, pool, 0);
     }

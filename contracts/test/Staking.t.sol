@@ -168,10 +168,20 @@ contract StakingTest is StakingFixture {
         uint256 sk = _sk(0);
         bytes memory pk = _g1Mul(sk);
         bytes memory pop = _pop(sk, address(staking), _node(0));
+        _payBond(_node(0));
         vm.expectEmit(true, true, true, true, address(staking));
         emit IStaking.NodeRegistered(_node(0), pk, "127.0.0.1:9100", COMMISSION, CAPACITY);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.BondPaid(_node(0), BOND);
         vm.prank(_node(0));
         staking.registerNode(pk, pop, "127.0.0.1:9100", COMMISSION, CAPACITY);
+        assertEq(wal.balanceOf(address(staking)), BOND, "bond held");
+        assertEq(staking.totalBonds(), BOND, "bond counted");
+        (bool active, bool candidate, uint256 bond, uint32 ready) = staking.nodeStatus(_node(0));
+        assertTrue(active, "active");
+        assertFalse(candidate, "no stake: not a candidate");
+        assertEq(bond, BOND, "bond");
+        assertEq(ready, 0, "no bond return while active");
 
         IStaking.NodeInfo memory info = staking.nodeInfo(_node(0));
         assertEq(info.publicKey, pk, "key");
@@ -189,6 +199,7 @@ contract StakingTest is StakingFixture {
         (bytes32[] memory sks, bytes[] memory pks, bytes[] memory pops) = _loadKeys();
         assertEq(pks.length, 110, "110 vector keys");
         for (uint256 i; i < pks.length; ++i) {
+            _payBond(_operator(i));
             vm.prank(_operator(i));
             staking.registerNode(pks[i], pops[i], "127.0.0.1:1", 0, 0);
             assertEq(staking.nodeInfo(_operator(i)).publicKey, pks[i], "stored key");
@@ -299,6 +310,7 @@ contract StakingTest is StakingFixture {
         uint256 sk = _sk(0);
         bytes memory pk = _g1Mul(sk);
         bytes memory pop = _pop(sk, address(staking), _node(0));
+        _payBond(_node(0));
         vm.prank(_node(0));
         staking.registerNode(pk, pop, "x", 10_000, 0);
         assertEq(staking.nodeInfo(_node(0)).commissionBps, 10_000, "100% commission");
@@ -313,13 +325,37 @@ contract StakingTest is StakingFixture {
         staking.registerNode(pk, pop, "", 0, 0);
     }
 
-    function test_registerNode_revertsWhenFull() external {
-        // Slot 6 is `_nodeCount` (forge inspect Staking storageLayout).
-        vmx.store(address(staking), bytes32(uint256(6)), bytes32(uint256(type(uint16).max)));
+    function test_registerNode_revertsWithoutBond() external {
         uint256 sk = _sk(0);
         bytes memory pk = _g1Mul(sk);
         bytes memory pop = _pop(sk, address(staking), _node(0));
-        vm.expectRevert(abi.encodeWithSelector(Staking.TooManyNodes.selector, uint256(type(uint16).max)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(staking), 0, BOND)
+        );
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+        assertEq(staking.nodeCount(), 0, "nothing registered");
+    }
+
+    function test_registerNode_idsAreNotCappedAt16Bits() external {
+        // Slot 6 is `_nodeCount` (forge inspect Staking storageLayout): past the old 65535 cap.
+        vmx.store(address(staking), bytes32(uint256(6)), bytes32(uint256(70_000)));
+        _registerNode(0);
+        assertEq(staking.nodeAt(70_000), _node(0), "id 70000");
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance();
+        (address[] memory members,) = staking.committee(1);
+        assertEq(members.length, 1, "one member");
+        assertEq(members[0], _node(0), "a 17-bit id in the committee");
+        _checkCertificateData(1);
+    }
+
+    function test_registerNode_revertsWhenFull() external {
+        vmx.store(address(staking), bytes32(uint256(6)), bytes32(uint256(type(uint32).max)));
+        uint256 sk = _sk(0);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.TooManyNodes.selector, uint256(type(uint32).max)));
         vm.prank(_node(0));
         staking.registerNode(pk, pop, "x", 0, 0);
     }
@@ -329,12 +365,13 @@ contract StakingTest is StakingFixture {
     function test_updateNode_changesAddressAndCommission() external {
         _registerNode(0);
         vm.expectEmit(true, true, true, true, address(staking));
-        emit IStaking.NodeUpdated(_node(0), "10.0.0.1:80", 250);
+        emit IStaking.NodeUpdated(_node(0), "10.0.0.1:80", COMMISSION);
         vm.prank(_node(0));
-        staking.updateNode("10.0.0.1:80", 250);
+        staking.updateNode("10.0.0.1:80", 600);
         IStaking.NodeInfo memory info = staking.nodeInfo(_node(0));
         assertEq(info.networkAddress, "10.0.0.1:80", "address");
-        assertEq(info.commissionBps, 250, "commission");
+        assertEq(info.commissionBps, COMMISSION, "commission in force unchanged");
+        assertEq(staking.commissionAt(_node(0), 2), 600, "announced: from epoch 2");
         assertEq(info.capacity, CAPACITY, "capacity unchanged");
     }
 
@@ -370,7 +407,7 @@ contract StakingTest is StakingFixture {
         emit IStaking.Staked(_node(0), ALICE, MIN_STAKE);
         staking.stake(_node(0), MIN_STAKE);
         vm.stopPrank();
-        assertEq(wal.balanceOf(address(staking)), MIN_STAKE, "WAL moved");
+        assertEq(wal.balanceOf(address(staking)), BOND + MIN_STAKE, "WAL moved (next to the bond)");
         assertEq(wal.balanceOf(ALICE), 0, "from Alice");
         assertEq(staking.nodeInfo(_node(0)).stake, MIN_STAKE, "stake for the next committee");
         assertEq(staking.countedStake(_node(0)), 0, "not counting this epoch");
@@ -1156,20 +1193,21 @@ contract StakingTest is StakingFixture {
 
     function test_advanceEpoch_pricesAreTheQuorumQuantile() external {
         _fourNodeCommittee(); // shards 10 20 30 40; 2f+1 = 67
-        uint64[4] memory storageVotes = [uint64(100), 200, 300, 400];
-        uint64[4] memory writeVotes = [uint64(50), 40, 30, 20];
+        // Within a factor 2 of the prices in force (1000, 500).
+        uint64[4] memory storageVotes = [uint64(600), 700, 800, 900];
+        uint64[4] memory writeVotes = [uint64(450), 440, 430, 420];
         for (uint256 i; i < 4; ++i) {
             vm.prank(_node(i));
             staking.votePrices(storageVotes[i], writeVotes[i]);
         }
-        // storage: <=100:10, <=200:30, <=300:60, <=400:100 -> 400.
-        // write: <=20:40, <=30:70 -> 30.
+        // storage: <=600:10, <=700:30, <=800:60, <=900:100 -> 900.
+        // write: <=420:40, <=430:70 -> 430.
         vm.expectEmit(true, true, true, true, address(staking));
-        emit IStaking.PricesSet(2, 400, 30);
+        emit IStaking.PricesSet(2, 900, 430);
         _advance();
         (uint64 sp, uint64 wp) = staking.prices();
-        assertEq(sp, 400, "storage price");
-        assertEq(wp, 30, "write price");
+        assertEq(sp, 900, "storage price");
+        assertEq(wp, 430, "write price");
     }
 
     function test_advanceEpoch_nonVotersCountAsCurrentPrice() external {
@@ -1183,11 +1221,11 @@ contract StakingTest is StakingFixture {
         assertEq(wp, WRITE_PRICE, "write price held");
         // With node 2 (30 shards) also voting low: 70 >= 67 -> the higher of the two low votes.
         vm.prank(_node(2));
-        staking.votePrices(5, 3);
+        staking.votePrices(600, 300);
         _advance();
         (sp, wp) = staking.prices();
-        assertEq(sp, 5, "storage price lowered");
-        assertEq(wp, 3, "write price lowered");
+        assertEq(sp, 600, "storage price lowered");
+        assertEq(wp, 300, "write price lowered");
     }
 
     function test_advanceEpoch_pricesUnchangedWithoutCommittee() external {
@@ -1236,9 +1274,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_fundRewards_splitsWithRemainderToFirstEpoch() external {
+        registrationCommission = 0;
         _registerNode(0);
-        vm.prank(_node(0));
-        staking.updateNode("x", 0);
         _stake(_node(0), _node(0), MIN_STAKE);
         _advance(); // epoch 1: the node holds all shards
         vm.startPrank(REGISTRY);
@@ -1265,9 +1302,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_fundRewards_overlappingRanges() external {
+        registrationCommission = 0;
         _registerNode(0);
-        vm.prank(_node(0));
-        staking.updateNode("x", 0);
         _stake(_node(0), _node(0), MIN_STAKE);
         _advance(); // 1
         _fund(1, 2, 100); // 50 50
@@ -1322,11 +1358,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_rewards_splitByShards() external {
+        registrationCommission = 0;
         _registerNodes(2);
-        for (uint256 i; i < 2; ++i) {
-            vm.prank(_node(i));
-            staking.updateNode("x", 0);
-        }
         _stake(_node(0), _node(0), MIN_STAKE);
         _stake(_node(1), _node(1), 3 * MIN_STAKE);
         _advance(); // shards 25 / 75
@@ -1338,10 +1371,9 @@ contract StakingTest is StakingFixture {
     }
 
     function test_rewards_shardSplitRemainderToFirstMember() external {
+        registrationCommission = 0;
         _registerNodes(3); // 34 / 33 / 33 shards
         for (uint256 i; i < 3; ++i) {
-            vm.prank(_node(i));
-            staking.updateNode("x", 0);
             _stake(_node(i), _node(i), MIN_STAKE);
         }
         _advance();
@@ -1374,9 +1406,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_rewards_newStakeEarnsFromNextEpoch() external {
+        registrationCommission = 0;
         _registerNode(0);
-        vm.prank(_node(0));
-        staking.updateNode("x", 0);
         _stake(_node(0), _node(0), MIN_STAKE);
         _advance(); // 1
         _stake(ALICE, _node(0), MIN_STAKE); // counts from epoch 2
@@ -1391,9 +1422,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_rewards_withdrawnStakeEarnsUntilBoundary() external {
+        registrationCommission = 0;
         _registerNode(0);
-        vm.prank(_node(0));
-        staking.updateNode("x", 0);
         _stake(_node(0), _node(0), MIN_STAKE);
         _stake(ALICE, _node(0), MIN_STAKE);
         _advance(); // 1
@@ -1413,9 +1443,8 @@ contract StakingTest is StakingFixture {
     }
 
     function test_rewards_lazySettlementAcrossManyEpochs() external {
+        registrationCommission = 0;
         _registerNode(0);
-        vm.prank(_node(0));
-        staking.updateNode("x", 0);
         _stake(_node(0), _node(0), MIN_STAKE);
         _advance(); // 1
         _fund(1, 6, 6000);
@@ -1433,20 +1462,6 @@ contract StakingTest is StakingFixture {
         vm.prank(ALICE);
         staking.claimRewards(_node(0));
         assertEq(wal.balanceOf(ALICE), 500 + 500 + 3 * 750, "claimed");
-        _assertAccounted();
-    }
-
-    function test_rewards_commissionChangeAppliesAtNextPayout() external {
-        _registerNode(0); // 10%
-        _stake(ALICE, _node(0), MIN_STAKE);
-        _advance();
-        _fund(1, 2, 2000);
-        _advance(); // epoch 1 at 10%
-        vm.prank(_node(0));
-        staking.updateNode("x", 5_000);
-        _advance(); // epoch 2 at 50%
-        assertEq(staking.pendingRewards(_node(0), _node(0)), 100 + 500, "commission");
-        assertEq(staking.pendingRewards(_node(0), ALICE), 900 + 500, "delegator");
         _assertAccounted();
     }
 }
@@ -1608,8 +1623,7 @@ contract StakingFuzzTest is StakingFixture {
     function test_fuzz_fundRewards_split(uint256 amount, uint32 epochs) external {
         amount = bound(amount, 0, 1e27);
         epochs = uint32(bound(epochs, 1, 30));
-        vm.prank(_operator(0));
-        staking.updateNode("x", 0);
+        // The operator is the only staker: it gets every FROST whatever its commission.
         _stake(_operator(0), _operator(0), MIN_STAKE);
         _advance(); // 1: node 0 holds every shard
         vm.startPrank(REGISTRY);
@@ -1639,7 +1653,8 @@ contract StakingFuzzTest is StakingFixture {
         address[3] memory delegators = [address(0xD1), address(0xD2), address(0xD3)];
         for (uint256 i; i < count; ++i) {
             vm.prank(_operator(i));
-            staking.updateNode("x", uint16(uint256(keccak256(abi.encode(seed, "fee", i))) % 10_001));
+            // A random announced change within the step (in force from epoch 2).
+            staking.updateNode("x", uint16(500 + uint256(keccak256(abi.encode(seed, "fee", i))) % 1_001));
             _stake(_operator(i), _operator(i), _randomStake(seed, i));
             _stake(delegators[i % 3], _operator(i), _randomStake(seed, i + 1000));
         }
@@ -1832,7 +1847,8 @@ contract StakingGasTenReplacedTest is StakingGasBase {
         assertEq(members[NODES - 1], _operator(NODES + 9), "node 109 joined");
         _checkShards(3);
         _checkCertificateData(3);
-        assertLe(used, 5_500_000, "gas budget");
+        // 5.75M: 32-bit node ids pack 5 members per word (8 before), 7 more slots at 100 members.
+        assertLe(used, 5_750_000, "gas budget");
     }
 }
 
@@ -1916,7 +1932,8 @@ contract StakingGasThousandShardsMoveTest is StakingGasBase {
         uint256 used = _measuredAdvance("advanceEpoch, 100 nodes, n = 1000, 10 stakes grow, payout");
         _checkShards(2);
         _checkCertificateData(2);
-        assertLe(used, 7_250_000, "gas budget");
+        assertLe(used, 7_500_000, "gas budget"); // 5 members per word (32-bit ids), as above
+
     }
 }
 
@@ -1947,6 +1964,7 @@ contract StakingGasRegisterTest is StakingFixture {
     function test_gas_registerNode() external {
         bytes memory key = pk;
         bytes memory proof = pop;
+        _payBond(_operator(0));
         vm.prank(_operator(0));
         uint256 before = gasleft();
         staking.registerNode(key, proof, "127.0.0.1:9100", COMMISSION, CAPACITY);
@@ -1964,5 +1982,418 @@ contract StakingGasRegisterTest is StakingFixture {
         _log("stake, first position in a node", used);
         assertEq(staking.nodeInfo(_operator(1)).stake, MIN_STAKE, "staked");
         assertLe(used, 250_000, "gas budget");
+    }
+}
+
+/// @notice Registration bond, deregistration, the bounded candidate set, commission announcements
+/// and price bounds.
+contract StakingBoundsTest is StakingFixture {
+    address internal constant REGISTRY = address(0x5E61);
+    address internal constant ALICE = address(0xA11CE);
+
+    function setUp() public {
+        _deployDefault();
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+    }
+
+    function _fund(uint32 fromEpoch, uint32 epochs, uint256 amount) internal {
+        vm.startPrank(REGISTRY);
+        wal.faucet(amount);
+        wal.transfer(address(staking), amount);
+        staking.fundRewards(fromEpoch, epochs, amount);
+        vm.stopPrank();
+    }
+
+    function _node(uint256 i) internal pure returns (address) {
+        return _operator(i);
+    }
+
+    function _members(uint32 epoch) internal view returns (address[] memory members) {
+        (members,) = staking.committee(epoch);
+    }
+
+    function _isCandidate(address node) internal view returns (bool candidate) {
+        (, candidate,,) = staking.nodeStatus(node);
+    }
+
+    // ------------------------------------------------------------------ deregistration and bond
+
+    function test_deregister_leavesCandidacyAtOnceAndCommitteeAtBoundary() external {
+        _registerNodes(2);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _stake(ALICE, _node(1), MIN_STAKE);
+        _advance(); // 1: both members
+        assertTrue(_isCandidate(_node(1)), "candidate");
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CandidateChanged(_node(1), false);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.NodeDeregistered(_node(1), 1, 2);
+        vm.prank(_node(1));
+        staking.deregisterNode();
+        assertFalse(_isCandidate(_node(1)), "left candidacy at once");
+        assertEq(_members(1).length, 2, "still serving epoch 1");
+        // No new stake, no updates, no second deregistration.
+        vm.startPrank(ALICE);
+        wal.faucet(1);
+        wal.approve(address(staking), 1);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeNotActive.selector, _node(1)));
+        staking.stake(_node(1), 1);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeNotActive.selector, _node(1)));
+        vm.prank(_node(1));
+        staking.updateNode("x", COMMISSION);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeNotActive.selector, _node(1)));
+        vm.prank(_node(1));
+        staking.deregisterNode();
+        // The bond waits for the boundary.
+        vm.expectRevert(abi.encodeWithSelector(Staking.BondNotReady.selector, _node(1), 2, 1));
+        vm.prank(_node(1));
+        staking.withdrawBond();
+        _fund(1, 1, 1000);
+        _advance(); // 2: node 1 is out
+        address[] memory members = _members(2);
+        assertEq(members.length, 1, "left the committee at the boundary");
+        assertEq(members[0], _node(0), "node 0 stays");
+        _checkShards(2);
+        _checkCertificateData(2);
+        // Its delegator still claims epoch 1's rewards and withdraws.
+        assertEq(staking.pendingRewards(_node(1), ALICE), 450, "epoch 1 rewards (50 shards, 10%)");
+        vm.startPrank(ALICE);
+        staking.claimRewards(_node(1));
+        staking.requestWithdrawal(_node(1), MIN_STAKE);
+        vm.stopPrank();
+        assertFalse(_isCandidate(_node(1)), "a withdrawal does not bring it back");
+        _advance(); // 3
+        vm.prank(ALICE);
+        assertEq(staking.withdraw(_node(1)), MIN_STAKE, "withdrawn");
+        // The bond comes back once.
+        uint256 before = wal.balanceOf(_node(1));
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.BondReturned(_node(1), BOND);
+        vm.prank(_node(1));
+        assertEq(staking.withdrawBond(), BOND, "bond");
+        assertEq(wal.balanceOf(_node(1)) - before, BOND, "paid");
+        assertEq(staking.totalBonds(), BOND, "node 0's bond left");
+        vm.expectRevert(abi.encodeWithSelector(Staking.BondAlreadyReturned.selector, _node(1)));
+        vm.prank(_node(1));
+        staking.withdrawBond();
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+        // Past committees are untouched: epoch 1 still names node 1.
+        assertEq(_members(1)[1], _node(1), "epoch 1 committee kept");
+        _checkCertificateData(1);
+    }
+
+    function test_deregister_addressCannotRegisterAgain() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.deregisterNode();
+        uint256 sk = _sk(1);
+        bytes memory pk = _g1Mul(sk);
+        bytes memory pop = _pop(sk, address(staking), _node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeAlreadyRegistered.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.registerNode(pk, pop, "x", 0, 0);
+    }
+
+    function test_withdrawBond_revertsForActiveOrUnknownNode() external {
+        _registerNode(0);
+        vm.expectRevert(abi.encodeWithSelector(Staking.NodeNotDeregistered.selector, _node(0)));
+        vm.prank(_node(0));
+        staking.withdrawBond();
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, ALICE));
+        vm.prank(ALICE);
+        staking.withdrawBond();
+        vm.expectRevert(abi.encodeWithSelector(Staking.UnknownNode.selector, ALICE));
+        vm.prank(ALICE);
+        staking.deregisterNode();
+    }
+
+    function test_deregister_beforeAnyCommitteeFreesBondNextEpoch() external {
+        _registerNode(0);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        vm.prank(_node(0));
+        staking.deregisterNode();
+        _advance(); // 1: no committee
+        assertEq(_members(1).length, 0, "never joined");
+        vm.prank(_node(0));
+        assertEq(staking.withdrawBond(), BOND, "bond back");
+    }
+
+    // ------------------------------------------------------------------ candidate set
+
+    function test_candidates_boundedByCommitteeSize() external {
+        _deploy(N, DURATION, MIN_STAKE, 3);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+        _registerNodes(5);
+        for (uint256 i; i < 3; ++i) {
+            _stake(_node(i), _node(i), (i + 2) * MIN_STAKE); // 2 3 4
+        }
+        // Node 3 at 2 (a tie with node 0, later registration): stays out.
+        _stake(_node(3), _node(3), 2 * MIN_STAKE);
+        assertFalse(_isCandidate(_node(3)), "a tie does not evict the earlier registration");
+        // Node 4 at 5: evicts the smallest (node 0).
+        vm.startPrank(_node(4));
+        wal.faucet(5 * MIN_STAKE);
+        wal.approve(address(staking), 5 * MIN_STAKE);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CandidateChanged(_node(0), false);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CandidateChanged(_node(4), true);
+        staking.stake(_node(4), 5 * MIN_STAKE);
+        vm.stopPrank();
+        (address[] memory c,) = staking.candidates();
+        assertEq(c.length, 3, "at most maxCommitteeSize candidates");
+        assertFalse(_isCandidate(_node(0)), "evicted");
+        // Node 0 returns only by exceeding the smallest member (node 1 at 3).
+        _stake(_node(0), _node(0), MIN_STAKE); // 3: a tie with node 1, earlier registration: enters
+        assertTrue(_isCandidate(_node(0)), "node 0 back (tie, earlier registration)");
+        assertFalse(_isCandidate(_node(1)), "node 1 out");
+        _advance();
+        address[] memory m = _members(1);
+        assertEq(m.length, 3, "three members");
+        assertEq(m[0], _node(0), "registration order");
+        assertEq(m[1], _node(2), "registration order");
+        assertEq(m[2], _node(4), "registration order");
+        _checkShards(1);
+        _checkCertificateData(1);
+    }
+
+    function test_candidates_leaveBelowMinimumAndShrinkInPlace() external {
+        _registerNodes(2);
+        _stake(_node(0), _node(0), 3 * MIN_STAKE);
+        _stake(_node(1), _node(1), 2 * MIN_STAKE);
+        vm.prank(_node(0));
+        staking.requestWithdrawal(_node(0), MIN_STAKE); // 2: still a candidate
+        assertTrue(_isCandidate(_node(0)), "shrunk in place");
+        (, uint256[] memory stakes) = staking.candidates();
+        assertEq(stakes[0] + stakes[1], 4 * MIN_STAKE, "stakes updated");
+        vm.prank(_node(1));
+        staking.requestWithdrawal(_node(1), MIN_STAKE + 1); // below the minimum
+        assertFalse(_isCandidate(_node(1)), "left");
+        (address[] memory c,) = staking.candidates();
+        assertEq(c.length, 1, "one candidate");
+        assertEq(c[0], _node(0), "node 0");
+    }
+
+    /// @dev The heap against a reference: after random stake changes, the candidate set is a set of
+    /// at most K eligible nodes, and every candidate's stake matches its node.
+    function test_fuzz_candidates_heapConsistent(uint256 seed) external {
+        _deploy(N, DURATION, MIN_STAKE, 4);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(REGISTRY);
+        _registerNodes(8);
+        for (uint256 step; step < 24; ++step) {
+            uint256 r = uint256(keccak256(abi.encode(seed, step)));
+            address node = _node(r % 8);
+            (uint256 active,,,,) = staking.stakeOf(node, node);
+            if ((r >> 8) % 3 == 0 && active != 0) {
+                vm.prank(node);
+                staking.requestWithdrawal(node, bound(r >> 16, 1, active));
+            } else {
+                _stake(node, node, bound(r >> 16, 1, 4 * MIN_STAKE));
+            }
+            (address[] memory c, uint256[] memory stakes) = staking.candidates();
+            assertLe(c.length, 4, "bounded");
+            for (uint256 i; i < c.length; ++i) {
+                assertEq(stakes[i], staking.nodeInfo(c[i]).stake, "heap stake == node stake");
+                assertGe(stakes[i], MIN_STAKE, "eligible");
+                assertTrue(_isCandidate(c[i]), "position recorded");
+            }
+            if (node != address(0) && !_isCandidate(node)) {
+                // A node that just changed and is out: below the minimum, or not above the smallest.
+                uint256 s = staking.nodeInfo(node).stake;
+                if (s >= MIN_STAKE) {
+                    assertEq(c.length, 4, "out with room only below the minimum");
+                    for (uint256 i; i < c.length; ++i) {
+                        assertGe(stakes[i], s, "out only if no member is smaller");
+                    }
+                }
+            }
+        }
+        _advance();
+        _checkShards(1);
+        _checkCertificateData(1);
+    }
+
+    // ------------------------------------------------------------------ prices
+
+    function _pricedDeployment() internal {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        (c.minStoragePrice, c.maxStoragePrice, c.minWritePrice, c.maxWritePrice) = (100, 3_000, 50, 1_000);
+        vm.prank(DEPLOYER);
+        staking = new Staking(c);
+        _registerNodes(1);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance(); // node 0 holds every shard
+    }
+
+    function test_votePrices_rejectsOutOfRange() external {
+        _pricedDeployment();
+        vm.startPrank(_node(0));
+        vm.expectRevert(abi.encodeWithSelector(Staking.StoragePriceOutOfRange.selector, 99, 100, 3_000));
+        staking.votePrices(99, 500);
+        vm.expectRevert(abi.encodeWithSelector(Staking.StoragePriceOutOfRange.selector, type(uint64).max, 100, 3_000));
+        staking.votePrices(type(uint64).max, 500);
+        vm.expectRevert(abi.encodeWithSelector(Staking.WritePriceOutOfRange.selector, 49, 50, 1_000));
+        staking.votePrices(1_000, 49);
+        vm.expectRevert(abi.encodeWithSelector(Staking.WritePriceOutOfRange.selector, 1_001, 50, 1_000));
+        staking.votePrices(1_000, 1_001);
+        vm.stopPrank();
+    }
+
+    function test_prices_moveAtMostAFactorTwoPerEpoch() external {
+        _pricedDeployment(); // 1000 / 500 in force
+        vm.prank(_node(0));
+        staking.votePrices(3_000, 50);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.PricesSet(2, 2_000, 250);
+        _advance();
+        _advance(); // 3: the vote persists: 3000 (capped by the vote), 125
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, 3_000, "reaches the vote");
+        assertEq(wp, 125, "halves again");
+        _advance();
+        _advance();
+        (sp, wp) = staking.prices();
+        assertEq(wp, 50, "reaches the range minimum, never below");
+    }
+
+    function test_fuzz_prices_boundedPerEpoch(uint64 storageVote, uint64 writeVote) external {
+        _pricedDeployment();
+        storageVote = uint64(bound(storageVote, 100, 3_000));
+        writeVote = uint64(bound(writeVote, 50, 1_000));
+        vm.prank(_node(0));
+        staking.votePrices(storageVote, writeVote);
+        for (uint256 e; e < 4; ++e) {
+            (uint64 sp0, uint64 wp0) = staking.prices();
+            _advance();
+            (uint64 sp, uint64 wp) = staking.prices();
+            assertLe(sp, 2 * uint256(sp0), "storage at most doubles");
+            assertGe(sp, sp0 / 2, "storage at most halves");
+            assertLe(wp, 2 * uint256(wp0), "write at most doubles");
+            assertGe(wp, wp0 / 2, "write at most halves");
+            assertGe(sp, 100, "in range");
+            assertLe(sp, 3_000, "in range");
+            assertGe(wp, 50, "in range");
+            assertLe(wp, 1_000, "in range");
+        }
+    }
+
+    function test_prices_fromZeroMoveUpByOne() external {
+        IStaking.Config memory c = _config(N, DURATION, MIN_STAKE, MAX_COMMITTEE);
+        (c.initialStoragePrice, c.initialWritePrice) = (0, 0);
+        vm.prank(DEPLOYER);
+        staking = new Staking(c);
+        _registerNodes(1);
+        _stake(_node(0), _node(0), MIN_STAKE);
+        _advance();
+        vm.prank(_node(0));
+        staking.votePrices(type(uint64).max, 7);
+        _advance();
+        (uint64 sp, uint64 wp) = staking.prices();
+        assertEq(sp, 1, "0 -> 1");
+        assertEq(wp, 1, "0 -> 1");
+        _advance();
+        (sp, wp) = staking.prices();
+        assertEq(sp, 2, "then doubles");
+        assertEq(wp, 2, "then doubles");
+    }
+
+    // ------------------------------------------------------------------ commission
+
+    function test_rewards_commissionChangeAppliesTwoEpochsLater() external {
+        _registerNode(0); // 10%
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 3, 3000);
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CommissionChangeAnnounced(_node(0), 1_500, 3);
+        vm.prank(_node(0));
+        staking.updateNode("x", 1_500); // announced in epoch 1: in force from epoch 3
+        assertEq(staking.commissionAt(_node(0), 1), 1_000, "epoch 1: 10%");
+        assertEq(staking.commissionAt(_node(0), 2), 1_000, "epoch 2: 10%");
+        assertEq(staking.commissionAt(_node(0), 3), 1_500, "epoch 3: 15%");
+        (uint16 bps, uint32 at) = staking.pendingCommission(_node(0));
+        assertEq(bps, 1_500, "pending");
+        assertEq(at, 3, "from epoch 3");
+        assertEq(staking.nodeInfo(_node(0)).commissionBps, 1_000, "in force now");
+        _advance(); // epoch 1 paid at 10%
+        _advance(); // epoch 2 paid at 10%
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 200, "two epochs at 10%");
+        assertEq(staking.pendingRewards(_node(0), ALICE), 1_800, "delegator");
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CommissionActivated(_node(0), 1_500, 3);
+        _advance(); // epoch 3 paid at 15%
+        assertEq(staking.pendingRewards(_node(0), _node(0)), 200 + 150, "then 15%");
+        assertEq(staking.pendingRewards(_node(0), ALICE), 1_800 + 850, "delegator");
+        assertEq(staking.nodeInfo(_node(0)).commissionBps, 1_500, "in force");
+        (, at) = staking.pendingCommission(_node(0));
+        assertEq(at, 0, "nothing pending");
+        assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "held == owed");
+    }
+
+    /// @dev The attack the rule stops: 100% just before an advance and back just after.
+    function test_rewards_commissionCannotJumpBeforeAnAdvance() external {
+        _registerNode(0); // 10%
+        _stake(ALICE, _node(0), MIN_STAKE);
+        _advance(); // 1
+        _fund(1, 1, 1000);
+        vm.expectRevert(abi.encodeWithSelector(Staking.CommissionStepTooLarge.selector, 1_000, 10_000, 500));
+        vm.prank(_node(0));
+        staking.updateNode("x", 10_000);
+        vm.prank(_node(0));
+        staking.updateNode("x", 1_500); // the largest step: not in force before epoch 3
+        _advance(); // epoch 1 paid at the advertised 10%
+        assertEq(staking.pendingRewards(_node(0), ALICE), 900, "delegator paid at the advertised rate");
+    }
+
+    function test_updateNode_replacesThisEpochsAnnouncementAndWithdrawsIt() external {
+        _registerNode(0); // 10%
+        vm.startPrank(_node(0));
+        staking.updateNode("x", 1_200);
+        staking.updateNode("x", 800); // replaces it; the step counts from the 10% in force
+        (uint16 bps, uint32 at) = staking.pendingCommission(_node(0));
+        assertEq(bps, 800, "replaced");
+        assertEq(at, 2, "from epoch 2");
+        vm.expectEmit(true, true, true, true, address(staking));
+        emit IStaking.CommissionChangeAnnounced(_node(0), 1_000, 0);
+        staking.updateNode("x", 1_000); // back to the commission in force: withdrawn
+        vm.stopPrank();
+        (, at) = staking.pendingCommission(_node(0));
+        assertEq(at, 0, "withdrawn");
+        assertEq(staking.commissionAt(_node(0), 5), 1_000, "unchanged");
+    }
+
+    function test_updateNode_revertsWhileAnEarlierChangeIsPending() external {
+        _registerNode(0);
+        vm.prank(_node(0));
+        staking.updateNode("x", 1_500); // epoch 0: from epoch 2
+        _advance(); // 1
+        vm.expectRevert(abi.encodeWithSelector(Staking.CommissionChangePending.selector, 1_500, 2));
+        vm.prank(_node(0));
+        staking.updateNode("x", 2_000);
+        // The same value (no change) still updates the address.
+        vm.prank(_node(0));
+        staking.updateNode("y", 1_500);
+        assertEq(staking.nodeInfo(_node(0)).networkAddress, "y", "address changed");
+        _advance(); // 2: in force
+        vm.prank(_node(0));
+        staking.updateNode("y", 2_000); // folded, then a new step from 15%
+        assertEq(staking.commissionAt(_node(0), 2), 1_500, "15% now");
+        assertEq(staking.commissionAt(_node(0), 4), 2_000, "20% from epoch 4");
+    }
+
+    function test_fuzz_updateNode_stepBound(uint16 target) external {
+        _registerNode(0); // 10%
+        target = uint16(bound(target, 0, 10_000));
+        uint256 step = target > 1_000 ? target - 1_000 : 1_000 - target;
+        if (step > 500) {
+            vm.expectRevert(abi.encodeWithSelector(Staking.CommissionStepTooLarge.selector, 1_000, target, 500));
+        }
+        vm.prank(_node(0));
+        staking.updateNode("x", target);
+        if (step <= 500) assertEq(staking.commissionAt(_node(0), 2), target, "announced");
     }
 }

@@ -81,6 +81,8 @@ abstract contract StakingFixture is Test, StakingKeys {
 
     WAL internal wal;
     Staking internal staking;
+    /// @dev Commission `_registerNode(s)` registers with.
+    uint16 internal registrationCommission = COMMISSION;
 
     /// @dev Operator address of test node `i` (matches contracts/test/vectors/bls.json).
     function _operator(uint256 i) internal pure returns (address) {
@@ -170,7 +172,7 @@ abstract contract StakingFixture is Test, StakingKeys {
         if (address(staking) != STAKING_ADDRESS) pop = _pop(uint256(sk), address(staking), _operator(i));
         _payBond(_operator(i));
         vm.prank(_operator(i));
-        staking.registerNode(pk, pop, _networkAddress(i), COMMISSION, CAPACITY);
+        staking.registerNode(pk, pop, _networkAddress(i), registrationCommission, CAPACITY);
     }
 
     /// @dev `operator` takes the registration bond from the faucet and approves it to Staking.
