@@ -1933,7 +1933,6 @@ contract StakingGasThousandShardsMoveTest is StakingGasBase {
         _checkShards(2);
         _checkCertificateData(2);
         assertLe(used, 7_500_000, "gas budget"); // 5 members per word (32-bit ids), as above
-
     }
 }
 

@@ -42,6 +42,27 @@ contract StakingInvariantTest is StakingFixture {
         all[actors.length + 1] = address(staking);
     }
 
+    /// @dev After each run: every handler call is accounted for (success, skip or an expected
+    /// revert by reason), the actions that cannot lack state did their job whenever called, and a
+    /// run reached its targets at all.
+    function afterInvariant() external view {
+        bytes32[8] memory names = handler.actionNames();
+        uint256 calls;
+        uint256 successes;
+        for (uint256 i; i < names.length; ++i) {
+            assertTrue(handler.accounted(names[i]), "every call counted once");
+            calls += handler.calls(names[i]);
+            successes += handler.successes(names[i]);
+        }
+        assertGe(calls, 1, "the handler was called");
+        // A run of 8 calls or more in which nothing reached its target means a broken handler.
+        if (calls >= 8) assertGe(successes, 1, "some calls reached their target");
+        bytes32[3] memory always = [bytes32("stake"), "fund", "advance"];
+        for (uint256 i; i < always.length; ++i) {
+            assertEq(handler.successes(always[i]), handler.calls(always[i]), "never skipped nor reverted");
+        }
+    }
+
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_walHeldEqualsObligations() external view {
         assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "WAL held == obligations");
@@ -123,26 +144,27 @@ contract StakingInvariantTest is StakingFixture {
     }
 
     /// forge-config: default.invariant.fail-on-revert = true
-    function invariant_committeeTakesTheLargestStakes() external view {
-        uint32 epoch = staking.currentEpoch();
-        (address[] memory members,) = staking.committee(epoch);
+    function invariant_candidateSetBoundedAndExact() external view {
+        (address[] memory c, uint256[] memory stakes) = staking.candidates();
+        assertLe(c.length, staking.maxCommitteeSize(), "at most maxCommitteeSize candidates");
         uint256 smallest = type(uint256).max;
-        for (uint256 i; i < members.length; ++i) {
-            uint256 s = staking.countedStake(members[i]);
-            if (s < smallest) smallest = s;
+        for (uint256 i; i < c.length; ++i) {
+            assertEq(stakes[i], staking.nodeInfo(c[i]).stake, "candidate stake == node stake");
+            assertGe(stakes[i], staking.minStake(), "candidates meet the minimum");
+            (bool active, bool candidate,,) = staking.nodeStatus(c[i]);
+            assertTrue(active && candidate, "active and marked");
+            if (stakes[i] < smallest) smallest = stakes[i];
+            for (uint256 j; j < i; ++j) {
+                assertTrue(c[j] != c[i], "no duplicates");
+            }
         }
         address[] memory nodes = handler.nodes();
+        uint256 marked;
         for (uint256 i; i < nodes.length; ++i) {
-            uint256 s = staking.countedStake(nodes[i]);
-            bool member;
-            for (uint256 j; j < members.length; ++j) {
-                if (members[j] == nodes[i]) member = true;
-            }
-            if (member || s < staking.minStake() || epoch == 0) continue;
-            // An eligible node is left out only for the size cap or for holding no shard: both
-            // leave out the smallest stakes.
-            assertLe(s, smallest, "left-out stake <= every member's");
+            (, bool candidate,,) = staking.nodeStatus(nodes[i]);
+            if (candidate) ++marked;
         }
+        assertEq(marked, c.length, "marks == set");
     }
 
     /// forge-config: default.invariant.fail-on-revert = true

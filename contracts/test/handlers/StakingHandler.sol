@@ -20,8 +20,18 @@ contract StakingHandler is Test {
     uint256 public ghostClaimed;
     uint256 public ghostWithdrawn;
     uint256 public ghostStaked;
-    /// @notice How often each action really ran (not skipped for lack of state).
+    /// @notice Per action: how often the fuzzer called it, how often it did what it targets, how
+    /// often it had nothing to act on (skipped), and expected reverts by error selector. Every
+    /// call ends in exactly one of these (`accounted`); an unexpected revert fails the run.
     mapping(bytes32 action => uint256) public calls;
+    mapping(bytes32 action => uint256) public successes;
+    mapping(bytes32 action => uint256) public skips;
+    mapping(bytes32 action => mapping(bytes4 reason => uint256)) public expectedReverts;
+    mapping(bytes32 action => uint256) public expectedRevertTotal;
+    /// @notice Ghost: the commission advertised for epoch e (recorded at the start of epoch e - 1,
+    /// when delegators could still leave), and delegator payouts checked against it.
+    mapping(uint32 epoch => mapping(address node => uint256 bpsPlusOne)) public advertised;
+    uint256 public ghostPayoutsChecked;
 
     constructor(Staking staking_, WAL wal_, address[] memory nodes_, address[] memory delegators) {
         staking = staking_;
@@ -32,6 +42,40 @@ contract StakingHandler is Test {
         }
         for (uint256 i; i < delegators.length; ++i) {
             _actors.push(delegators[i]);
+        }
+        _recordAdvertised(0);
+        _recordAdvertised(1);
+    }
+
+    /// @notice The actions whose counters the invariant test checks.
+    function actionNames() external pure returns (bytes32[8] memory) {
+        return [bytes32("stake"), "requestWithdrawal", "withdraw", "claim", "fund", "vote", "setCommission", "advance"];
+    }
+
+    /// @notice True if every call of `action` is counted exactly once.
+    function accounted(bytes32 action) external view returns (bool) {
+        return calls[action] == successes[action] + skips[action] + expectedRevertTotal[action];
+    }
+
+    function _skip(bytes32 action) internal {
+        ++skips[action];
+    }
+
+    /// @dev Counts an expected revert, or re-raises an unexpected one (fails the run).
+    function _expected(bytes32 action, bytes memory err, bytes4 a, bytes4 b) internal {
+        bytes4 sel = err.length >= 4 ? bytes4(err) : bytes4(0);
+        if (sel != a && sel != b) {
+            assembly ("memory-safe") {
+                revert(add(err, 0x20), mload(err))
+            }
+        }
+        ++expectedReverts[action][sel];
+        ++expectedRevertTotal[action];
+    }
+
+    function _recordAdvertised(uint32 epoch) internal {
+        for (uint256 i; i < _nodes.length; ++i) {
+            advertised[epoch][_nodes[i]] = uint256(staking.commissionAt(_nodes[i], epoch)) + 1;
         }
     }
 
@@ -48,6 +92,7 @@ contract StakingHandler is Test {
     // ------------------------------------------------------------------ actions
 
     function stake(uint256 actorSeed, uint256 nodeSeed, uint256 amount) external {
+        ++calls["stake"];
         address actor = _actors[actorSeed % _actors.length];
         address node = _nodes[nodeSeed % _nodes.length];
         amount = bound(amount, 1, 5_000e9);
@@ -57,7 +102,7 @@ contract StakingHandler is Test {
         staking.stake(node, amount);
         vm.stopPrank();
         ghostStaked += amount;
-        ++calls["stake"];
+        ++successes["stake"];
     }
 
     /// @dev Starting at the seeded (actor, node) pair, the first pair for which `wanted` holds.
@@ -90,35 +135,39 @@ contract StakingHandler is Test {
     }
 
     function requestWithdrawal(uint256 seed, uint256 amount) external {
+        ++calls["requestWithdrawal"];
         (address actor, address node, uint256 active) = _findPair(seed, _active);
-        if (active == 0) return;
+        if (active == 0) return _skip("requestWithdrawal");
         amount = bound(amount, 1, active);
         vm.prank(actor);
         staking.requestWithdrawal(node, amount);
-        ++calls["requestWithdrawal"];
+        ++successes["requestWithdrawal"];
     }
 
     function withdraw(uint256 seed) external {
+        ++calls["withdraw"];
         (address actor, address node, uint256 withdrawable) = _findPair(seed, _withdrawable);
-        if (withdrawable == 0) return;
+        if (withdrawable == 0) return _skip("withdraw");
         vm.prank(actor);
         uint256 paid = staking.withdraw(node);
         assertEq(paid, withdrawable, "withdraw pays what stakeOf promised");
         ghostWithdrawn += paid;
-        ++calls["withdraw"];
+        ++successes["withdraw"];
     }
 
     function claim(uint256 seed) external {
+        ++calls["claim"];
         (address actor, address node, uint256 pending) = _findPair(seed, _pending);
-        if (pending == 0) return;
+        if (pending == 0) return _skip("claim");
         vm.prank(actor);
         uint256 paid = staking.claimRewards(node);
         assertEq(paid, pending, "claim pays what pendingRewards promised");
         ghostClaimed += paid;
-        ++calls["claim"];
+        ++successes["claim"];
     }
 
     function fund(uint256 amount, uint256 offset, uint256 epochs) external {
+        ++calls["fund"];
         amount = bound(amount, 1, 1e15);
         uint32 from = staking.currentEpoch() + uint32(bound(offset, 0, 3));
         uint32 span = uint32(bound(epochs, 1, 10));
@@ -126,34 +175,104 @@ contract StakingHandler is Test {
         wal.transfer(address(staking), amount);
         staking.fundRewards(from, span, amount);
         ghostFunded += amount;
-        ++calls["fund"];
+        ++successes["fund"];
     }
 
     function vote(uint256 nodeSeed, uint64 storagePrice, uint64 writePrice) external {
+        ++calls["vote"];
         address node = _nodes[nodeSeed % _nodes.length];
         (address[] memory members,) = staking.committee(staking.currentEpoch());
         bool isMember;
         for (uint256 i; i < members.length; ++i) {
             if (members[i] == node) isMember = true;
         }
-        if (!isMember) return;
+        if (!isMember) return _skip("vote");
         vm.prank(node);
         staking.votePrices(storagePrice, writePrice);
-        ++calls["vote"];
+        ++successes["vote"];
     }
 
+    /// @dev Any target commission: steps above the limit and changes while an earlier one is
+    /// pending are expected reverts. Checks that the commission of the current and next epochs
+    /// never moves (delegators were told).
     function setCommission(uint256 nodeSeed, uint16 bps) external {
-        address node = _nodes[nodeSeed % _nodes.length];
-        vm.prank(node);
-        staking.updateNode("127.0.0.1:9000", uint16(bound(bps, 0, 10_000)));
         ++calls["setCommission"];
+        address node = _nodes[nodeSeed % _nodes.length];
+        uint32 cur = staking.currentEpoch();
+        uint16 now_ = staking.commissionAt(node, cur);
+        uint16 next = staking.commissionAt(node, cur + 1);
+        vm.prank(node);
+        try staking.updateNode("127.0.0.1:9000", uint16(bound(bps, 0, 10_000))) {
+            ++successes["setCommission"];
+        } catch (bytes memory err) {
+            _expected(
+                "setCommission", err, Staking.CommissionStepTooLarge.selector, Staking.CommissionChangePending.selector
+            );
+        }
+        assertEq(staking.commissionAt(node, cur), now_, "commission of the running epoch never changes");
+        assertEq(staking.commissionAt(node, cur + 1), next, "commission of the next epoch never changes");
     }
 
     function advance(uint256 extraSeconds) external {
-        if (staking.currentEpoch() != 0) {
+        ++calls["advance"];
+        uint32 e = staking.currentEpoch();
+        if (e != 0) {
             vm.warp(uint256(staking.epochStartTime()) + staking.epochDuration() + bound(extraSeconds, 0, 1 days));
         }
+        (address[] memory members,) = staking.committee(e);
+        uint256[][] memory before = new uint256[][](members.length);
+        uint256[][] memory counted = new uint256[][](members.length);
+        for (uint256 m; m < members.length; ++m) {
+            before[m] = new uint256[](_actors.length);
+            counted[m] = new uint256[](_actors.length);
+            for (uint256 a; a < _actors.length; ++a) {
+                before[m][a] = staking.pendingRewards(members[m], _actors[a]);
+                (, counted[m][a],,,) = staking.stakeOf(members[m], _actors[a]);
+            }
+        }
+        uint256[] memory nodeCounted = new uint256[](members.length);
+        for (uint256 m; m < members.length; ++m) {
+            nodeCounted[m] = staking.countedStake(members[m]);
+        }
         staking.advanceEpoch();
-        ++calls["advance"];
+        for (uint256 m; m < members.length; ++m) {
+            _checkPayout(e, members[m], before[m], counted[m], nodeCounted[m]);
+        }
+        // The next epoch's commission is fixed from now on.
+        for (uint256 i; i < _nodes.length; ++i) {
+            uint256 recorded = advertised[e + 1][_nodes[i]];
+            assertEq(uint256(staking.commissionAt(_nodes[i], e + 1)) + 1, recorded, "advertised commission kept");
+        }
+        _recordAdvertised(e + 2);
+        ++successes["advance"];
+    }
+
+    /// @dev Epoch `e`'s payout to `node`: every delegator (not the operator) got its pro-rata share
+    /// of the part left after the commission advertised for `e`, up to rounding.
+    function _checkPayout(
+        uint32 e,
+        address node,
+        uint256[] memory before,
+        uint256[] memory counted,
+        uint256 nodeCounted
+    ) internal {
+        if (nodeCounted == 0) return;
+        uint256 total;
+        uint256[] memory delta = new uint256[](_actors.length);
+        for (uint256 a; a < _actors.length; ++a) {
+            delta[a] = staking.pendingRewards(node, _actors[a]) - before[a];
+            total += delta[a];
+        }
+        if (total == 0) return;
+        uint256 bps = advertised[e][node] - 1;
+        // `total` is the node's part minus at most 1 FROST per staker of accumulator rounding.
+        uint256 delegated = total - total * bps / 10_000;
+        for (uint256 a; a < _actors.length; ++a) {
+            if (_actors[a] == node || counted[a] == 0) continue;
+            uint256 expected = delegated * counted[a] / nodeCounted;
+            uint256 diff = expected > delta[a] ? expected - delta[a] : delta[a] - expected;
+            assertLe(diff, _actors.length + 2, "delegator paid at the advertised commission");
+            ++ghostPayoutsChecked;
+        }
     }
 }
