@@ -7,12 +7,6 @@ import {WAL} from "../src/WAL.sol";
 import {Staking} from "../src/Staking.sol";
 import {IStaking} from "../src/interfaces/IStaking.sol";
 
-/// @notice Cheatcodes beyond utils/Test.sol: snapshots under an explicit group.
-interface VmGasStaking {
-    function startSnapshotGas(string calldata group, string calldata name) external;
-    function stopSnapshotGas() external returns (uint256 gasUsed);
-}
-
 /// @notice Staking with the proof-of-possession check stubbed, so that 10,000 nodes register
 /// quickly (keys are still real G1 points, checked on-chain). Everything measured is Staking's code.
 contract StakingNoPop is Staking {
@@ -23,13 +17,11 @@ contract StakingNoPop is Staking {
     }
 }
 
-/// @notice Gas of Staking with many registered nodes, recorded under snapshots/GasStakingTest.json
-/// (group "GasStakingTest"). Preparation runs with gas metering paused; each measured call is
+/// @notice Gas of Staking with many registered nodes, recorded under snapshots/<contract>.json
+/// (groups GasStakingTest, GasStakingAscendingTest, GasStakingFullCommitteeTest). Preparation runs with gas metering paused; each measured call is
 /// bracketed by startSnapshotGas/stopSnapshotGas and also asserted against a gasleft() budget.
 /// Numbers include the CALL from the test contract but not a transaction's intrinsic cost.
 abstract contract GasStakingBase is Test, StakingKeys {
-    VmGasStaking internal constant vmg = VmGasStaking(address(uint160(uint256(keccak256("hevm cheat code")))));
-    string internal constant GROUP = "GasStakingTest";
     uint256 internal constant WAL_ = 1e9;
     /// @dev The block gas limit an advance must fit in, with room to spare.
     uint256 internal constant ADVANCE_BUDGET = 10_000_000;
@@ -79,11 +71,11 @@ abstract contract GasStakingBase is Test, StakingKeys {
 
     /// @dev Measures one call (snapshot and gasleft) and bubbles up a revert.
     function _measure(string memory name, address target, bytes memory data) internal returns (uint256 used) {
-        vmg.startSnapshotGas(GROUP, name);
+        vm.startSnapshotGas(name);
         uint256 before = gasleft();
         (bool ok, bytes memory ret) = target.call(data);
         uint256 left = gasleft();
-        uint256 snap = vmg.stopSnapshotGas();
+        uint256 snap = vm.stopSnapshotGas();
         if (!ok) {
             assembly ("memory-safe") {
                 revert(add(ret, 0x20), mload(ret))
@@ -177,7 +169,7 @@ contract GasStakingFullCommitteeTest is GasStakingBase {
 
 /// @notice Registration with bond, stake into a full candidate set (with eviction), withdrawal of a
 /// candidate, and the advance at 100 nodes, with 10,000 nodes registered.
-contract GasStakingOpsTest is GasStakingBase {
+contract GasStakingTest is GasStakingBase {
     uint256 internal constant NODES = 10_000;
     bytes internal newKey;
 
