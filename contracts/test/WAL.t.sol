@@ -127,3 +127,52 @@ contract WALTest is Test {
         assertEq(wal.totalSupply(), wal.faucetMinted(ALICE), "supply == minted");
     }
 }
+
+/// @notice Non-devnet WAL: fixed supply minted at deployment, no faucet.
+contract WALFixedSupplyTest is Test {
+    address internal constant HOLDER = address(0x40D);
+    address internal constant ALICE = address(0xA11CE);
+    uint256 internal constant SUPPLY = 5_000_000_000e9;
+
+    function test_constructor_mintsSupplyToHolderAndDisablesFaucet() external {
+        vm.expectEmit(true, true, true, true);
+        emit IWAL.InitialSupplyMinted(HOLDER, SUPPLY);
+        WAL wal = new WAL(false, 0, HOLDER, SUPPLY);
+        assertFalse(wal.faucetEnabled(), "no faucet");
+        assertEq(wal.totalSupply(), SUPPLY, "fixed supply");
+        assertEq(wal.balanceOf(HOLDER), SUPPLY, "to the holder");
+        assertEq(wal.faucetCap(), 0, "no cap");
+        vm.expectRevert(WAL.FaucetDisabled.selector);
+        vm.prank(ALICE);
+        wal.faucet(1);
+        assertEq(wal.totalSupply(), SUPPLY, "still fixed");
+    }
+
+    function test_fuzz_faucetRevertsForAnyAmount(uint256 amount) external {
+        WAL wal = new WAL(false, 0, HOLDER, SUPPLY);
+        amount = bound(amount, 0, type(uint128).max);
+        vm.expectRevert(WAL.FaucetDisabled.selector);
+        vm.prank(ALICE);
+        wal.faucet(amount);
+    }
+
+    function test_constructor_rejectsInconsistentParameters() external {
+        vm.expectRevert(abi.encodeWithSelector(WAL.InvalidParameter.selector, "faucetCapPerAccount"));
+        new WAL(false, 1, HOLDER, SUPPLY);
+        vm.expectRevert(abi.encodeWithSelector(WAL.InvalidParameter.selector, "initialSupply"));
+        new WAL(false, 0, HOLDER, 0);
+        vm.expectRevert(abi.encodeWithSelector(WAL.InvalidParameter.selector, "initialHolder"));
+        new WAL(false, 0, address(0), SUPPLY);
+        vm.expectRevert(abi.encodeWithSelector(WAL.InvalidParameter.selector, "initialHolder"));
+        new WAL(true, 1, address(0), SUPPLY);
+    }
+
+    function test_devnet_withPremintKeepsFaucet() external {
+        WAL wal = new WAL(true, 10, HOLDER, 7);
+        assertTrue(wal.faucetEnabled(), "faucet on");
+        assertEq(wal.balanceOf(HOLDER), 7, "premint");
+        vm.prank(ALICE);
+        wal.faucet(10);
+        assertEq(wal.totalSupply(), 17, "faucet still mints");
+    }
+}
