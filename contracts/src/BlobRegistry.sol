@@ -650,10 +650,7 @@ contract BlobRegistry is IBlobRegistry {
 
     /// @dev Removes `end` (unexpired: `current < end <= max`) from a deletable end multiset whose
     /// cached max is `max`; returns the new max (0 if nothing above `current` is left).
-    function _removeEnd(EndSet storage s, bool multi, uint32 max, uint32 end, uint32 current)
-        private
-        returns (uint32)
-    {
+    function _removeEnd(EndSet storage s, bool multi, uint32 max, uint32 end, uint32 current) private returns (uint32) {
         if (!multi) return 0;
         uint256 left = s.count[end] - 1;
         s.count[end] = left;

@@ -409,7 +409,6 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     // ------------------------------------------------------------------ registerBlob
 
-
     function test_registerBlob_badEncodingType() external {
         uint256 id = _buy(ALICE, 100_000, 3);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BadEncodingType.selector, 2));
@@ -453,7 +452,6 @@ contract BlobRegistryStorageTest is BlobFixture {
         uint256 id = _buy(ALICE, uint64(_refEncoded(10)), 3);
         _register(ALICE, id, bytes32(0), 10, false);
     }
-
 
     function test_registerBlobWithNewStorage_buysExactlyAndRegisters() external {
         uint64 size = 5_000_000;
@@ -874,8 +872,9 @@ contract BlobRegistryRegistrationTest is BlobFixture {
     function test_certifyRegistration_wrongDeletableFlag() external {
         uint256 id = _reg(ALICE, true, 4);
         bytes32 body = keccak256(abi.encodePacked(_blob(), id, false));
-        IBlobRegistry.Certificate memory cert =
-            IBlobRegistry.Certificate({epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))});
+        IBlobRegistry.Certificate memory cert = IBlobRegistry.Certificate({
+            epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))
+        });
         vm.expectRevert(BlobRegistry.BadSignature.selector);
         registry.certifyRegistration(id, cert);
     }
@@ -884,8 +883,9 @@ contract BlobRegistryRegistrationTest is BlobFixture {
     function test_certifyRegistration_legacyBodyRejected() external {
         uint256 id = _reg(ALICE, true, 4);
         bytes32 body = keccak256(abi.encodePacked(_blob(), true));
-        IBlobRegistry.Certificate memory cert =
-            IBlobRegistry.Certificate({epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))});
+        IBlobRegistry.Certificate memory cert = IBlobRegistry.Certificate({
+            epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))
+        });
         vm.expectRevert(BlobRegistry.BadSignature.selector);
         registry.certifyRegistration(id, cert);
     }

@@ -193,7 +193,8 @@ contract BlobHandlerCoverageTest is BlobFixture {
         handler.advanceEpoch(0);
         assertEq(handler.mismatches(), 0, "as predicted");
         assertEq(handler.replaysAccepted(), 0, "no replay");
-        bytes32[6] memory done = [bytes32("registerWithNewStorage"), "registerBlob", "certify", "extend", "delete", "invalidate"];
+        bytes32[6] memory done =
+            [bytes32("registerWithNewStorage"), "registerBlob", "certify", "extend", "delete", "invalidate"];
         for (uint256 k; k < done.length; ++k) {
             assertTrue(handler.successes(done[k]) > 0, "action succeeded at least once");
         }

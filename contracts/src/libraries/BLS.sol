@@ -263,8 +263,14 @@ library BLS {
             let primeLen := add(add(0x40, msgLen), add(4, dstLen))
             // Hashes go to `u` (uniform bytes, 256), b0 kept in `b0`.
             let u := add(add(s, primeLen), 0x20)
-            success :=
-                staticcall(add(SHA256_BASE_GAS, mul(SHA256_WORD_GAS, shr(5, add(primeLen, 31)))), 0x02, s, primeLen, u, 0x20)
+            success := staticcall(
+                add(SHA256_BASE_GAS, mul(SHA256_WORD_GAS, shr(5, add(primeLen, 31)))),
+                0x02,
+                s,
+                primeLen,
+                u,
+                0x20
+            )
             let b0 := mload(u)
 
             // ---- b_i = H((b0 xor b_{i-1}) ‖ I2OSP(i, 1) ‖ DST_prime), i = 1..8 ----

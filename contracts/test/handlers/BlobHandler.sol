@@ -283,8 +283,7 @@ contract BlobHandler is Test {
         IBlobRegistry.Certificate memory c =
             _sign(_message(1, keccak256(abi.encodePacked(g.blobId, g.id, g.deletable))), mask);
         certs.push(Cert({id: g.id, cert: c}));
-        (bool ok, bytes memory ret) =
-            address(registry).call(abi.encodeCall(registry.certifyRegistration, (g.id, c)));
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.certifyRegistration, (g.id, c)));
         _outcome("certify", ok, ret, expected);
         if (!ok) return;
         if (3 * _weight(mask) < 2 * N + 1) ++certifiedWithoutQuorum;
