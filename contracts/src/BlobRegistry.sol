@@ -7,24 +7,28 @@ import {IBlobRegistry} from "./interfaces/IBlobRegistry.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {BLS} from "./libraries/BLS.sol";
 
-/// @title floe blob registry: storage resources, blobs and BLS availability certificates
+/// @title floe blob registry: storage resources, registrations and BLS availability certificates
 /// @notice Implements {IBlobRegistry}. Storage is bought in WAL from the prices in force at the
 /// staking contract; every FROST paid goes straight to the staking contract and is handed to
 /// `fundRewards` for the epochs it pays for (storage: the epochs covered; write fee: the current
 /// epoch).
 /// @dev Rules the interface leaves open, fixed here:
-/// - Storage resources cover epochs [startEpoch, endEpoch); a blob can be registered against a
-///   free resource of its owner that covers the current epoch and holds at least its encoded size.
-///   The blob's end epoch is the resource's end epoch. Only free resources can be split.
-///   Only the owner may split or extend a resource; extending a used resource extends its blob.
-/// - A blob id that is Registered or Certified and unexpired cannot be registered again
-///   ({BlobAlreadyRegistered}). Once deleted or expired it may be registered anew: that is a
-///   fresh registration (new owner, storage, epochs; the old record is overwritten). An Invalid
-///   blob id can never be registered again: its id fixes its (inconsistent) metadata.
-/// - Anyone may extend a certified blob (paying); only the owner may delete a deletable blob,
-///   Registered or Certified and unexpired; its storage goes back to the owner, free.
-/// - Invalidation needs a certificate of f+1 shards (3w >= n+1) and applies to Registered or
-///   Certified unexpired blobs; the blob's storage stays used (no refund).
+/// - Storage resources cover epochs [startEpoch, endEpoch); a registration can be made against a
+///   free resource of its owner that covers the current epoch and holds at least the encoded size.
+///   The registration's end epoch is the resource's end epoch, and they move together. Only free
+///   resources can be split. Only the owner may split or extend a resource; extending a used
+///   resource extends its registration.
+/// - Registrations: global ids from 1, never reused. Any number of registrations of one blob id
+///   coexist, each with its own owner, storage, end, deletable flag and state. Certificates name
+///   the registration (blob id, registration id, deletable flag), so a certificate can never
+///   certify a registration made after it was signed, nor one with another deletable flag.
+/// - Anyone may extend a permanent registration (paying); a deletable one only its owner (a third
+///   party's payment could otherwise be deleted and its storage reused by the owner). Only the
+///   owner may delete a deletable registration, Registered or Certified and unexpired; that ends
+///   only that registration, and its storage goes back to the owner, free.
+/// - Invalidity is per blob id: it needs a certificate of f+1 shards (3w >= n+1) and a live
+///   (non-deleted, unexpired) registration of the id. Afterwards no registration of the id can be
+///   made, certified, extended or deleted; storage stays used (no refund).
 /// - Certificates: the committee of `cert.epoch`, which must be the current epoch. The aggregate
 ///   key is the epoch's aggregate key minus the non-signers' keys, so a certificate where most
 ///   members sign costs few G1 additions; weight = n - the non-signers' shards.
@@ -34,31 +38,42 @@ import {BLS} from "./libraries/BLS.sol";
 ///   that contract's code with EXTCODECOPY: one cold account, then ~1.7k per non-signer (a warm
 ///   copy and a G1 addition).
 /// - Ends are bounded: a resource may end at most {MAX_EPOCHS_AHEAD} epochs after the current one.
-/// - Storage layout (gas): a blob is one packed slot keyed by its id; its root lives in its storage
-///   resource (an existing slot, cheap to rewrite) rather than in a new slot, and moves to a slot of
-///   its own only when the blob is deleted (its resource may then be reused). A resource's `usedBy`
-///   is derived from the root, size and type it holds. A new resource's root slot is born non-zero,
-///   so taking it rewrites a non-zero slot (the pattern OpenZeppelin's ReentrancyGuard uses).
-///   A blob's owner is its storage resource's owner (resources are not transferable).
+/// - Blob status maxima (gas-bounded whatever others do): permanent registrations are never
+///   deleted, so their maxima only grow (one word). Deletable ones can go away: per blob id the
+///   max end over non-deleted deletable registrations is cached; while the id has had at most one
+///   such registration at a time, that is all. From the second concurrent one on, the id keeps
+///   a multiset of their end epochs (a count per end epoch and a bitmap of ends with a nonzero
+///   count, word = end >> 8); when the max's count drops to zero the next lower set bit above the
+///   current epoch is found in at most two bitmap words (live ends lie within MAX_EPOCHS_AHEAD of
+///   the current epoch; a max at or below the current epoch just means nothing lives). The same
+///   for certified deletable registrations.
+/// - Storage layout (gas): a registration is one packed slot keyed by its id; its root lives in its
+///   storage resource (an existing slot, cheap to rewrite) and moves to a slot of its own only when
+///   the registration is deleted (its resource may then be reused). A new resource's root slot is
+///   born non-zero, so taking it rewrites a non-zero slot. A registration's owner is its storage
+///   resource's owner (resources are not transferable). A blob id's status is one packed slot.
 contract BlobRegistry is IBlobRegistry {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------ errors
 
-    /// @notice Thrown when no blob was ever registered under `blobId`.
+    /// @notice Thrown when no registration has id `registrationId`.
+    error UnknownRegistration(uint256 registrationId);
+    /// @notice Thrown when the registration's state does not allow the operation.
+    error WrongRegistrationState(uint256 registrationId, RegistrationState state);
+    /// @notice Thrown when the registration's end epoch has passed (`currentEpoch >= endEpoch`).
+    error RegistrationExpired(uint256 registrationId, uint32 endEpoch, uint32 currentEpoch);
+    /// @notice Thrown when deleting a permanent (not deletable) registration.
+    error RegistrationNotDeletable(uint256 registrationId);
+    /// @notice Thrown when someone other than the owner deletes a registration or extends a deletable one.
+    error NotRegistrationOwner(uint256 registrationId, address owner, address caller);
+    /// @notice Thrown when no registration of `blobId` was ever made.
     error UnknownBlob(bytes32 blobId);
-    /// @notice Thrown when the blob's state does not allow the operation.
-    error WrongBlobState(bytes32 blobId, BlobState state);
-    /// @notice Thrown when registering a blob id that is Registered or Certified and unexpired.
-    error BlobAlreadyRegistered(bytes32 blobId, BlobState state, uint32 endEpoch);
-    /// @notice Thrown when registering a blob id that was marked invalid.
+    /// @notice Thrown when the blob id was marked invalid.
     error BlobIsInvalid(bytes32 blobId);
-    /// @notice Thrown when the blob's end epoch has passed (`currentEpoch >= endEpoch`).
-    error BlobExpired(bytes32 blobId, uint32 endEpoch, uint32 currentEpoch);
-    /// @notice Thrown when deleting a permanent (not deletable) blob.
-    error BlobNotDeletable(bytes32 blobId);
-    /// @notice Thrown when someone other than the blob's owner deletes it.
-    error NotBlobOwner(bytes32 blobId, address owner, address caller);
+    /// @notice Thrown when invalidating a blob id without a live registration (`endEpoch` is its
+    /// status's max end over non-deleted registrations).
+    error BlobNotLive(bytes32 blobId, uint32 endEpoch, uint32 currentEpoch);
     /// @notice Thrown when the unencoded size exceeds the largest encodable blob.
     error BlobTooLarge(uint64 size, uint64 maxSize);
     /// @notice Thrown for an encoding type other than 1 (Red Stuff).
@@ -73,8 +88,8 @@ contract BlobRegistry is IBlobRegistry {
     error StorageExpired(uint256 storageId, uint32 endEpoch, uint32 currentEpoch);
     /// @notice Thrown when the storage resource does not cover the current epoch yet.
     error StorageNotStarted(uint256 storageId, uint32 startEpoch, uint32 currentEpoch);
-    /// @notice Thrown when the storage resource is used by blob `blobId`.
-    error StorageInUse(uint256 storageId, bytes32 blobId);
+    /// @notice Thrown when the storage resource is used by registration `registrationId`.
+    error StorageInUse(uint256 storageId, uint256 registrationId);
     /// @notice Thrown when a split by size does not leave both parts non-empty.
     error InvalidSplitSize(uint256 storageId, uint64 size, uint64 totalSize);
     /// @notice Thrown when a split epoch is not strictly inside [startEpoch, endEpoch).
@@ -101,7 +116,7 @@ contract BlobRegistry is IBlobRegistry {
     /// a code length other than 101 + 98 * size, an empty committee, a shard count other than
     /// n, non-signers holding more than n shards, or a key the G1 addition rejects.
     error InvalidCommitteeData(uint32 epoch);
-    /// @notice Thrown when certifying an empty list of blobs.
+    /// @notice Thrown when certifying an empty list of registrations.
     error EmptyBatch();
 
     // ------------------------------------------------------------------ constants
@@ -124,13 +139,15 @@ contract BlobRegistry is IBlobRegistry {
     uint256 private constant DATA_RECORD = 98;
     /// @dev Gas handed to G1ADD (375 in Prague): a malformed point burns only this much.
     uint256 private constant G1_ADD_GAS = 1000;
+    /// @dev Bytes per registration in a certify body: blob id, registration id, deletable flag.
+    uint256 private constant CERTIFY_ITEM = 65;
 
     // ------------------------------------------------------------------ storage
 
-    /// @dev A blob record, one slot; its root is in its resource (or `_deletedRoots` once deleted).
-    struct Blob {
+    /// @dev A registration, one slot; its root is in its resource (or `_deletedRoots` once deleted).
+    struct Registration {
         uint64 storageId;
-        BlobState state;
+        RegistrationState state;
         bool deletable;
         uint32 registeredEpoch;
         uint32 certifiedEpoch;
@@ -139,15 +156,34 @@ contract BlobRegistry is IBlobRegistry {
         uint8 encodingType;
     }
 
-    /// @dev A storage resource: [owner, start, end], [size, used, the blob's size and type], [the blob's root].
+    /// @dev A blob id's status, one slot. `delEnd`/`delCertEnd`: max end over the non-deleted
+    /// (certified) deletable registrations; exact while above the current epoch (see the contract
+    /// notes). `multi`/`multiCert`: the end multiset in `_delEnds`/`_delCertEnds` is in use.
+    struct BlobRecord {
+        bool invalid;
+        bool multi;
+        bool multiCert;
+        uint32 registrations;
+        uint32 permEnd;
+        uint32 delEnd;
+        uint32 permCertEnd;
+        uint32 delCertEnd;
+        uint64 firstRegistration;
+    }
+
+    /// @dev A multiset of end epochs: count per end, and a bitmap (word = end >> 8) of ends with a nonzero count.
+    struct EndSet {
+        mapping(uint256 end => uint256) count;
+        mapping(uint256 word => uint256) bits;
+    }
+
+    /// @dev A storage resource: [owner, start, end], [size, the registration using it], [its root].
     struct Resource {
         address owner;
         uint32 startEpoch;
         uint32 endEpoch;
         uint64 size;
-        bool used;
-        uint64 blobSize;
-        uint8 blobType;
+        uint64 usedBy;
         bytes32 root;
     }
 
@@ -159,11 +195,16 @@ contract BlobRegistry is IBlobRegistry {
     uint256 private immutable _k2;
     uint64 private immutable _maxBlobSize;
 
+    /// @dev Both counters share a slot.
     uint64 private _nextStorageId = 1;
+    uint64 private _nextRegistrationId = 1;
     mapping(uint256 storageId => Resource) private _resources;
-    mapping(bytes32 blobId => Blob) private _blobs;
-    /// @dev Roots of deleted blobs (their resources may hold other blobs now).
-    mapping(bytes32 blobId => bytes32) private _deletedRoots;
+    mapping(uint256 registrationId => Registration) private _registrations;
+    mapping(bytes32 blobId => BlobRecord) private _blobs;
+    mapping(bytes32 blobId => EndSet) private _delEnds;
+    mapping(bytes32 blobId => EndSet) private _delCertEnds;
+    /// @dev Roots of deleted registrations (their resources may hold other registrations now).
+    mapping(uint256 registrationId => bytes32) private _deletedRoots;
 
     // ------------------------------------------------------------------ construction
 
@@ -214,8 +255,7 @@ contract BlobRegistry is IBlobRegistry {
     }
 
     /// @inheritdoc IBlobRegistry
-    /// @dev Owner only; the resource must not have expired. If a blob uses it, the blob (which
-    /// must be Registered or Certified) is extended too.
+    /// @dev If a registration uses the resource, its blob must not be invalid ({BlobIsInvalid}).
     function extendStorage(uint256 storageId, uint32 epochs) external {
         Resource storage r = _resources[storageId];
         address owner = r.owner;
@@ -224,20 +264,22 @@ contract BlobRegistry is IBlobRegistry {
         uint32 current = _staking.currentEpoch();
         uint32 end = r.endEpoch;
         if (current >= end) revert StorageExpired(storageId, end, current);
-        bytes32 usedBy = _usedBy(r);
-        if (usedBy != bytes32(0)) {
-            BlobState state = _blobs[usedBy].state;
-            if (state != BlobState.Registered && state != BlobState.Certified) revert WrongBlobState(usedBy, state);
+        uint256 usedBy = r.usedBy;
+        bytes32 blobId;
+        if (usedBy != 0) {
+            Registration storage g = _registrations[usedBy];
+            blobId = _blobIdOf(g, r.root);
+            if (_blobs[blobId].invalid) revert BlobIsInvalid(blobId);
         }
-        _extend(storageId, r, usedBy, epochs, false);
+        _extend(storageId, r, usedBy, blobId, epochs, current);
     }
 
-    // ------------------------------------------------------------------ blobs
+    // ------------------------------------------------------------------ registrations
 
     /// @inheritdoc IBlobRegistry
     function registerBlob(uint256 storageId, bytes32 root, uint64 size, uint8 encodingType, bool deletable)
         external
-        returns (bytes32 blobId)
+        returns (uint256 registrationId, bytes32 blobId)
     {
         uint32 current = _staking.currentEpoch();
         uint64 encoded = _encodedSize(size, encodingType);
@@ -249,9 +291,9 @@ contract BlobRegistry is IBlobRegistry {
         if (current >= end) revert StorageExpired(storageId, end, current);
         if (r.startEpoch > current) revert StorageNotStarted(storageId, r.startEpoch, current);
         if (r.size < encoded) revert StorageTooSmall(storageId, r.size, encoded);
-        if (r.used) revert StorageInUse(storageId, _usedBy(r));
+        if (r.usedBy != 0) revert StorageInUse(storageId, r.usedBy);
 
-        blobId = _register(storageId, root, size, encodingType, deletable, current, end);
+        (registrationId, blobId) = _register(storageId, root, size, encodingType, deletable, current, end);
         (, uint64 writePrice) = _staking.prices();
         uint256 fee = _units(encoded) * writePrice;
         _pay(fee, current, 1, 0, current);
@@ -260,7 +302,7 @@ contract BlobRegistry is IBlobRegistry {
     /// @inheritdoc IBlobRegistry
     function registerBlobWithNewStorage(bytes32 root, uint64 size, uint8 encodingType, bool deletable, uint32 epochs)
         external
-        returns (bytes32 blobId, uint256 storageId)
+        returns (uint256 registrationId, bytes32 blobId, uint256 storageId)
     {
         uint32 current = _staking.currentEpoch();
         uint64 encoded = _encodedSize(size, encodingType);
@@ -269,82 +311,104 @@ contract BlobRegistry is IBlobRegistry {
         uint32 end = _checkedEnd(current, epochs);
         storageId = _newResource(msg.sender, current, end, encoded);
         emit StorageBought(storageId, msg.sender, encoded, current, end, cost);
-        blobId = _register(storageId, root, size, encodingType, deletable, current, end);
+        (registrationId, blobId) = _register(storageId, root, size, encodingType, deletable, current, end);
         _pay(cost, current, epochs, _units(encoded) * writePrice, current);
     }
 
     /// @inheritdoc IBlobRegistry
-    function certifyBlob(bytes32 blobId, Certificate calldata cert) external {
+    function certifyRegistration(uint256 registrationId, Certificate calldata cert) external {
         (uint32 current, address data) = _staking.currentCertificateData();
-        bool deletable = _markCertified(blobId, current);
+        (bytes32 blobId, bool deletable) = _markCertified(registrationId, current);
         bytes32 body;
         assembly ("memory-safe") {
-            mstore(0x00, blobId)
-            mstore8(0x20, deletable)
-            body := keccak256(0x00, 33)
+            let m := mload(0x40)
+            mstore(m, blobId)
+            mstore(add(m, 0x20), registrationId)
+            mstore8(add(m, 0x40), deletable)
+            body := keccak256(m, CERTIFY_ITEM)
         }
         _verifyCertificate(cert, current, data, INTENT_CERTIFY, body, false);
     }
 
     /// @inheritdoc IBlobRegistry
-    function certifyBlobs(bytes32[] calldata blobIds, Certificate calldata cert) external {
-        uint256 count = blobIds.length;
+    function certifyRegistrations(uint256[] calldata registrationIds, Certificate calldata cert) external {
+        uint256 count = registrationIds.length;
         if (count == 0) revert EmptyBatch();
         (uint32 current, address data) = _staking.currentCertificateData();
-        bytes memory packed = new bytes(count * 33);
+        // One spare word at the end: each item's 32-byte write of the flag byte may run past it.
+        bytes memory packed = new bytes(count * CERTIFY_ITEM + 32);
         for (uint256 i; i < count; ++i) {
-            bytes32 blobId = blobIds[i];
-            bool deletable = _markCertified(blobId, current);
+            uint256 registrationId = registrationIds[i];
+            (bytes32 blobId, bool deletable) = _markCertified(registrationId, current);
             assembly ("memory-safe") {
-                let p := add(add(packed, 0x20), mul(i, 33))
+                let p := add(add(packed, 0x20), mul(i, CERTIFY_ITEM))
                 mstore(p, blobId)
-                mstore8(add(p, 32), deletable)
+                mstore(add(p, 0x20), registrationId)
+                mstore8(add(p, 0x40), deletable)
             }
         }
-        _verifyCertificate(cert, current, data, INTENT_CERTIFY, keccak256(packed), false);
+        bytes32 body;
+        assembly ("memory-safe") {
+            body := keccak256(add(packed, 0x20), mul(count, CERTIFY_ITEM))
+        }
+        _verifyCertificate(cert, current, data, INTENT_CERTIFY, body, false);
     }
 
     /// @inheritdoc IBlobRegistry
-    /// @dev Anyone may pay to extend a Certified, unexpired blob; its storage resource is extended with it.
-    function extendBlob(bytes32 blobId, uint32 epochs) external {
-        Blob storage b = _blobs[blobId];
-        BlobState state = b.state;
-        if (state == BlobState.None) revert UnknownBlob(blobId);
-        if (state != BlobState.Certified) revert WrongBlobState(blobId, state);
-        uint256 storageId = b.storageId;
-        _extend(storageId, _resources[storageId], blobId, epochs, true);
+    function extendRegistration(uint256 registrationId, uint32 epochs) external {
+        Registration storage g = _registrations[registrationId];
+        RegistrationState state = g.state;
+        if (state == RegistrationState.None) revert UnknownRegistration(registrationId);
+        if (state == RegistrationState.Deleted) revert WrongRegistrationState(registrationId, state);
+        uint256 storageId = g.storageId;
+        Resource storage r = _resources[storageId];
+        bytes32 blobId = _blobIdOf(g, r.root);
+        if (_blobs[blobId].invalid) revert BlobIsInvalid(blobId);
+        if (g.deletable && r.owner != msg.sender) revert NotRegistrationOwner(registrationId, r.owner, msg.sender);
+        uint32 current = _staking.currentEpoch();
+        uint32 end = g.endEpoch;
+        if (current >= end) revert RegistrationExpired(registrationId, end, current);
+        _extend(storageId, r, registrationId, blobId, epochs, current);
     }
 
     /// @inheritdoc IBlobRegistry
-    function deleteBlob(bytes32 blobId) external returns (uint256 storageId) {
-        Blob storage b = _blobs[blobId];
-        BlobState state = b.state;
-        if (state == BlobState.None) revert UnknownBlob(blobId);
-        if (state != BlobState.Registered && state != BlobState.Certified) revert WrongBlobState(blobId, state);
-        storageId = b.storageId;
+    function deleteRegistration(uint256 registrationId) external returns (uint256 storageId) {
+        Registration storage g = _registrations[registrationId];
+        RegistrationState state = g.state;
+        if (state == RegistrationState.None) revert UnknownRegistration(registrationId);
+        if (state == RegistrationState.Deleted) revert WrongRegistrationState(registrationId, state);
+        storageId = g.storageId;
         Resource storage r = _resources[storageId];
         address owner = r.owner;
-        if (owner != msg.sender) revert NotBlobOwner(blobId, owner, msg.sender);
-        if (!b.deletable) revert BlobNotDeletable(blobId);
+        if (owner != msg.sender) revert NotRegistrationOwner(registrationId, owner, msg.sender);
+        if (!g.deletable) revert RegistrationNotDeletable(registrationId);
+        bytes32 root = r.root;
+        bytes32 blobId = _blobIdOf(g, root);
+        BlobRecord storage b = _blobs[blobId];
+        if (b.invalid) revert BlobIsInvalid(blobId);
         uint32 current = _staking.currentEpoch();
-        uint32 end = b.endEpoch;
-        if (current >= end) revert BlobExpired(blobId, end, current);
-        b.state = BlobState.Deleted;
-        r.used = false;
-        _deletedRoots[blobId] = r.root;
-        emit BlobDeleted(blobId, current, storageId);
+        uint32 end = g.endEpoch;
+        if (current >= end) revert RegistrationExpired(registrationId, end, current);
+        g.state = RegistrationState.Deleted;
+        r.usedBy = 0;
+        _deletedRoots[registrationId] = root;
+        b.registrations -= 1;
+        b.delEnd = _removeEnd(_delEnds[blobId], b.multi, b.delEnd, end, current);
+        if (state == RegistrationState.Certified) {
+            b.delCertEnd = _removeEnd(_delCertEnds[blobId], b.multiCert, b.delCertEnd, end, current);
+        }
+        emit BlobDeleted(registrationId, blobId, current, storageId);
     }
 
     /// @inheritdoc IBlobRegistry
     function invalidateBlob(bytes32 blobId, Certificate calldata cert) external {
-        Blob storage b = _blobs[blobId];
-        BlobState state = b.state;
-        if (state == BlobState.None) revert UnknownBlob(blobId);
-        if (state != BlobState.Registered && state != BlobState.Certified) revert WrongBlobState(blobId, state);
+        BlobRecord storage b = _blobs[blobId];
+        if (b.firstRegistration == 0) revert UnknownBlob(blobId);
+        if (b.invalid) revert BlobIsInvalid(blobId);
         (uint32 current, address data) = _staking.currentCertificateData();
-        uint32 end = b.endEpoch;
-        if (current >= end) revert BlobExpired(blobId, end, current);
-        b.state = BlobState.Invalid;
+        uint32 end = _max(b.permEnd, b.delEnd);
+        if (current >= end) revert BlobNotLive(blobId, end, current);
+        b.invalid = true;
         emit BlobInvalidated(blobId, current);
         _verifyCertificate(cert, current, data, INTENT_INVALID, blobId, true);
     }
@@ -352,29 +416,52 @@ contract BlobRegistry is IBlobRegistry {
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IBlobRegistry
-    function blob(bytes32 blobId) external view returns (BlobInfo memory info) {
-        Blob storage b = _blobs[blobId];
-        Resource storage r = _resources[b.storageId];
-        BlobState state = b.state;
-        info = BlobInfo({
+    function registration(uint256 registrationId) external view returns (RegistrationInfo memory info) {
+        Registration storage g = _registrations[registrationId];
+        RegistrationState state = g.state;
+        if (state == RegistrationState.None) return info;
+        Resource storage r = _resources[g.storageId];
+        bytes32 root = state == RegistrationState.Deleted ? _deletedRoots[registrationId] : r.root;
+        bytes32 blobId = _blobIdOf(g, root);
+        info = RegistrationInfo({
+            blobId: blobId,
             owner: r.owner,
-            size: b.size,
-            encodingType: b.encodingType,
-            deletable: b.deletable,
+            size: g.size,
+            encodingType: g.encodingType,
+            deletable: g.deletable,
             state: state,
-            registeredEpoch: b.registeredEpoch,
-            certifiedEpoch: b.certifiedEpoch,
-            endEpoch: b.endEpoch,
-            storageId: b.storageId,
-            root: state == BlobState.Deleted ? _deletedRoots[blobId] : (state == BlobState.None ? bytes32(0) : r.root)
+            registeredEpoch: g.registeredEpoch,
+            certifiedEpoch: g.certifiedEpoch,
+            endEpoch: g.endEpoch,
+            storageId: g.storageId,
+            root: root,
+            invalid: _blobs[blobId].invalid
         });
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function blobStatus(bytes32 blobId) external view returns (BlobStatus memory status) {
+        BlobRecord storage b = _blobs[blobId];
+        uint256 first = b.firstRegistration;
+        if (first == 0) return status;
+        Registration storage g = _registrations[first];
+        status.invalid = b.invalid;
+        status.size = g.size;
+        status.encodingType = g.encodingType;
+        status.root = g.state == RegistrationState.Deleted ? _deletedRoots[first] : _resources[g.storageId].root;
+        status.registrations = b.registrations;
+        status.firstRegistrationId = first;
+        status.endEpoch = _max(b.permEnd, b.delEnd);
+        status.permanentEndEpoch = b.permEnd;
+        status.certifiedEndEpoch = _max(b.permCertEnd, b.delCertEnd);
+        status.permanentCertifiedEndEpoch = b.permCertEnd;
     }
 
     /// @inheritdoc IBlobRegistry
     function storageResource(uint256 storageId) external view returns (StorageResource memory res) {
         Resource storage r = _resources[storageId];
         res = StorageResource({
-            owner: r.owner, startEpoch: r.startEpoch, endEpoch: r.endEpoch, size: r.size, usedBy: _usedBy(r)
+            owner: r.owner, startEpoch: r.startEpoch, endEpoch: r.endEpoch, size: r.size, usedBy: r.usedBy
         });
     }
 
@@ -393,6 +480,16 @@ contract BlobRegistry is IBlobRegistry {
     }
 
     /// @inheritdoc IBlobRegistry
+    function nextStorageId() external view returns (uint256) {
+        return _nextStorageId;
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function nextRegistrationId() external view returns (uint256) {
+        return _nextRegistrationId;
+    }
+
+    /// @inheritdoc IBlobRegistry
     function staking() external view returns (address) {
         return address(_staking);
     }
@@ -405,11 +502,6 @@ contract BlobRegistry is IBlobRegistry {
     /// @notice The largest unencoded blob size, (n-2f)(n-f) * 65534 bytes.
     function maxBlobSize() external view returns (uint64) {
         return _maxBlobSize;
-    }
-
-    /// @notice The id the next storage resource will get (ids start at 1 and count up).
-    function nextStorageId() external view returns (uint256) {
-        return _nextStorageId;
     }
 
     // ------------------------------------------------------------------ internals
@@ -431,17 +523,21 @@ contract BlobRegistry is IBlobRegistry {
         address owner = r.owner;
         if (owner == address(0)) revert UnknownStorage(storageId);
         if (owner != msg.sender) revert NotStorageOwner(storageId, owner, msg.sender);
-        if (r.used) revert StorageInUse(storageId, _usedBy(r));
+        if (r.usedBy != 0) revert StorageInUse(storageId, r.usedBy);
     }
 
-    /// @dev The id of the blob using `r`, or zero if it is free.
-    function _usedBy(Resource storage r) private view returns (bytes32) {
-        if (!r.used) return bytes32(0);
-        return keccak256(abi.encodePacked(r.blobType, r.blobSize, r.root));
+    /// @dev The blob id of registration `g` whose root is `root`.
+    function _blobIdOf(Registration storage g, bytes32 root) private view returns (bytes32) {
+        return keccak256(abi.encodePacked(g.encodingType, g.size, root));
     }
 
-    /// @dev Records blob (`encodingType`, `size`, `root`) as Registered on `storageId` until `end`
-    /// and marks the resource used; reverts if the id is live or invalid.
+    function _max(uint32 a, uint32 b) private pure returns (uint32) {
+        return a > b ? a : b;
+    }
+
+    /// @dev Records a new Registered registration of blob (`encodingType`, `size`, `root`) on
+    /// `storageId` until `end`, marks the resource used by it and updates the blob's status;
+    /// reverts if the blob id is invalid.
     function _register(
         uint256 storageId,
         bytes32 root,
@@ -450,33 +546,56 @@ contract BlobRegistry is IBlobRegistry {
         bool deletable,
         uint32 current,
         uint32 end
-    ) private returns (bytes32 blobId) {
+    ) private returns (uint256 registrationId, bytes32 blobId) {
         blobId = keccak256(abi.encodePacked(encodingType, size, root));
-        Blob storage b = _blobs[blobId];
-        {
-            BlobState state = b.state;
-            if (state == BlobState.Invalid) revert BlobIsInvalid(blobId);
-            if ((state == BlobState.Registered || state == BlobState.Certified) && current < b.endEpoch) {
-                revert BlobAlreadyRegistered(blobId, state, b.endEpoch);
-            }
-        }
-        {
-            // One SSTORE of the whole record (layout of `Blob`, low-order bytes first; certifiedEpoch 0).
-            // forge-lint: disable-next-line(unsafe-typecast) storage ids are below 2^64 (see _newResource)
-            uint256 word = uint256(uint64(storageId)) | (uint256(uint8(BlobState.Registered)) << 64)
-                | (deletable ? uint256(1) << 72 : 0) | (uint256(current) << 80) | (uint256(end) << 144)
-                | (uint256(size) << 176) | (uint256(encodingType) << 240);
-            assembly ("memory-safe") {
-                sstore(b.slot, word)
-            }
-        }
+        BlobRecord storage b = _blobs[blobId];
+        if (b.invalid) revert BlobIsInvalid(blobId);
+        registrationId = _nextRegistrationId;
+        // forge-lint: disable-next-line(unsafe-typecast) ids count up by one from 1: never near 2^64
+        _nextRegistrationId = uint64(registrationId + 1);
+        _writeRegistration(registrationId, storageId, deletable, current, end, size, encodingType);
         Resource storage r = _resources[storageId];
-        r.used = true;
-        r.blobSize = size;
-        r.blobType = encodingType;
+        // forge-lint: disable-next-line(unsafe-typecast) ids below 2^64 (above)
+        r.usedBy = uint64(registrationId);
         r.root = root;
-        // emit BlobRegistered(blobId, msg.sender, size, encodingType, deletable, current, end, storageId, root),
-        // in assembly: too many values for the stack otherwise.
+        _addToBlob(b, blobId, registrationId, deletable, end);
+        _emitRegistered(registrationId, blobId, storageId, root, size, encodingType, deletable, current, end);
+    }
+
+    /// @dev One SSTORE of a new registration's record (layout of `Registration`, low-order bytes
+    /// first; state Registered, certifiedEpoch 0).
+    function _writeRegistration(
+        uint256 registrationId,
+        uint256 storageId,
+        bool deletable,
+        uint32 current,
+        uint32 end,
+        uint64 size,
+        uint8 encodingType
+    ) private {
+        // forge-lint: disable-next-line(unsafe-typecast) storage ids are below 2^64 (see _newResource)
+        uint256 word = uint256(uint64(storageId)) | (uint256(uint8(RegistrationState.Registered)) << 64)
+            | (deletable ? uint256(1) << 72 : 0) | (uint256(current) << 80) | (uint256(end) << 144)
+            | (uint256(size) << 176) | (uint256(encodingType) << 240);
+        Registration storage g = _registrations[registrationId];
+        assembly ("memory-safe") {
+            sstore(g.slot, word)
+        }
+    }
+
+    /// @dev emit BlobRegistered(registrationId, blobId, msg.sender, size, encodingType, deletable,
+    /// current, end, storageId, root), in assembly: too many values for the stack otherwise.
+    function _emitRegistered(
+        uint256 registrationId,
+        bytes32 blobId,
+        uint256 storageId,
+        bytes32 root,
+        uint64 size,
+        uint8 encodingType,
+        bool deletable,
+        uint32 current,
+        uint32 end
+    ) private {
         bytes32 topic = BlobRegistered.selector;
         assembly ("memory-safe") {
             let m := mload(0x40)
@@ -487,57 +606,183 @@ contract BlobRegistry is IBlobRegistry {
             mstore(add(m, 0x80), and(end, 0xffffffff))
             mstore(add(m, 0xa0), storageId)
             mstore(add(m, 0xc0), root)
-            log3(m, 0xe0, topic, blobId, caller())
+            log4(m, 0xe0, topic, registrationId, blobId, caller())
         }
     }
 
-    /// @dev Extends resource `r` (and blob `blobId`, if non-zero) by `epochs`; the caller pays.
-    /// An expired target reverts with {BlobExpired} if `asBlob`, else {StorageExpired}.
-    function _extend(uint256 storageId, Resource storage r, bytes32 blobId, uint32 epochs, bool asBlob) private {
-        uint32 current = _staking.currentEpoch();
-        uint32 end = r.endEpoch;
-        if (current >= end) {
-            if (asBlob) revert BlobExpired(blobId, end, current);
-            revert StorageExpired(storageId, end, current);
+    /// @dev Adds a new registration ending at `end` to blob `b`'s status.
+    function _addToBlob(BlobRecord storage b, bytes32 blobId, uint256 registrationId, bool deletable, uint32 end)
+        private
+    {
+        BlobRecord memory m = b;
+        m.registrations += 1;
+        // forge-lint: disable-next-line(unsafe-typecast) ids below 2^64 (see _register)
+        if (m.firstRegistration == 0) m.firstRegistration = uint64(registrationId);
+        if (deletable) {
+            (m.multi, m.delEnd) = _addEnd(_delEnds[blobId], m.multi, m.delEnd, end);
+        } else if (end > m.permEnd) {
+            m.permEnd = end;
         }
+        _storeBlob(b, m);
+    }
+
+    /// @dev Writes `m` to `b` with one SSTORE (layout of `BlobRecord`, low-order bytes first).
+    function _storeBlob(BlobRecord storage b, BlobRecord memory m) private {
+        uint256 word = (m.invalid ? 1 : 0) | (m.multi ? uint256(1) << 8 : 0) | (m.multiCert ? uint256(1) << 16 : 0)
+            | (uint256(m.registrations) << 24) | (uint256(m.permEnd) << 56) | (uint256(m.delEnd) << 88)
+            | (uint256(m.permCertEnd) << 120) | (uint256(m.delCertEnd) << 152) | (uint256(m.firstRegistration) << 184);
+        assembly ("memory-safe") {
+            sstore(b.slot, word)
+        }
+    }
+
+    /// @dev Adds `end` to a deletable end multiset whose cached max is `max` (0: empty while not
+    /// `multi`); returns the new `multi` flag and max. The multiset comes into use with the second
+    /// element (the first one, the cached max, moves into it) and stays in use.
+    function _addEnd(EndSet storage s, bool multi, uint32 max, uint32 end) private returns (bool, uint32) {
+        if (!multi) {
+            if (max == 0) return (false, end);
+            _setAdd(s, max);
+        }
+        _setAdd(s, end);
+        return (true, end > max ? end : max);
+    }
+
+    /// @dev Removes `end` (unexpired: `current < end <= max`) from a deletable end multiset whose
+    /// cached max is `max`; returns the new max (0 if nothing above `current` is left).
+    function _removeEnd(EndSet storage s, bool multi, uint32 max, uint32 end, uint32 current) private returns (uint32) {
+        if (!multi) return 0;
+        uint256 left = s.count[end] - 1;
+        s.count[end] = left;
+        if (left != 0) return max;
+        s.bits[end >> 8] &= ~(uint256(1) << (end & 0xff));
+        if (end != max) return max;
+        return _highestBelow(s, end, current);
+    }
+
+    /// @dev Moves one element of a deletable end multiset from `end` to `newEnd` (> end); returns the new max.
+    function _moveEnd(EndSet storage s, bool multi, uint32 max, uint32 end, uint32 newEnd) private returns (uint32) {
+        if (multi) {
+            uint256 left = s.count[end] - 1;
+            s.count[end] = left;
+            if (left == 0) s.bits[end >> 8] &= ~(uint256(1) << (end & 0xff));
+            _setAdd(s, newEnd);
+        }
+        return newEnd > max ? newEnd : max;
+    }
+
+    function _setAdd(EndSet storage s, uint32 end) private {
+        uint256 count = s.count[end];
+        s.count[end] = count + 1;
+        if (count == 0) s.bits[end >> 8] |= uint256(1) << (end & 0xff);
+    }
+
+    /// @dev The highest end in `s` with `current < e < below`, or 0. `below <= current +
+    /// MAX_EPOCHS_AHEAD`, so the range spans at most two bitmap words.
+    function _highestBelow(EndSet storage s, uint32 below, uint32 current) private view returns (uint32) {
+        uint256 lo = uint256(current) + 1;
+        if (below <= lo) return 0;
+        uint256 hi = uint256(below) - 1;
+        for (uint256 w = hi >> 8;; --w) {
+            uint256 bits = s.bits[w];
+            // Keep bits at positions <= hi (in the top word) and >= lo (in the bottom word).
+            if (w == hi >> 8) bits &= type(uint256).max >> (255 - (hi & 0xff));
+            if (w == lo >> 8) bits &= type(uint256).max << (lo & 0xff);
+            if (bits != 0) {
+                // forge-lint: disable-next-line(unsafe-typecast) w << 8 | bit <= hi < 2^32
+                return uint32((w << 8) | _msb(bits));
+            }
+            if (w == lo >> 8) return 0;
+        }
+    }
+
+    /// @dev Index of the most significant set bit of `x` (x != 0).
+    function _msb(uint256 x) private pure returns (uint256 r) {
+        assembly ("memory-safe") {
+            r := shl(7, lt(0xffffffffffffffffffffffffffffffff, x))
+            r := or(r, shl(6, lt(0xffffffffffffffff, shr(r, x))))
+            r := or(r, shl(5, lt(0xffffffff, shr(r, x))))
+            r := or(r, shl(4, lt(0xffff, shr(r, x))))
+            r := or(r, shl(3, lt(0xff, shr(r, x))))
+            r := or(r, shl(2, lt(0xf, shr(r, x))))
+            r := or(r, shl(1, lt(0x3, shr(r, x))))
+            r := or(r, lt(0x1, shr(r, x)))
+        }
+    }
+
+    /// @dev Extends resource `r` (and registration `registrationId` of `blobId`, if non-zero) by
+    /// `epochs`; the caller pays. The resource must be unexpired (checked by the callers).
+    function _extend(
+        uint256 storageId,
+        Resource storage r,
+        uint256 registrationId,
+        bytes32 blobId,
+        uint32 epochs,
+        uint32 current
+    ) private {
+        uint32 end = r.endEpoch;
         (uint64 storagePrice,) = _staking.prices();
         uint256 cost = _storagePrice(r.size, epochs, storagePrice);
         uint32 newEnd = _checkedEnd(current, uint256(end - current) + epochs);
         r.endEpoch = newEnd;
         emit StorageExtended(storageId, newEnd, cost);
-        if (blobId != bytes32(0)) {
-            _blobs[blobId].endEpoch = newEnd;
-            emit BlobExtended(blobId, newEnd);
+        if (registrationId != 0) {
+            Registration storage g = _registrations[registrationId];
+            g.endEpoch = newEnd;
+            BlobRecord storage b = _blobs[blobId];
+            BlobRecord memory m = b;
+            bool certified = g.state == RegistrationState.Certified;
+            if (g.deletable) {
+                m.delEnd = _moveEnd(_delEnds[blobId], m.multi, m.delEnd, end, newEnd);
+                if (certified) m.delCertEnd = _moveEnd(_delCertEnds[blobId], m.multiCert, m.delCertEnd, end, newEnd);
+            } else {
+                if (newEnd > m.permEnd) m.permEnd = newEnd;
+                if (certified && newEnd > m.permCertEnd) m.permCertEnd = newEnd;
+            }
+            _storeBlob(b, m);
+            emit BlobExtended(registrationId, blobId, newEnd);
         }
         _pay(cost, end, epochs, 0, current);
     }
 
-    /// @dev Marks a Registered, unexpired blob Certified; returns its deletable flag. One SLOAD and
-    /// one SSTORE of the packed record (layout of `Blob`, low-order bytes first).
-    function _markCertified(bytes32 blobId, uint32 current) private returns (bool deletable) {
-        Blob storage b = _blobs[blobId];
+    /// @dev Marks a Registered, unexpired registration of a valid blob Certified and updates the
+    /// blob's certified maxima; returns its blob id and deletable flag.
+    function _markCertified(uint256 registrationId, uint32 current) private returns (bytes32 blobId, bool deletable) {
+        Registration storage g = _registrations[registrationId];
         uint256 word;
         assembly ("memory-safe") {
-            word := sload(b.slot)
+            word := sload(g.slot)
         }
         // Fields of the packed record: truncation to each field's width is the point.
         // forge-lint: disable-next-line(unsafe-typecast)
-        BlobState state = BlobState(uint8(word >> 64));
-        if (state != BlobState.Registered) {
-            if (state == BlobState.None) revert UnknownBlob(blobId);
-            revert WrongBlobState(blobId, state);
+        RegistrationState state = RegistrationState(uint8(word >> 64));
+        if (state != RegistrationState.Registered) {
+            if (state == RegistrationState.None) revert UnknownRegistration(registrationId);
+            revert WrongRegistrationState(registrationId, state);
         }
         // forge-lint: disable-next-line(unsafe-typecast)
         uint32 end = uint32(word >> 144);
-        if (current >= end) revert BlobExpired(blobId, end, current);
+        if (current >= end) revert RegistrationExpired(registrationId, end, current);
         // forge-lint: disable-next-line(unsafe-typecast)
         deletable = uint8(word >> 72) != 0;
+        bytes32 root = _resources[uint64(word)].root;
+        // forge-lint: disable-next-line(unsafe-typecast)
+        blobId = keccak256(abi.encodePacked(uint8(word >> 240), uint64(word >> 176), root));
         word = (word & ~((uint256(0xff) << 64) | (uint256(0xffffffff) << 112)))
-            | (uint256(uint8(BlobState.Certified)) << 64) | (uint256(current) << 112);
+            | (uint256(uint8(RegistrationState.Certified)) << 64) | (uint256(current) << 112);
         assembly ("memory-safe") {
-            sstore(b.slot, word)
+            sstore(g.slot, word)
         }
-        emit BlobCertified(blobId, current, end, deletable);
+        BlobRecord storage b = _blobs[blobId];
+        BlobRecord memory m = b;
+        if (m.invalid) revert BlobIsInvalid(blobId);
+        if (deletable) {
+            (m.multiCert, m.delCertEnd) = _addEnd(_delCertEnds[blobId], m.multiCert, m.delCertEnd, end);
+        } else if (end > m.permCertEnd) {
+            m.permCertEnd = end;
+        }
+        _storeBlob(b, m);
+        emit BlobCertified(registrationId, blobId, current, end, deletable);
     }
 
     /// @dev Checks `cert` over the 65-byte message (intent, chain id, this, epoch, body) against the

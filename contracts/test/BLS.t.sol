@@ -387,6 +387,35 @@ contract BLSTest is Test {
         );
     }
 
+    /// @dev Finding 9: a rejected point costs the pairing's stipend, not 63/64 of the gas left.
+    function test_verify_boundedGasOnNonSubgroupSignature() external view {
+        bytes memory message = _message("certifyBlob0Epoch1");
+        uint256 before = gasleft();
+        bool ok = h.verify{gas: 500_000_000}(_key(0), message, G2_NOT_IN_SUBGROUP);
+        uint256 used = before - gasleft();
+        assertFalse(ok, "rejected");
+        assertLe(used, 250_000, "bounded gas");
+    }
+
+    function test_verify_boundedGasOnNonSubgroupKey() external view {
+        bytes memory message = _message("certifyBlob0Epoch1");
+        uint256 before = gasleft();
+        bool ok = h.verify{gas: 500_000_000}(G1_NOT_IN_SUBGROUP, message, _sig("certifyBlob0Epoch1", 0));
+        uint256 used = before - gasleft();
+        assertFalse(ok, "rejected");
+        assertLe(used, 250_000, "bounded gas");
+    }
+
+    function test_verify_boundedGasOnOffCurveSignature() external view {
+        bytes memory message = _message("certifyBlob0Epoch1");
+        bytes memory bad = _flip(_sig("certifyBlob0Epoch1", 0), 255, 1);
+        uint256 before = gasleft();
+        bool ok = h.verify{gas: 500_000_000}(_key(0), message, bad);
+        uint256 used = before - gasleft();
+        assertFalse(ok, "rejected");
+        assertLe(used, 250_000, "bounded gas");
+    }
+
     function test_verify_signatureNotInSubgroup() external view {
         assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), G2_NOT_IN_SUBGROUP), "subgroup");
     }

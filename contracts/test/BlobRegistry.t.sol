@@ -60,10 +60,10 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function _register(address who, uint256 storageId, bytes32 root, uint64 size, bool deletable)
         internal
-        returns (bytes32 blobId)
+        returns (uint256 reg)
     {
         vm.prank(who);
-        blobId = registry.registerBlob(storageId, root, size, 1, deletable);
+        (reg,) = registry.registerBlob(storageId, root, size, 1, deletable);
     }
 
     function _id(uint64 size, bytes32 root) internal pure returns (bytes32) {
@@ -108,13 +108,23 @@ contract BlobRegistryStorageTest is BlobFixture {
     function test_storageResource_unknownIsEmpty() external view {
         IBlobRegistry.StorageResource memory r = registry.storageResource(42);
         assertEq(r.owner, address(0), "owner");
-        assertEq(r.usedBy, bytes32(0), "usedBy");
+        assertEq(r.usedBy, 0, "usedBy");
     }
 
-    function test_blob_unknownIsNone() external view {
-        IBlobRegistry.BlobInfo memory b = registry.blob(keccak256("nothing"));
-        assertEq(uint256(b.state), uint256(IBlobRegistry.BlobState.None), "state");
-        assertEq(b.owner, address(0), "owner");
+    function test_registration_unknownIsNone() external view {
+        IBlobRegistry.RegistrationInfo memory g = registry.registration(42);
+        assertEq(uint256(g.state), uint256(IBlobRegistry.RegistrationState.None), "state");
+        assertEq(g.owner, address(0), "owner");
+        assertEq(g.blobId, bytes32(0), "blob id");
+        assertEq(registry.nextRegistrationId(), 1, "ids from 1");
+    }
+
+    function test_blobStatus_unknownIsZero() external view {
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(keccak256("nothing"));
+        assertEq(st.firstRegistrationId, 0, "never registered");
+        assertEq(st.endEpoch, 0, "end");
+        assertEq(st.root, bytes32(0), "root");
+        assertFalse(st.invalid, "valid");
     }
 
     // ------------------------------------------------------------------ buyStorage
@@ -134,7 +144,7 @@ contract BlobRegistryStorageTest is BlobFixture {
         assertEq(r.startEpoch, 1, "start");
         assertEq(r.endEpoch, 8, "end");
         assertEq(r.size, size, "size");
-        assertEq(r.usedBy, bytes32(0), "free");
+        assertEq(r.usedBy, 0, "free");
         assertEq(before - wal.balanceOf(ALICE), cost, "paid");
         assertEq(wal.balanceOf(address(staking)) - held, cost, "staking received");
         assertEq(wal.balanceOf(address(registry)), 0, "registry keeps nothing");
@@ -247,8 +257,8 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function test_splitStorageBySize_inUse() external {
         uint256 id = _buy(ALICE, 100_000, 5);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, false);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, id, blobId));
+        uint256 reg = _register(ALICE, id, bytes32(uint256(1)), 10, false);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, id, reg));
         vm.prank(ALICE);
         registry.splitStorageBySize(id, 10);
     }
@@ -309,8 +319,8 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function test_splitStorageByEpoch_inUse() external {
         uint256 id = _buy(ALICE, 100_000, 5);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, false);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, id, blobId));
+        uint256 reg = _register(ALICE, id, bytes32(uint256(1)), 10, false);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, id, reg));
         vm.prank(ALICE);
         registry.splitStorageByEpoch(id, 3);
     }
@@ -352,12 +362,13 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function test_extendStorage_usedExtendsBlob() external {
         uint256 id = _buy(ALICE, 100_000, 2);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(7)), 10, true);
+        uint256 reg = _register(ALICE, id, bytes32(uint256(7)), 10, true);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobExtended(blobId, 5);
+        emit IBlobRegistry.BlobExtended(reg, _id(10, bytes32(uint256(7))), 5);
         vm.prank(ALICE);
         registry.extendStorage(id, 2);
-        assertEq(registry.blob(blobId).endEpoch, 5, "blob end follows");
+        assertEq(registry.registration(reg).endEpoch, 5, "registration end follows");
+        assertEq(registry.blobStatus(_id(10, bytes32(uint256(7)))).endEpoch, 5, "blob status end follows");
         assertEq(registry.storageResource(id).endEpoch, 5, "storage end");
     }
 
@@ -397,34 +408,6 @@ contract BlobRegistryStorageTest is BlobFixture {
     }
 
     // ------------------------------------------------------------------ registerBlob
-
-    function test_registerBlob_recordsAndPaysWriteFee() external {
-        uint64 size = 1_000_000;
-        uint256 enc = _refEncoded(size);
-        uint256 id = _buy(ALICE, uint64(enc), 3);
-        bytes32 root = keccak256("root");
-        bytes32 expected = _id(size, root);
-        uint256 before = wal.balanceOf(ALICE);
-        uint256 fee = _units(enc) * WRITE_PRICE;
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobRegistered(expected, ALICE, size, 1, true, 1, 4, id, root);
-        _expectFunded(1, 1, fee); // the write fee goes to the current epoch
-        bytes32 blobId = _register(ALICE, id, root, size, true);
-        assertEq(blobId, expected, "blob id = keccak(type, size, root)");
-        IBlobRegistry.BlobInfo memory b = registry.blob(blobId);
-        assertEq(b.owner, ALICE, "owner");
-        assertEq(b.size, size, "size");
-        assertEq(b.encodingType, 1, "type");
-        assertTrue(b.deletable, "deletable");
-        assertEq(uint256(b.state), uint256(IBlobRegistry.BlobState.Registered), "state");
-        assertEq(b.registeredEpoch, 1, "registered");
-        assertEq(b.certifiedEpoch, 0, "not certified");
-        assertEq(b.endEpoch, 4, "end = storage end");
-        assertEq(b.storageId, id, "storage");
-        assertEq(b.root, root, "root");
-        assertEq(registry.storageResource(id).usedBy, blobId, "storage used");
-        assertEq(before - wal.balanceOf(ALICE), fee, "write fee");
-    }
 
     function test_registerBlob_badEncodingType() external {
         uint256 id = _buy(ALICE, 100_000, 3);
@@ -470,52 +453,6 @@ contract BlobRegistryStorageTest is BlobFixture {
         _register(ALICE, id, bytes32(0), 10, false);
     }
 
-    function test_registerBlob_storageInUse() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 first = _register(ALICE, id, bytes32(uint256(1)), 10, false);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, id, first));
-        _register(ALICE, id, bytes32(uint256(2)), 10, false);
-    }
-
-    function test_registerBlob_alreadyRegistered() external {
-        uint256 a = _buy(ALICE, 100_000, 3);
-        uint256 b = _buy(BOB, 100_000, 3);
-        bytes32 blobId = _register(ALICE, a, bytes32(uint256(1)), 10, false);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                BlobRegistry.BlobAlreadyRegistered.selector, blobId, IBlobRegistry.BlobState.Registered, 4
-            )
-        );
-        _register(BOB, b, bytes32(uint256(1)), 10, true);
-    }
-
-    function test_registerBlob_anewAfterExpiry() external {
-        uint256 a = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, a, bytes32(uint256(1)), 10, false);
-        _toEpoch(4);
-        uint256 b = _buy(BOB, 100_000, 2);
-        _register(BOB, b, bytes32(uint256(1)), 10, true);
-        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
-        assertEq(info.owner, BOB, "new owner");
-        assertEq(info.storageId, b, "new storage");
-        assertEq(info.registeredEpoch, 4, "registered anew");
-        assertEq(info.endEpoch, 6, "new end");
-        assertTrue(info.deletable, "new flag");
-    }
-
-    function test_registerBlob_anewAfterDeletion() external {
-        uint256 a = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, a, bytes32(uint256(1)), 10, true);
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        // The freed storage takes the same blob again.
-        _register(ALICE, a, bytes32(uint256(1)), 10, false);
-        assertEq(uint256(registry.blob(blobId).state), uint256(IBlobRegistry.BlobState.Registered), "registered");
-        assertFalse(registry.blob(blobId).deletable, "fresh flags");
-    }
-
-    // ------------------------------------------------------------------ registerBlobWithNewStorage
-
     function test_registerBlobWithNewStorage_buysExactlyAndRegisters() external {
         uint64 size = 5_000_000;
         uint256 enc = _refEncoded(size);
@@ -524,14 +461,15 @@ contract BlobRegistryStorageTest is BlobFixture {
         vm.expectEmit(true, true, true, true, address(registry));
         emit IBlobRegistry.StorageBought(1, ALICE, uint64(enc), 1, 3, _units(enc) * 2 * STORAGE_PRICE);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobRegistered(_id(size, root), ALICE, size, 1, false, 1, 3, 1, root);
+        emit IBlobRegistry.BlobRegistered(1, _id(size, root), ALICE, size, 1, false, 1, 3, 1, root);
         _expectFunded(1, 2, _units(enc) * 2 * STORAGE_PRICE);
         _expectFunded(1, 1, _units(enc) * WRITE_PRICE);
         vm.prank(ALICE);
-        (bytes32 blobId, uint256 id) = registry.registerBlobWithNewStorage(root, size, 1, false, 2);
+        (uint256 reg, bytes32 blobId, uint256 id) = registry.registerBlobWithNewStorage(root, size, 1, false, 2);
+        assertEq(reg, 1, "first registration id");
         assertEq(blobId, _id(size, root), "id");
         assertEq(registry.storageResource(id).size, enc, "exact size");
-        assertEq(registry.storageResource(id).usedBy, blobId, "used");
+        assertEq(registry.storageResource(id).usedBy, reg, "used");
         uint256 cost = _units(enc) * (2 * uint256(STORAGE_PRICE) + WRITE_PRICE);
         assertEq(before - wal.balanceOf(ALICE), cost, "storage + write fee");
         assertEq(staking.totalFutureRewards(), cost, "all funded");
@@ -549,119 +487,13 @@ contract BlobRegistryStorageTest is BlobFixture {
         registry.registerBlobWithNewStorage(bytes32(0), 10, 1, false, 0);
     }
 
-    function test_registerBlobWithNewStorage_alreadyRegistered() external {
-        vm.prank(ALICE);
-        (bytes32 blobId,) = registry.registerBlobWithNewStorage(bytes32(0), 10, 1, false, 2);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                BlobRegistry.BlobAlreadyRegistered.selector, blobId, IBlobRegistry.BlobState.Registered, 3
-            )
-        );
-        vm.prank(BOB);
-        registry.registerBlobWithNewStorage(bytes32(0), 10, 1, false, 2);
-    }
-
-    // ------------------------------------------------------------------ deleteBlob
-
-    function test_deleteBlob_freesStorageForOwner() external {
+    function test_certifyRegistration_noCommittee() external {
         uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobDeleted(blobId, 1, id);
-        vm.prank(ALICE);
-        uint256 freed = registry.deleteBlob(blobId);
-        assertEq(freed, id, "returns storage");
-        assertEq(uint256(registry.blob(blobId).state), uint256(IBlobRegistry.BlobState.Deleted), "deleted");
-        assertEq(registry.storageResource(id).usedBy, bytes32(0), "free");
-        assertEq(registry.storageResource(id).owner, ALICE, "still alice's");
-        // Reusable for another blob.
-        _register(ALICE, id, bytes32(uint256(2)), 10, false);
-    }
-
-    function test_deleteBlob_unknown() external {
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, bytes32(uint256(5))));
-        vm.prank(ALICE);
-        registry.deleteBlob(bytes32(uint256(5)));
-    }
-
-    function test_deleteBlob_notOwner() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NotBlobOwner.selector, blobId, ALICE, BOB));
-        vm.prank(BOB);
-        registry.deleteBlob(blobId);
-    }
-
-    function test_deleteBlob_permanent() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, false);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobNotDeletable.selector, blobId));
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-    }
-
-    function test_deleteBlob_expired() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        _toEpoch(4);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 4, 4));
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-    }
-
-    function test_deleteBlob_twice() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Deleted)
-        );
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-    }
-
-    // ------------------------------------------------------------------ checks before the signature
-
-    function test_extendBlob_unknown() external {
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, bytes32(uint256(5))));
-        registry.extendBlob(bytes32(uint256(5)), 1);
-    }
-
-    function test_extendBlob_notCertified() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Registered)
-        );
-        registry.extendBlob(blobId, 1);
-    }
-
-    function test_certifyBlob_unknown() external {
-        IBlobRegistry.Certificate memory cert;
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, bytes32(uint256(5))));
-        registry.certifyBlob(bytes32(uint256(5)), cert);
-    }
-
-    function test_certifyBlobs_empty() external {
-        IBlobRegistry.Certificate memory cert;
-        vm.expectRevert(BlobRegistry.EmptyBatch.selector);
-        registry.certifyBlobs(new bytes32[](0), cert);
-    }
-
-    function test_invalidateBlob_unknown() external {
-        IBlobRegistry.Certificate memory cert;
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, bytes32(uint256(5))));
-        registry.invalidateBlob(bytes32(uint256(5)), cert);
-    }
-
-    function test_certifyBlob_noCommittee() external {
-        uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
+        uint256 reg = _register(ALICE, id, bytes32(uint256(1)), 10, true);
         IBlobRegistry.Certificate memory cert;
         cert.epoch = 1;
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NoCommittee.selector, 1));
-        registry.certifyBlob(blobId, cert);
+        registry.certifyRegistration(reg, cert);
     }
 
     /// @dev The G1 generator without the EIP-2537 padding (x | y, 48 bytes each): a valid key.
@@ -671,15 +503,15 @@ contract BlobRegistryStorageTest is BlobFixture {
     /// @dev A registry over a staking stub whose certificate data has runtime code `code`, a blob
     /// registered there, and the revert of certifying it with member 0 absent expected.
     function _certifyOnStubData(bytes memory code, bytes memory revertData) internal {
-        BlobRegistry reg = new BlobRegistry(address(new BlobBadStaking(address(wal), code)));
+        BlobRegistry registrar = new BlobRegistry(address(new BlobBadStaking(address(wal), code)));
         vm.prank(ALICE);
-        (bytes32 blobId,) = reg.registerBlobWithNewStorage(bytes32(uint256(1)), 10, 1, false, 2);
+        (uint256 reg,,) = registrar.registerBlobWithNewStorage(bytes32(uint256(1)), 10, 1, false, 2);
         IBlobRegistry.Certificate memory cert;
         cert.epoch = 1;
         cert.signers = hex"0e";
         cert.signature = new bytes(256);
         vm.expectRevert(revertData);
-        reg.certifyBlob(blobId, cert);
+        registrar.certifyRegistration(reg, cert);
     }
 
     function _expectBadCommitteeData(bytes memory code) internal {
@@ -702,31 +534,31 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     /// @dev The control of the tests below: well-formed data passes the data checks and the
     /// quorum (8 of 10 shards) and fails only on the (identity) signature.
-    function test_certifyBlob_wellFormedStubDataReachesSignatureCheck() external {
+    function test_certifyRegistration_wellFormedStubDataReachesSignatureCheck() external {
         _certifyOnStubData(_data(4, 4, 10, G1_STRIPPED), abi.encodeWithSelector(BlobRegistry.BadSignature.selector));
     }
 
-    function test_certifyBlob_committeeDataWithoutCode() external {
+    function test_certifyRegistration_committeeDataWithoutCode() external {
         _expectBadCommitteeData("");
     }
 
-    function test_certifyBlob_committeeDataShorterThanSize() external {
+    function test_certifyRegistration_committeeDataShorterThanSize() external {
         _expectBadCommitteeData(_data(4, 3, 10, G1_STRIPPED));
     }
 
-    function test_certifyBlob_committeeDataLongerThanSize() external {
+    function test_certifyRegistration_committeeDataLongerThanSize() external {
         _expectBadCommitteeData(abi.encodePacked(_data(4, 4, 10, G1_STRIPPED), bytes1(0)));
     }
 
-    function test_certifyBlob_committeeDataOtherShardCount() external {
+    function test_certifyRegistration_committeeDataOtherShardCount() external {
         _expectBadCommitteeData(_data(4, 4, 11, G1_STRIPPED));
     }
 
-    function test_certifyBlob_committeeDataEmptyCommittee() external {
+    function test_certifyRegistration_committeeDataEmptyCommittee() external {
         _expectBadCommitteeData(_data(0, 0, 10, G1_STRIPPED));
     }
 
-    function test_certifyBlob_committeeDataShardsAboveN() external {
+    function test_certifyRegistration_committeeDataShardsAboveN() external {
         // Member 0 (absent) claims 11 of n = 10 shards.
         bytes memory code = _data(4, 4, 10, G1_STRIPPED);
         code[101 + 96] = 0;
@@ -734,7 +566,7 @@ contract BlobRegistryStorageTest is BlobFixture {
         _expectBadCommitteeData(code);
     }
 
-    function test_certifyBlob_committeeDataKeyNotOnCurve() external {
+    function test_certifyRegistration_committeeDataKeyNotOnCurve() external {
         _expectBadCommitteeData(
             _data(4, 4, 10, abi.encodePacked(bytes32(uint256(0x11)), bytes32(uint256(0x11)), bytes32(uint256(0x11))))
         );
@@ -758,8 +590,8 @@ contract BlobRegistryStorageTest is BlobFixture {
         uint256 need = _refEncoded(size);
         slack = uint64(bound(slack, 0, 1 << 20));
         uint256 id = _buy(ALICE, uint64(need + slack), 2);
-        bytes32 blobId = _register(ALICE, id, keccak256(abi.encode(size)), size, false);
-        assertEq(registry.storageResource(id).usedBy, blobId, "fits any storage of at least the encoded size");
+        uint256 reg = _register(ALICE, id, keccak256(abi.encode(size)), size, false);
+        assertEq(registry.storageResource(id).usedBy, reg, "fits any storage of at least the encoded size");
         uint256 small = _buy(ALICE, uint64(need - 1), 2);
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageTooSmall.selector, small, need - 1, need));
         _register(ALICE, small, keccak256("other"), size, false);
@@ -767,50 +599,80 @@ contract BlobRegistryStorageTest is BlobFixture {
 
     function test_invalidateBlob_noCommittee() external {
         uint256 id = _buy(ALICE, 100_000, 3);
-        bytes32 blobId = _register(ALICE, id, bytes32(uint256(1)), 10, true);
+        _register(ALICE, id, bytes32(uint256(1)), 10, true);
         IBlobRegistry.Certificate memory cert;
         cert.epoch = 1;
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NoCommittee.selector, 1));
-        registry.invalidateBlob(blobId, cert);
+        registry.invalidateBlob(_id(10, bytes32(uint256(1))), cert);
     }
 }
 
 /// @notice Certificates, extension and invalidation on the real Staking + WAL + BLS with the
 /// vector keys: a committee of 10 members (vector nodes 0..9, 10 shards each; n = 100), so
-/// certify needs 7 signers (3w >= 201) and invalidate 4 (3w >= 101).
-contract BlobRegistryCertificateTest is BlobFixture {
+
+/// @notice Registrations, certificates, extension, deletion and invalidation on the real Staking +
+/// WAL + BLS with the vector keys: a committee of 10 members (vector nodes 0..9, 10 shards each;
+/// n = 100), so certify needs 7 signers (3w >= 201) and invalidate 4 (3w >= 101). Certificates are
+/// signed here with the vector secret keys over the messages the registry expects (BlobFixture._sign).
+contract BlobRegistryRegistrationTest is BlobFixture {
     address internal constant ALICE = address(0xA11CE);
     address internal constant BOB = address(0xB0B);
-
-    bytes[] internal sigBlob0;
+    address internal constant CAROL = address(0xCA401);
+    bytes32 internal constant ROOT = keccak256("root");
+    uint64 internal constant SIZE = 1000;
 
     function setUp() public {
         _deploy();
         _committee(10);
         _fund(ALICE);
         _fund(BOB);
-        bytes[] memory sigs = _signatures("certifyBlob0Epoch1");
-        for (uint256 i; i < sigs.length; ++i) {
-            sigBlob0.push(sigs[i]);
+        _fund(CAROL);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _id(uint64 size, bytes32 root) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(1), size, root));
+    }
+
+    function _blob() internal pure returns (bytes32) {
+        return _id(SIZE, ROOT);
+    }
+
+    /// @dev Registers blob (SIZE, ROOT) for `who` with new storage for `epochs` epochs.
+    function _reg(address who, bool deletable, uint32 epochs) internal returns (uint256 id) {
+        vm.prank(who);
+        (id,,) = registry.registerBlobWithNewStorage(ROOT, SIZE, 1, deletable, epochs);
+    }
+
+    function _bitmap(uint256 mask) internal pure returns (bytes memory bitmap) {
+        bitmap = new bytes(2);
+        bitmap[0] = bytes1(uint8(mask));
+        bitmap[1] = bytes1(uint8(mask >> 8));
+    }
+
+    function _certify(uint256 id) internal {
+        registry.certifyRegistration(id, _certReg(id, staking.currentEpoch(), _none()));
+    }
+
+    function _state(uint256 id) internal view returns (uint256) {
+        return uint256(registry.registration(id).state);
+    }
+
+    function _invalidate(bytes32 blobId) internal {
+        uint32 epoch = staking.currentEpoch();
+        registry.invalidateBlob(blobId, _certInvalid(blobId, epoch, _bitmap(0x0f)));
+    }
+
+    function _toEpoch(uint32 epoch) internal {
+        while (staking.currentEpoch() < epoch) {
+            _nextEpoch();
         }
     }
 
-    function _blob0() internal returns (bytes32) {
-        return _registerVectorBlobs(ALICE, 0, 1, 5)[0];
-    }
-
-    /// @dev Certificate for blob 0 at epoch 1 signed by the members set in `mask` (bit i = member i).
-    function _certBlob0(uint256 mask) internal view returns (IBlobRegistry.Certificate memory cert) {
-        bytes memory bitmap = new bytes(2);
-        bitmap[0] = bytes1(uint8(mask));
-        bitmap[1] = bytes1(uint8(mask >> 8));
-        bytes[] memory sigs = sigBlob0;
-        cert = IBlobRegistry.Certificate({epoch: 1, signers: bitmap, signature: _aggregate(sigs, bitmap)});
-    }
-
-    function _state(bytes32 blobId) internal view returns (uint256) {
-        return uint256(registry.blob(blobId).state);
-    }
+    uint256 internal constant REGISTERED = uint256(IBlobRegistry.RegistrationState.Registered);
+    uint256 internal constant CERTIFIED = uint256(IBlobRegistry.RegistrationState.Certified);
+    uint256 internal constant DELETED = uint256(IBlobRegistry.RegistrationState.Deleted);
 
     // ------------------------------------------------------------------ deployment
 
@@ -821,496 +683,613 @@ contract BlobRegistryCertificateTest is BlobFixture {
         assertEq(agg.length, 128, "aggregate key");
         (, uint16 shards) = staking.member(1, 9);
         assertEq(shards, 10, "10 shards each");
-        assertEq(_blobId(0), keccak256(abi.encodePacked(uint8(1), _blobSize(0), _blobRoot(0))), "vector blob id");
     }
 
-    // ------------------------------------------------------------------ certifyBlob
+    /// @dev The Solidity signer reproduces the Rust vector signatures (same keys, same hash to G2).
+    function test_sign_matchesRustVectorSignatures() external view {
+        bytes memory message = vm.parseJsonBytes(json, ".messages.certifyBlob0Epoch1.message");
+        bytes[] memory sigs = _signatures("certifyBlob0Epoch1");
+        assertEq(_sign(message, _bitmap(1)), sigs[0], "member 0");
+        assertEq(_sign(message, _bitmap(0x3ff)), _aggregate(sigs, _bitmap(0x3ff)), "aggregate of all");
+    }
 
-    function test_certifyBlob_allSign() external {
-        bytes32 blobId = _blob0();
-        assertEq(blobId, _blobId(0), "vector blob id");
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+    // ------------------------------------------------------------------ registerBlob
+
+    function test_registerBlob_recordsAndPaysWriteFee() external {
+        uint64 encoded = registry.encodedSize(SIZE);
+        vm.prank(ALICE);
+        uint256 storageId = registry.buyStorage(encoded, 3);
+        uint256 fee = ((uint256(registry.encodedSize(SIZE)) + MIB - 1) / MIB) * WRITE_PRICE;
+        uint256 before = wal.balanceOf(ALICE);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobCertified(blobId, 1, 6, _blobDeletable(0));
-        registry.certifyBlob(blobId, cert);
-        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
-        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Certified), "certified");
-        assertEq(info.certifiedEpoch, 1, "certified epoch");
-        assertEq(info.registeredEpoch, 1, "registered epoch");
+        emit IBlobRegistry.BlobRegistered(1, _blob(), ALICE, SIZE, 1, true, 1, 4, storageId, ROOT);
+        vm.prank(ALICE);
+        (uint256 id, bytes32 blobId) = registry.registerBlob(storageId, ROOT, SIZE, 1, true);
+        assertEq(id, 1, "ids count from 1");
+        assertEq(blobId, _blob(), "blob id = keccak(type, size, root)");
+        assertEq(before - wal.balanceOf(ALICE), fee, "write fee");
+        IBlobRegistry.RegistrationInfo memory g = registry.registration(id);
+        assertEq(g.blobId, blobId, "blob id");
+        assertEq(g.owner, ALICE, "owner");
+        assertEq(g.size, SIZE, "size");
+        assertEq(g.encodingType, 1, "type");
+        assertTrue(g.deletable, "deletable");
+        assertEq(uint256(g.state), REGISTERED, "state");
+        assertEq(g.registeredEpoch, 1, "registered");
+        assertEq(g.certifiedEpoch, 0, "not certified");
+        assertEq(g.endEpoch, 4, "end = storage end");
+        assertEq(g.storageId, storageId, "storage");
+        assertEq(g.root, ROOT, "root");
+        assertFalse(g.invalid, "valid");
+        assertEq(registry.storageResource(storageId).usedBy, id, "storage used by the registration");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(blobId);
+        assertEq(st.size, SIZE, "status size");
+        assertEq(st.encodingType, 1, "status type");
+        assertEq(st.root, ROOT, "status root");
+        assertEq(st.registrations, 1, "one registration");
+        assertEq(st.firstRegistrationId, 1, "first");
+        assertEq(st.endEpoch, 4, "end");
+        assertEq(st.permanentEndEpoch, 0, "no permanent one");
+        assertEq(st.certifiedEndEpoch, 0, "none certified");
+        assertEq(registry.nextRegistrationId(), 2, "next id");
     }
 
-    function test_certifyBlob_exactQuorum() external {
-        bytes32 blobId = _blob0();
-        registry.certifyBlob(blobId, _certBlob0(0x2db)); // members 0,1,3,4,6,7,9: 70 shards
-        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    function test_registerBlob_storageInUse() external {
+        uint256 id = _reg(ALICE, false, 3);
+        uint256 storageId = registry.registration(id).storageId;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.StorageInUse.selector, storageId, id));
+        vm.prank(ALICE);
+        registry.registerBlob(storageId, keccak256("other"), SIZE, 1, false);
     }
 
-    function test_certifyBlob_shortOfQuorum() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x03f); // 6 members: 60 shards
+    /// @dev Finding 4: a second registrant gets a registration of its own, with its own flag,
+    /// owner and end; the first registrant cannot affect it.
+    function test_registerBlob_severalRegistrationsCoexist() external {
+        uint256 a = _reg(ALICE, true, 3);
+        uint256 b = _reg(BOB, false, 7);
+        uint256 c = _reg(CAROL, true, 5);
+        assertEq(a, 1, "a");
+        assertEq(b, 2, "b");
+        assertEq(c, 3, "c");
+        assertEq(registry.registration(b).owner, BOB, "own owner");
+        assertFalse(registry.registration(b).deletable, "own flag");
+        assertEq(registry.registration(b).endEpoch, 8, "own end");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.registrations, 3, "three");
+        assertEq(st.endEpoch, 8, "max end");
+        assertEq(st.permanentEndEpoch, 8, "permanent end");
+        assertEq(st.firstRegistrationId, 1, "first");
+    }
+
+    function test_registerBlob_invalidBlobNeverAgain() external {
+        _reg(ALICE, false, 3);
+        _invalidate(_blob());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        vm.prank(BOB);
+        registry.registerBlobWithNewStorage(ROOT, SIZE, 1, false, 3);
+        uint64 encoded = registry.encodedSize(SIZE);
+        vm.prank(BOB);
+        uint256 storageId = registry.buyStorage(encoded, 3);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        vm.prank(BOB);
+        registry.registerBlob(storageId, ROOT, SIZE, 1, true);
+    }
+
+    // ------------------------------------------------------------------ certifyRegistration
+
+    function test_certifyRegistration_allSign() external {
+        uint256 id = _reg(ALICE, false, 4);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobCertified(id, _blob(), 1, 5, false);
+        _certify(id);
+        IBlobRegistry.RegistrationInfo memory g = registry.registration(id);
+        assertEq(uint256(g.state), CERTIFIED, "certified");
+        assertEq(g.certifiedEpoch, 1, "epoch");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.certifiedEndEpoch, 5, "certified end");
+        assertEq(st.permanentCertifiedEndEpoch, 5, "permanent certified end");
+    }
+
+    function test_certifyRegistration_deletableCountsOnlyAsCertified() external {
+        uint256 id = _reg(ALICE, true, 4);
+        _certify(id);
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.certifiedEndEpoch, 5, "certified end");
+        assertEq(st.permanentCertifiedEndEpoch, 0, "not permanent");
+    }
+
+    function test_certifyRegistration_exactQuorum() external {
+        uint256 id = _reg(ALICE, false, 4);
+        registry.certifyRegistration(id, _certRegs(_ids(id), 1, _bitmap(0x7f)));
+        assertEq(_state(id), CERTIFIED, "7 of 10 members = 70 of 100 shards");
+    }
+
+    function test_certifyRegistration_shortOfQuorum() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certRegs(_ids(id), 1, _bitmap(0x3f));
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 60, 67));
-        registry.certifyBlob(blobId, cert);
+        registry.certifyRegistration(id, cert);
     }
 
-    function test_fuzz_certifyBlob_signerSubsets(uint256 mask) external {
+    function test_fuzz_certifyRegistration_signerSubsets(uint256 mask) external {
         mask = bound(mask, 1, 0x3ff);
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(mask);
+        uint256 id = _reg(ALICE, false, 4);
         uint256 weight;
         for (uint256 i; i < 10; ++i) {
             if (mask & (1 << i) != 0) weight += 10;
         }
-        if (weight < 67) {
-            vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, weight, 67));
-            registry.certifyBlob(blobId, cert);
-            assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Registered), "still registered");
-        } else {
-            registry.certifyBlob(blobId, cert);
-            assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
-        }
+        IBlobRegistry.Certificate memory cert = _certRegs(_ids(id), 1, _bitmap(mask));
+        if (weight < 67) vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, weight, 67));
+        registry.certifyRegistration(id, cert);
+        assertEq(_state(id), weight < 67 ? REGISTERED : CERTIFIED, "certified iff quorum");
     }
 
-    function test_certifyBlob_wrongEpoch() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.epoch = 2;
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 2, 1));
-        registry.certifyBlob(blobId, cert);
+    function test_certifyRegistration_unknown() external {
+        IBlobRegistry.Certificate memory cert = _certReg(1, 1, _none());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownRegistration.selector, 5));
+        registry.certifyRegistration(5, cert);
     }
 
-    function test_certifyBlob_staleEpochCertificate() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        _nextEpoch();
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 1, 2));
-        registry.certifyBlob(blobId, cert);
-        // The same committee's epoch-2 signatures certify it.
-        registry.certifyBlob(blobId, _certAllBut("certifyBlob0Epoch2", 2, _none()));
-        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified in epoch 2");
-    }
-
-    /// @dev Epoch 2's committee differs from epoch 1's (member 3 leaves: 9 members, member 0 holds
-    /// 12 shards, the others 11): certificates are checked against epoch 2's certificate data, in
-    /// its bitmap order and with its shard counts.
-    function test_certifyBlob_followsCommitteeChange() external {
-        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 5)[0];
-        address[] memory ops = vm.parseJsonAddressArray(json, ".keys.operators");
-        vm.prank(ops[3]);
-        staking.requestWithdrawal(ops[3], NODE_STAKE);
-        _nextEpoch();
-        assertTrue(staking.certificateData(2) != staking.certificateData(1), "new certificate data");
-        (, uint16[] memory counts) = staking.committee(2);
-        assertEq(counts.length, 9, "nine members");
-        assertEq(counts[0], 12, "member 0: 12 shards");
-        assertEq(counts[1], 11, "member 1: 11 shards");
-        // Signatures in the new committee order: vector nodes 0, 1, 2, 4, ..., 9.
-        bytes[] memory all = _signatures("certifyBlob0Epoch2");
-        bytes[] memory sigs = new bytes[](9);
-        for (uint256 i; i < 9; ++i) {
-            sigs[i] = all[i < 3 ? i : i + 1];
-        }
-        committeeSize = 9;
-        // Without members 0, 1, 2: weight 100 - 34 = 66 < 67.
-        IBlobRegistry.Certificate memory cert;
-        cert.epoch = 2;
-        uint256[] memory absent = new uint256[](3);
-        (absent[0], absent[1], absent[2]) = (0, 1, 2);
-        cert.signers = _bitmapAllBut(absent);
-        cert.signature = _aggregate(sigs, cert.signers);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 66, 67));
-        registry.certifyBlob(blobId, cert);
-        // The old committee's bitmap (10 members, 2 bytes) does not fit the new one (9 members, 2 bytes,
-        // but bit 9 is past the committee).
-        cert.signers = hex"ff03";
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.SignerOutOfRange.selector, 9, 9));
-        registry.certifyBlob(blobId, cert);
-        // Without member 0 (12 shards) and member 8 (vector node 9): weight 77, certified.
-        cert.signers = _bitmapAllBut(_absent(0, 8));
-        cert.signature = _aggregate(sigs, cert.signers);
-        registry.certifyBlob(blobId, cert);
-        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified in epoch 2");
-    }
-
-    function test_certifyBlob_signatureOfOtherBlob() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_bitmapClaimsNonSigner() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x1ff); // members 0..8 signed
-        cert.signers[1] = bytes1(uint8(0x03)); // ...but the bitmap also names member 9
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_bitmapOmitsSigner() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.signers[0] = bytes1(uint8(0xfe)); // member 0 signed but is left out
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_wrongDeletableFlag() external {
-        // Blob 0 registered with the other flag: same id, different message body.
-        bool deletable = !_blobDeletable(0);
-        vm.prank(ALICE);
-        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, deletable, 5);
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_otherChain() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        vm.chainId(1);
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_signatureLength() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.signature = new bytes(255);
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_identitySignature() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.signature = new bytes(256);
-        vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_bitmapLength() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.signers = abi.encodePacked(cert.signers, uint8(0));
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BitmapLength.selector, 3, 2));
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_signerOutOfRange() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        cert.signers[1] = bytes1(uint8(0x07)); // bit 10: no such member
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.SignerOutOfRange.selector, 10, 10));
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_alreadyCertified() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        registry.certifyBlob(blobId, cert);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Certified)
-        );
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_deleted() external {
-        vm.prank(ALICE);
-        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Deleted)
-        );
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_expired() external {
-        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0]; // [1, 2)
-        _nextEpoch();
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob0Epoch2", 2, _none());
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 2, 2));
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_certifyBlob_invalid() external {
-        bytes32 blobId = _blob0();
-        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
-        );
-        registry.certifyBlob(blobId, cert);
-    }
-
-    function test_registerBlob_alreadyCertified() external {
-        bytes32 blobId = _blob0();
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
+    function test_certifyRegistration_alreadyCertified() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
+        registry.certifyRegistration(id, cert);
         vm.expectRevert(
             abi.encodeWithSelector(
-                BlobRegistry.BlobAlreadyRegistered.selector, blobId, IBlobRegistry.BlobState.Certified, 6
+                BlobRegistry.WrongRegistrationState.selector, id, IBlobRegistry.RegistrationState.Certified
             )
         );
-        vm.prank(BOB);
-        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, _blobDeletable(0), 2);
+        registry.certifyRegistration(id, cert);
     }
 
-    function test_registerBlob_anewAfterCertifiedExpiry() external {
-        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0]; // [1, 2)
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        _nextEpoch();
-        vm.prank(BOB);
-        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, _blobDeletable(0), 2);
-        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
-        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Registered), "registered anew");
-        assertEq(info.owner, BOB, "new owner");
-        assertEq(info.certifiedEpoch, 0, "not certified yet");
-        // ...and certifiable again by the new epoch's committee.
-        registry.certifyBlob(blobId, _certAllBut("certifyBlob0Epoch2", 2, _none()));
-        assertEq(registry.blob(blobId).certifiedEpoch, 2, "certified again");
-    }
-
-    function test_certifyBlob_anyoneMaySubmit() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        vm.prank(address(0x5EED)); // e.g. a storage node that collected the confirmations
-        registry.certifyBlob(blobId, cert);
-        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "certified");
-    }
-
-    // ------------------------------------------------------------------ certifyBlobs
-
-    function test_certifyBlobs_batchOf100() external {
-        bytes32[] memory ids = _registerVectorBlobs(ALICE, 0, 100, 3);
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _absent(4, 8));
-        for (uint256 i; i < 100; ++i) {
-            vm.expectEmit(true, true, true, true, address(registry));
-            emit IBlobRegistry.BlobCertified(ids[i], 1, 4, vectorDeletable[i]);
-        }
-        registry.certifyBlobs(ids, cert);
-        for (uint256 i; i < 100; ++i) {
-            assertEq(_state(ids[i]), uint256(IBlobRegistry.BlobState.Certified), "certified");
-        }
-    }
-
-    function test_certifyBlobs_orderIsSigned() external {
-        bytes32[] memory ids = _registerVectorBlobs(ALICE, 0, 100, 3);
-        (ids[0], ids[1]) = (ids[1], ids[0]);
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBatch100Epoch1", 1, _none());
+    /// @dev Finding 6: delete + re-register in the same epoch, then replay the old certificate
+    /// onto the new registration: it names the old registration id, so it does not verify.
+    function test_certifyRegistration_replayAfterDeleteAndReregister() external {
+        uint256 old = _reg(ALICE, true, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(old, 1, _none());
+        registry.certifyRegistration(old, cert);
+        uint256 storageId = registry.registration(old).storageId;
+        vm.prank(ALICE);
+        registry.deleteRegistration(old);
+        vm.prank(ALICE);
+        (uint256 fresh,) = registry.registerBlob(storageId, ROOT, SIZE, 1, true);
+        assertTrue(fresh != old, "new id");
         vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.certifyBlobs(ids, cert);
+        registry.certifyRegistration(fresh, cert);
     }
 
-    function test_certifyBlobs_duplicate() external {
-        bytes32[] memory ids = new bytes32[](2);
-        ids[0] = _blob0();
-        ids[1] = ids[0];
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+    /// @dev A certificate signed for one registration does not certify another of the same blob.
+    function test_certifyRegistration_otherRegistrationOfSameBlob() external {
+        uint256 a = _reg(ALICE, false, 4);
+        uint256 b = _reg(BOB, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(a, 1, _none());
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistration(b, cert);
+        registry.certifyRegistration(a, cert);
+        assertEq(_state(b), REGISTERED, "b untouched");
+    }
+
+    function test_certifyRegistration_wrongDeletableFlag() external {
+        uint256 id = _reg(ALICE, true, 4);
+        bytes32 body = keccak256(abi.encodePacked(_blob(), id, false));
+        IBlobRegistry.Certificate memory cert = IBlobRegistry.Certificate({
+            epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))
+        });
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistration(id, cert);
+    }
+
+    /// @dev The old (pre-registration-id) body no longer verifies.
+    function test_certifyRegistration_legacyBodyRejected() external {
+        uint256 id = _reg(ALICE, true, 4);
+        bytes32 body = keccak256(abi.encodePacked(_blob(), true));
+        IBlobRegistry.Certificate memory cert = IBlobRegistry.Certificate({
+            epoch: 1, signers: _bitmap(0x3ff), signature: _sign(_message(1, 1, body), _bitmap(0x3ff))
+        });
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistration(id, cert);
+    }
+
+    function test_certifyRegistration_wrongEpoch() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 2, _none());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 2, 1));
+        registry.certifyRegistration(id, cert);
+    }
+
+    function test_certifyRegistration_expired() external {
+        uint256 id = _reg(ALICE, false, 1);
+        _nextEpoch();
+        IBlobRegistry.Certificate memory cert = _certReg(id, 2, _none());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.RegistrationExpired.selector, id, 2, 2));
+        registry.certifyRegistration(id, cert);
+    }
+
+    function test_certifyRegistration_deleted() external {
+        uint256 id = _reg(ALICE, true, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
         vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, ids[0], IBlobRegistry.BlobState.Certified)
+            abi.encodeWithSelector(
+                BlobRegistry.WrongRegistrationState.selector, id, IBlobRegistry.RegistrationState.Deleted
+            )
         );
-        registry.certifyBlobs(ids, cert);
+        registry.certifyRegistration(id, cert);
     }
 
-    function test_certifyBlobs_batchOfOneEqualsCertifyBlob() external {
-        bytes32[] memory ids = new bytes32[](1);
-        ids[0] = _blob0();
-        registry.certifyBlobs(ids, _certBlob0(0x3ff));
-        assertEq(_state(ids[0]), uint256(IBlobRegistry.BlobState.Certified), "certified");
+    function test_certifyRegistration_invalidBlob() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
+        _invalidate(_blob());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        registry.certifyRegistration(id, cert);
     }
 
-    function test_certifyBlobs_unknownBlob() external {
-        bytes32[] memory ids = new bytes32[](2);
-        ids[0] = _blob0();
-        ids[1] = keccak256("unknown");
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, ids[1]));
-        registry.certifyBlobs(ids, cert);
+    function test_certifyRegistration_anyoneMaySubmit() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
+        vm.prank(address(0xD00D));
+        registry.certifyRegistration(id, cert);
+        assertEq(_state(id), CERTIFIED, "certified");
+    }
+
+    function test_certifyRegistration_badSignatureLength() external {
+        uint256 id = _reg(ALICE, false, 4);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
+        cert.signature = new bytes(255);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistration(id, cert);
+    }
+
+    // ------------------------------------------------------------------ certifyRegistrations
+
+    function test_certifyRegistrations_empty() external {
+        IBlobRegistry.Certificate memory cert;
+        vm.expectRevert(BlobRegistry.EmptyBatch.selector);
+        registry.certifyRegistrations(new uint256[](0), cert);
+    }
+
+    function test_certifyRegistrations_batchIncludingTwoOfOneBlob() external {
+        uint256[] memory ids = new uint256[](3);
+        ids[0] = _reg(ALICE, true, 4);
+        ids[1] = _reg(BOB, false, 6);
+        ids[2] = _registerVectorBlobs(ALICE, 0, 1, 2)[0];
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobCertified(ids[0], _blob(), 1, 5, true);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobCertified(ids[1], _blob(), 1, 7, false);
+        registry.certifyRegistrations(ids, _certRegs(ids, 1, _bitmap(0x3ff)));
+        for (uint256 k; k < 3; ++k) {
+            assertEq(_state(ids[k]), CERTIFIED, "certified");
+        }
+        assertEq(registry.blobStatus(_blob()).certifiedEndEpoch, 7, "max certified end");
+    }
+
+    function test_certifyRegistrations_orderIsSigned() external {
+        uint256[] memory ids = _ids(_reg(ALICE, true, 4), _reg(BOB, false, 4));
+        IBlobRegistry.Certificate memory cert = _certRegs(ids, 1, _bitmap(0x3ff));
+        (ids[0], ids[1]) = (ids[1], ids[0]);
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistrations(ids, cert);
+    }
+
+    function test_certifyRegistrations_duplicate() external {
+        uint256 id = _reg(ALICE, true, 4);
+        uint256[] memory ids = _ids(id, id);
+        IBlobRegistry.Certificate memory cert = _certRegs(ids, 1, _bitmap(0x3ff));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BlobRegistry.WrongRegistrationState.selector, id, IBlobRegistry.RegistrationState.Certified
+            )
+        );
+        registry.certifyRegistrations(ids, cert);
+    }
+
+    function test_certifyRegistrations_batchOfOneEqualsCertifyRegistration() external {
+        uint256 id = _reg(ALICE, true, 4);
+        registry.certifyRegistrations(_ids(id), _certReg(id, 1, _none()));
+        assertEq(_state(id), CERTIFIED, "same body");
+    }
+
+    // ------------------------------------------------------------------ extendRegistration
+
+    /// @dev Finding 5: nobody but the owner extends a deletable registration (the owner could
+    /// otherwise delete it and reuse storage someone else paid for).
+    function test_extendRegistration_deletableByOtherReverts() external {
+        uint256 id = _reg(ALICE, true, 4);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NotRegistrationOwner.selector, id, ALICE, BOB));
+        vm.prank(BOB);
+        registry.extendRegistration(id, 2);
+    }
+
+    function test_extendRegistration_deletableByOwner() external {
+        uint256 id = _reg(ALICE, true, 4);
+        _certify(id);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobExtended(id, _blob(), 7);
+        vm.prank(ALICE);
+        registry.extendRegistration(id, 2);
+        assertEq(registry.registration(id).endEpoch, 7, "end");
+        assertEq(registry.storageResource(registry.registration(id).storageId).endEpoch, 7, "storage end");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.endEpoch, 7, "status end");
+        assertEq(st.certifiedEndEpoch, 7, "status certified end");
+    }
+
+    function test_extendRegistration_permanentByAnyonePays() external {
+        uint256 id = _reg(ALICE, false, 4);
+        _certify(id);
+        uint256 units = (uint256(registry.encodedSize(SIZE)) + MIB - 1) / MIB;
+        uint256 before = wal.balanceOf(BOB);
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.StorageExtended(registry.registration(id).storageId, 8, units * 3 * STORAGE_PRICE);
+        vm.prank(BOB);
+        registry.extendRegistration(id, 3);
+        assertEq(before - wal.balanceOf(BOB), units * 3 * STORAGE_PRICE, "payer pays");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.permanentCertifiedEndEpoch, 8, "permanent certified end");
+        assertEq(st.permanentEndEpoch, 8, "permanent end");
+    }
+
+    function test_extendRegistration_unknown() external {
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownRegistration.selector, 9));
+        registry.extendRegistration(9, 1);
+    }
+
+    function test_extendRegistration_expired() external {
+        uint256 id = _reg(ALICE, false, 1);
+        _nextEpoch();
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.RegistrationExpired.selector, id, 2, 2));
+        registry.extendRegistration(id, 1);
+    }
+
+    function test_extendRegistration_deleted() external {
+        uint256 id = _reg(ALICE, true, 3);
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BlobRegistry.WrongRegistrationState.selector, id, IBlobRegistry.RegistrationState.Deleted
+            )
+        );
+        vm.prank(ALICE);
+        registry.extendRegistration(id, 1);
+    }
+
+    function test_extendRegistration_invalid() external {
+        uint256 id = _reg(ALICE, false, 3);
+        _invalidate(_blob());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        registry.extendRegistration(id, 1);
+    }
+
+    function test_extendRegistration_zeroAndTooManyEpochs() external {
+        uint256 id = _reg(ALICE, false, 3);
+        vm.expectRevert(BlobRegistry.ZeroEpochs.selector);
+        registry.extendRegistration(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.TooManyEpochs.selector, 202, 201));
+        registry.extendRegistration(id, 198);
+    }
+
+    function test_extendStorage_usedByInvalidBlob() external {
+        uint256 id = _reg(ALICE, false, 3);
+        _invalidate(_blob());
+        uint256 storageId = registry.registration(id).storageId;
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        vm.prank(ALICE);
+        registry.extendStorage(storageId, 1);
+    }
+
+    // ------------------------------------------------------------------ deleteRegistration
+
+    /// @dev Finding 4: deleting ends only the deleter's registration; another's stays, certified.
+    function test_deleteRegistration_endsOnlyThatRegistration() external {
+        uint256 a = _reg(ALICE, true, 4);
+        uint256 b = _reg(BOB, true, 6);
+        _certify(b);
+        uint256 storageId = registry.registration(a).storageId;
+        vm.expectEmit(true, true, true, true, address(registry));
+        emit IBlobRegistry.BlobDeleted(a, _blob(), 1, storageId);
+        vm.prank(ALICE);
+        assertEq(registry.deleteRegistration(a), storageId, "returns the storage");
+        assertEq(_state(a), DELETED, "a deleted");
+        assertEq(_state(b), CERTIFIED, "b lives");
+        assertEq(registry.storageResource(storageId).usedBy, 0, "storage free");
+        assertEq(registry.storageResource(storageId).owner, ALICE, "still the owner's");
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.registrations, 1, "one left");
+        assertEq(st.endEpoch, 7, "b's end");
+        assertEq(st.certifiedEndEpoch, 7, "b certified");
+        // The registration view keeps the deleted registration's root and blob id.
+        assertEq(registry.registration(a).root, ROOT, "root kept");
+        assertEq(registry.registration(a).blobId, _blob(), "blob id kept");
+        // BOB cannot delete ALICE's, nor ALICE BOB's.
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.NotRegistrationOwner.selector, b, BOB, ALICE));
+        vm.prank(ALICE);
+        registry.deleteRegistration(b);
+    }
+
+    function test_deleteRegistration_storageReusedKeepsOldView() external {
+        uint256 a = _reg(ALICE, true, 4);
+        uint256 storageId = registry.registration(a).storageId;
+        vm.prank(ALICE);
+        registry.deleteRegistration(a);
+        vm.prank(ALICE);
+        (uint256 b,) = registry.registerBlob(storageId, keccak256("other"), SIZE, 1, false);
+        assertEq(registry.storageResource(storageId).usedBy, b, "reused");
+        assertEq(registry.registration(a).root, ROOT, "old root");
+        assertEq(registry.registration(b).root, keccak256("other"), "new root");
+    }
+
+    function test_deleteRegistration_unknown() external {
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownRegistration.selector, 3));
+        registry.deleteRegistration(3);
+    }
+
+    function test_deleteRegistration_permanent() external {
+        uint256 id = _reg(ALICE, false, 3);
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.RegistrationNotDeletable.selector, id));
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+    }
+
+    function test_deleteRegistration_expired() external {
+        uint256 id = _reg(ALICE, true, 1);
+        _nextEpoch();
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.RegistrationExpired.selector, id, 2, 2));
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+    }
+
+    function test_deleteRegistration_twice() external {
+        uint256 id = _reg(ALICE, true, 3);
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                BlobRegistry.WrongRegistrationState.selector, id, IBlobRegistry.RegistrationState.Deleted
+            )
+        );
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+    }
+
+    function test_deleteRegistration_invalid() external {
+        uint256 id = _reg(ALICE, true, 3);
+        _invalidate(_blob());
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+    }
+
+    // ------------------------------------------------------------------ blob status maxima
+
+    /// @dev Ends 5, 9, 9 (deletable, two certified) and 4 (permanent): deletions walk the max down.
+    function test_blobStatus_maximaFollowDeletions() external {
+        uint256 p = _reg(CAROL, false, 3); // end 4
+        uint256 a = _reg(ALICE, true, 4); // end 5
+        uint256 b = _reg(ALICE, true, 8); // end 9
+        uint256 c = _reg(BOB, true, 8); // end 9
+        _certify(a);
+        _certify(b);
+        _certify(p);
+        IBlobRegistry.BlobStatus memory st = registry.blobStatus(_blob());
+        assertEq(st.endEpoch, 9, "max");
+        assertEq(st.certifiedEndEpoch, 9, "certified max");
+        vm.prank(ALICE);
+        registry.deleteRegistration(b);
+        st = registry.blobStatus(_blob());
+        assertEq(st.endEpoch, 9, "c still ends at 9");
+        assertEq(st.certifiedEndEpoch, 5, "certified max falls to a");
+        vm.prank(BOB);
+        registry.deleteRegistration(c);
+        st = registry.blobStatus(_blob());
+        assertEq(st.endEpoch, 5, "a");
+        vm.prank(ALICE);
+        registry.deleteRegistration(a);
+        st = registry.blobStatus(_blob());
+        assertEq(st.endEpoch, 4, "only the permanent one");
+        assertEq(st.certifiedEndEpoch, 4, "permanent certified");
+        assertEq(st.permanentCertifiedEndEpoch, 4, "permanent certified max");
+        assertEq(st.registrations, 1, "one left");
+    }
+
+    /// @dev Ends in two bitmap words: epoch 250 registrations reach ends past 256.
+    function test_blobStatus_maxAcrossBitmapWords() external {
+        _toEpoch(250);
+        uint256 a = _reg(ALICE, true, 3); // end 253
+        uint256 b = _reg(ALICE, true, 10); // end 260
+        _reg(ALICE, true, 1); // end 251
+        vm.prank(ALICE);
+        registry.deleteRegistration(b);
+        assertEq(registry.blobStatus(_blob()).endEpoch, 253, "next lower, in the word below");
+        vm.prank(ALICE);
+        registry.deleteRegistration(a);
+        assertEq(registry.blobStatus(_blob()).endEpoch, 251, "next lower");
+    }
+
+    /// @dev Random deletable registrations and deletions; the status max equals the max recomputed
+    /// over the live registrations.
+    function test_fuzz_blobStatus_maxUnderDeletion(uint256 seed) external {
+        uint256[] memory ids = new uint256[](8);
+        uint32[] memory ends = new uint32[](8);
+        bool[] memory gone = new bool[](8);
+        for (uint256 k; k < 8; ++k) {
+            uint32 epochs = uint32(bound(uint256(keccak256(abi.encode(seed, k))), 1, 200));
+            ids[k] = _reg(ALICE, true, epochs);
+            ends[k] = 1 + epochs;
+        }
+        for (uint256 step; step < 8; ++step) {
+            uint256 k = uint256(keccak256(abi.encode(seed, "del", step))) % 8;
+            if (gone[k]) continue;
+            vm.prank(ALICE);
+            registry.deleteRegistration(ids[k]);
+            gone[k] = true;
+            uint32 max;
+            for (uint256 i; i < 8; ++i) {
+                if (!gone[i] && ends[i] > max) max = ends[i];
+            }
+            assertEq(registry.blobStatus(_blob()).endEpoch, max, "max recomputed");
+        }
     }
 
     // ------------------------------------------------------------------ invalidateBlob
 
     function test_invalidateBlob_fPlusOneShards() external {
-        bytes32 blobId = _blob0();
-        bytes memory bitmap = new bytes(2);
-        bitmap[0] = bytes1(uint8(0x0f)); // 4 members: 40 shards >= 34
-        IBlobRegistry.Certificate memory cert = _cert("invalidBlob0Epoch1", 1, bitmap);
+        uint256 id = _reg(ALICE, false, 3);
+        _certify(id);
         vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobInvalidated(blobId, 1);
-        registry.invalidateBlob(blobId, cert);
-        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Invalid), "invalid");
-        assertEq(registry.storageResource(registry.blob(blobId).storageId).usedBy, blobId, "storage stays used");
+        emit IBlobRegistry.BlobInvalidated(_blob(), 1);
+        _invalidate(_blob());
+        assertTrue(registry.blobStatus(_blob()).invalid, "invalid");
+        assertTrue(registry.registration(id).invalid, "registration dead");
+        assertEq(_state(id), CERTIFIED, "state stays");
     }
 
     function test_invalidateBlob_shortOfQuorum() external {
-        bytes32 blobId = _blob0();
-        bytes memory bitmap = new bytes(2);
-        bitmap[0] = bytes1(uint8(0x07)); // 3 members: 30 shards < 34
-        IBlobRegistry.Certificate memory cert = _cert("invalidBlob0Epoch1", 1, bitmap);
+        _reg(ALICE, false, 3);
+        IBlobRegistry.Certificate memory cert = _certInvalid(_blob(), 1, _bitmap(0x07));
         vm.expectRevert(abi.encodeWithSelector(BlobRegistry.ShortOfQuorum.selector, 30, 34));
-        registry.invalidateBlob(blobId, cert);
+        registry.invalidateBlob(_blob(), cert);
     }
 
     function test_invalidateBlob_certifySignaturesDoNotCount() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certBlob0(0x3ff);
+        uint256 id = _reg(ALICE, false, 3);
+        IBlobRegistry.Certificate memory cert = _certReg(id, 1, _none());
         vm.expectRevert(BlobRegistry.BadSignature.selector);
-        registry.invalidateBlob(blobId, cert);
-    }
-
-    function test_invalidateBlob_certifiedBlob() external {
-        bytes32 blobId = _blob0();
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
-        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Invalid), "invalid");
+        registry.invalidateBlob(_blob(), cert);
     }
 
     function test_invalidateBlob_twice() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
-        registry.invalidateBlob(blobId, cert);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
-        );
-        registry.invalidateBlob(blobId, cert);
+        _reg(ALICE, false, 3);
+        _invalidate(_blob());
+        IBlobRegistry.Certificate memory cert = _certInvalid(_blob(), 1, _bitmap(0x0f));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, _blob()));
+        registry.invalidateBlob(_blob(), cert);
+    }
+
+    function test_invalidateBlob_unknown() external {
+        IBlobRegistry.Certificate memory cert = _certInvalid(_blob(), 1, _bitmap(0x0f));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.UnknownBlob.selector, _blob()));
+        registry.invalidateBlob(_blob(), cert);
+    }
+
+    function test_invalidateBlob_noLiveRegistration() external {
+        uint256 id = _reg(ALICE, true, 3);
+        vm.prank(ALICE);
+        registry.deleteRegistration(id);
+        IBlobRegistry.Certificate memory cert = _certInvalid(_blob(), 1, _bitmap(0x0f));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobNotLive.selector, _blob(), 0, 1));
+        registry.invalidateBlob(_blob(), cert);
     }
 
     function test_invalidateBlob_expired() external {
-        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 1)[0];
-        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
+        _reg(ALICE, false, 1);
         _nextEpoch();
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 2, 2));
-        registry.invalidateBlob(blobId, cert);
-    }
-
-    function test_invalidateBlob_wrongEpoch() external {
-        bytes32 blobId = _blob0();
-        IBlobRegistry.Certificate memory cert = _certAllBut("invalidBlob0Epoch1", 1, _none());
-        cert.epoch = 0;
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.WrongEpoch.selector, 0, 1));
-        registry.invalidateBlob(blobId, cert);
-    }
-
-    function test_registerBlob_invalidIdNeverAgain() external {
-        bytes32 blobId = _blob0();
-        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobIsInvalid.selector, blobId));
-        vm.prank(BOB);
-        registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, true, 2);
-    }
-
-    function test_deleteBlob_invalid() external {
-        vm.prank(ALICE);
-        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(0), _blobSize(0), 1, true, 5);
-        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
-        );
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-    }
-
-    function test_extendStorage_usedByInvalidBlob() external {
-        bytes32 blobId = _blob0();
-        uint256 storageId = registry.blob(blobId).storageId;
-        registry.invalidateBlob(blobId, _certAllBut("invalidBlob0Epoch1", 1, _none()));
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Invalid)
-        );
-        vm.prank(ALICE);
-        registry.extendStorage(storageId, 1);
-    }
-
-    // ------------------------------------------------------------------ extendBlob
-
-    function test_extendBlob_anyonePays() external {
-        bytes32 blobId = _blob0();
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        uint256 storageId = registry.blob(blobId).storageId;
-        uint256 units = (uint256(registry.storageResource(storageId).size) + MIB - 1) / MIB;
-        uint256 cost = units * 4 * STORAGE_PRICE;
-        uint256 before = wal.balanceOf(BOB);
-        uint256 future = staking.totalFutureRewards();
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.StorageExtended(storageId, 10, cost);
-        vm.expectEmit(true, true, true, true, address(registry));
-        emit IBlobRegistry.BlobExtended(blobId, 10);
-        vm.prank(BOB);
-        registry.extendBlob(blobId, 4);
-        assertEq(registry.blob(blobId).endEpoch, 10, "blob end");
-        assertEq(registry.storageResource(storageId).endEpoch, 10, "storage end");
-        assertEq(registry.blob(blobId).owner, ALICE, "owner unchanged");
-        assertEq(before - wal.balanceOf(BOB), cost, "bob paid");
-        assertEq(staking.totalFutureRewards() - future, cost, "funded");
-    }
-
-    function test_extendBlob_expired() external {
-        bytes32 blobId = _registerVectorBlobs(ALICE, 0, 1, 2)[0]; // [1, 3)
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        _nextEpoch();
-        _nextEpoch();
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobExpired.selector, blobId, 3, 3));
-        registry.extendBlob(blobId, 1);
-    }
-
-    function test_extendBlob_tooManyEpochs() external {
-        bytes32 blobId = _blob0(); // ends at 6
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.TooManyEpochs.selector, 202, 201));
-        vm.prank(ALICE);
-        registry.extendBlob(blobId, 196);
-    }
-
-    function test_extendBlob_zeroEpochs() external {
-        bytes32 blobId = _blob0();
-        registry.certifyBlob(blobId, _certBlob0(0x3ff));
-        vm.expectRevert(BlobRegistry.ZeroEpochs.selector);
-        registry.extendBlob(blobId, 0);
-    }
-
-    function test_extendBlob_deleted() external {
-        vm.prank(ALICE);
-        (bytes32 blobId,) = registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        vm.expectRevert(
-            abi.encodeWithSelector(BlobRegistry.WrongBlobState.selector, blobId, IBlobRegistry.BlobState.Deleted)
-        );
-        registry.extendBlob(blobId, 1);
-    }
-
-    // ------------------------------------------------------------------ deletion of certified blobs
-
-    function test_deleteBlob_certifiedKeepsRootInView() external {
-        vm.prank(ALICE);
-        (bytes32 blobId, uint256 storageId) =
-            registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
-        registry.certifyBlob(blobId, _certAllBut("certifyBlob1Epoch1", 1, _none()));
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        // The storage takes another blob; the deleted record still reports its own root.
-        vm.prank(ALICE);
-        bytes32 other = registry.registerBlob(storageId, keccak256("other"), 10, 1, false);
-        IBlobRegistry.BlobInfo memory info = registry.blob(blobId);
-        assertEq(uint256(info.state), uint256(IBlobRegistry.BlobState.Deleted), "deleted");
-        assertEq(info.root, _blobRoot(1), "root kept");
-        assertEq(registry.storageResource(storageId).usedBy, other, "storage reused");
-        assertEq(registry.blob(other).root, keccak256("other"), "new blob root");
-    }
-
-    function test_registerBlob_anewAfterDeletionCertifiesAgain() external {
-        vm.prank(ALICE);
-        (bytes32 blobId, uint256 storageId) =
-            registry.registerBlobWithNewStorage(_blobRoot(1), _blobSize(1), 1, true, 5);
-        IBlobRegistry.Certificate memory cert = _certAllBut("certifyBlob1Epoch1", 1, _none());
-        registry.certifyBlob(blobId, cert);
-        vm.prank(ALICE);
-        registry.deleteBlob(blobId);
-        vm.prank(ALICE);
-        registry.registerBlob(storageId, _blobRoot(1), _blobSize(1), 1, true);
-        registry.certifyBlob(blobId, cert);
-        assertEq(_state(blobId), uint256(IBlobRegistry.BlobState.Certified), "fresh registration certified");
+        IBlobRegistry.Certificate memory cert = _certInvalid(_blob(), 2, _bitmap(0x0f));
+        vm.expectRevert(abi.encodeWithSelector(BlobRegistry.BlobNotLive.selector, _blob(), 2, 2));
+        registry.invalidateBlob(_blob(), cert);
     }
 }
 // forge-lint: disable-end(unsafe-typecast,incorrect-shift)

@@ -3,11 +3,13 @@ pragma solidity 0.8.30;
 
 import {BlobFixture} from "./handlers/BlobFixture.sol";
 import {BlobHandler} from "./handlers/BlobHandler.sol";
+import {BlobRegistry} from "../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../src/interfaces/IBlobRegistry.sol";
 
 /// @notice Invariants of the blob registry under random sequences of BlobHandler calls on the
 /// real WAL + Staking + BLS with a 10-member committee of vector keys.
-/// forge-config: default.invariant.depth = 64
+/// forge-config: default.invariant.depth = 48
+/// forge-config: default.invariant.runs = 32
 contract BlobRegistryInvariantTest is BlobFixture {
     /// @dev Foundry's selector filter (forge-std's FuzzSelector).
     struct FuzzSelector {
@@ -28,78 +30,110 @@ contract BlobRegistryInvariantTest is BlobFixture {
 
     /// @notice Only the handler's actions are called (not its ghost-state views).
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](13);
-        selectors[0] = BlobHandler.buyStorage.selector;
-        selectors[1] = BlobHandler.splitStorageBySize.selector;
-        selectors[2] = BlobHandler.splitStorageByEpoch.selector;
-        selectors[3] = BlobHandler.extendStorage.selector;
-        selectors[4] = BlobHandler.registerBlob.selector;
-        selectors[5] = BlobHandler.registerBlobWithNewStorage.selector;
-        selectors[6] = BlobHandler.certifyBlob.selector;
-        selectors[7] = BlobHandler.certifyBlobsMismatched.selector;
-        selectors[8] = BlobHandler.invalidateBlob.selector;
-        selectors[9] = BlobHandler.extendBlob.selector;
-        selectors[10] = BlobHandler.deleteBlob.selector;
-        selectors[11] = BlobHandler.advanceEpoch.selector;
-        selectors[12] = BlobHandler.registerBlobWithNewStorage.selector; // weighted: registrations feed the rest
+        bytes4[] memory selectors = new bytes4[](9);
+        selectors[0] = BlobHandler.register.selector;
+        selectors[1] = BlobHandler.register.selector; // weighted: registrations feed the rest
+        selectors[2] = BlobHandler.certify.selector;
+        selectors[3] = BlobHandler.certify.selector;
+        selectors[4] = BlobHandler.replay.selector;
+        selectors[5] = BlobHandler.extend.selector;
+        selectors[6] = BlobHandler.remove.selector;
+        selectors[7] = BlobHandler.invalidate.selector;
+        selectors[8] = BlobHandler.advanceEpoch.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }
 
-    /// @notice No blob is certified (or invalidated) without a quorum certificate.
-    function invariant_noCertificateWithoutQuorum() external view {
+    /// @notice Every call's outcome was the predicted one: success exactly when the rules allow it,
+    /// otherwise the first error the rules require (no revert swallowed, none unexpected).
+    function invariant_outcomesAsPredicted() external view {
+        assertEq(handler.mismatches(), 0, "outcome differs from the prediction");
+    }
+
+    /// @notice A certificate never certifies a registration made after it was signed (finding 6),
+    /// nor any registration other than the one it names.
+    function invariant_noReplay() external view {
+        assertEq(handler.replaysAccepted(), 0, "certificate replayed onto a later registration");
+    }
+
+    /// @notice No certification without a 2f+1 quorum; nothing certified after deletion, expiry or
+    /// invalidity (or twice).
+    function invariant_noCertificationWithoutQuorumOrOfDead() external view {
         assertEq(handler.certifiedWithoutQuorum(), 0, "certified without 2f+1");
-        assertEq(handler.invalidatedWithoutQuorum(), 0, "invalidated without f+1");
+        assertEq(handler.certifiedDead(), 0, "certified a dead registration");
+        uint256 count = handler.ghostCount();
+        for (uint256 k; k < count; ++k) {
+            BlobHandler.Ghost memory g = handler.ghost(k);
+            IBlobRegistry.RegistrationInfo memory info = registry.registration(g.id);
+            assertEq(uint256(info.state), g.state, "state as the ghost");
+            assertEq(info.endEpoch, g.end, "end as the ghost");
+            if (info.state == IBlobRegistry.RegistrationState.Certified) {
+                assertTrue(info.certifiedEpoch < info.endEpoch, "certified while live");
+                assertTrue(info.certifiedEpoch >= info.registeredEpoch, "certified after registration");
+            }
+        }
     }
 
-    /// @notice A deleted, expired, invalid or already certified blob is never certified (again)
-    /// unless registered anew.
-    function invariant_onlyRegisteredBlobsGetCertified() external view {
-        assertEq(handler.certifiedNotRegistered(), 0, "certified a blob that was not registered and live");
+    /// @notice blobStatus maxima equal the maxima recomputed from the ghost registrations (exact
+    /// while above the current epoch; at or below it, both say nothing lives).
+    function invariant_blobStatusMatchesGhost() external view {
+        uint32 current = staking.currentEpoch();
+        uint256 count = handler.ghostCount();
+        for (uint256 j; j < 3; ++j) {
+            bytes32 id = handler.blobId(j);
+            (uint32 end, uint32 certEnd, uint32 permEnd, uint32 permCertEnd, uint256 live) = (0, 0, 0, 0, 0);
+            for (uint256 k; k < count; ++k) {
+                BlobHandler.Ghost memory g = handler.ghost(k);
+                if (g.blobId != id || g.state == 3) continue;
+                ++live;
+                if (g.end > end) end = g.end;
+                if (!g.deletable && g.end > permEnd) permEnd = g.end;
+                if (g.state == 2 && g.end > certEnd) certEnd = g.end;
+                if (g.state == 2 && !g.deletable && g.end > permCertEnd) permCertEnd = g.end;
+            }
+            IBlobRegistry.BlobStatus memory st = registry.blobStatus(id);
+            assertEq(st.invalid, handler.ghostInvalid(id), "invalid flag");
+            assertEq(st.registrations, live, "non-deleted registrations");
+            assertEq(st.permanentEndEpoch, permEnd, "permanent end (exact, monotone)");
+            assertEq(st.permanentCertifiedEndEpoch, permCertEnd, "permanent certified end (exact, monotone)");
+            _assertMax(st.endEpoch, end, current, "end epoch");
+            _assertMax(st.certifiedEndEpoch, certEnd, current, "certified end epoch");
+        }
     }
 
-    /// @notice Every FROST the actors paid went to staking and was funded as rewards, at the price.
-    function invariant_walPaidEqualsWalFunded() external view {
+    function _assertMax(uint32 got, uint32 want, uint32 current, string memory what) internal pure {
+        if (want > current) assertEq(got, want, what);
+        else assertLe(got, current, what);
+    }
+
+    /// @notice Storage is never used twice: every non-deleted registration's resource is used by it,
+    /// and every used resource's registration points back at it.
+    function invariant_storageNeverUsedTwice() external view {
+        uint256 count = handler.ghostCount();
+        for (uint256 k; k < count; ++k) {
+            BlobHandler.Ghost memory g = handler.ghost(k);
+            if (g.state == 3) continue;
+            IBlobRegistry.StorageResource memory r = registry.storageResource(g.storageId);
+            assertEq(r.usedBy, g.id, "resource used by its registration");
+            assertEq(r.endEpoch, g.end, "registration and resource end together");
+            assertEq(r.owner, g.owner, "owner is the resource's owner");
+        }
+        uint256 next = registry.nextStorageId();
+        for (uint256 id = 1; id < next; ++id) {
+            uint256 usedBy = registry.storageResource(id).usedBy;
+            if (usedBy == 0) continue;
+            assertEq(registry.registration(usedBy).storageId, id, "used resource's registration is stored there");
+        }
+    }
+
+    /// @notice Every FROST the actors paid went to staking and was funded as rewards, at the price;
+    /// byte-epochs over all resources equal what was bought and extended.
+    function invariant_walAndByteEpochs() external view {
         uint256 paid = handler.ghostPaid();
         assertEq(handler.wrongCharges(), 0, "charge differs from the price formula");
         assertEq(wal.balanceOf(address(registry)), 0, "registry holds no WAL");
         assertEq(wal.balanceOf(address(staking)) - stakingBaseline, paid, "staking received what was paid");
         assertEq(staking.totalFutureRewards() + staking.totalUnclaimedRewards(), paid, "funded what was paid");
-        assertEq(staking.accountedBalance(), wal.balanceOf(address(staking)), "staking accounts for its WAL");
-    }
-
-    /// @notice Storage resources are never double-used: a used, unexpired resource points at a
-    /// blob that points back at it, and a live blob's resource is used by it, with equal ends.
-    function invariant_storageNeverDoubleUsed() external view {
-        uint32 current = staking.currentEpoch();
-        uint256 next = registry.nextStorageId();
-        for (uint256 id = 1; id < next; ++id) {
-            IBlobRegistry.StorageResource memory r = registry.storageResource(id);
-            if (r.usedBy == bytes32(0) || current >= r.endEpoch) continue;
-            IBlobRegistry.BlobInfo memory b = registry.blob(r.usedBy);
-            assertEq(b.storageId, id, "used resource points at a blob stored elsewhere");
-            assertEq(b.endEpoch, r.endEpoch, "blob and resource end together");
-            assertTrue(
-                b.state == IBlobRegistry.BlobState.Registered || b.state == IBlobRegistry.BlobState.Certified
-                    || b.state == IBlobRegistry.BlobState.Invalid,
-                "used by a blob that let it go"
-            );
-        }
-        for (uint256 j; j < handler.blobCount(); ++j) {
-            bytes32 blobId = handler.ids(j);
-            IBlobRegistry.BlobInfo memory b = registry.blob(blobId);
-            bool held = b.state == IBlobRegistry.BlobState.Registered || b.state == IBlobRegistry.BlobState.Certified
-                || b.state == IBlobRegistry.BlobState.Invalid;
-            if (!held || current >= b.endEpoch) continue;
-            IBlobRegistry.StorageResource memory r = registry.storageResource(b.storageId);
-            assertEq(r.usedBy, blobId, "live blob's resource is used by it");
-            assertEq(r.owner, b.owner, "owner is the resource's owner");
-        }
-    }
-
-    /// @notice Splits neither create nor lose storage: byte-epochs over all resources equal what
-    /// was bought and extended.
-    function invariant_byteEpochsConserved() external view {
         uint256 total;
         uint256 next = registry.nextStorageId();
         for (uint256 id = 1; id < next; ++id) {
@@ -107,5 +141,70 @@ contract BlobRegistryInvariantTest is BlobFixture {
             total += uint256(r.size) * (r.endEpoch - r.startEpoch);
         }
         assertEq(total, handler.ghostByteEpochs(), "byte-epochs");
+    }
+
+    /// @notice After each run: the handler reached its targets (registrations were made whenever
+    /// tried) and the counts add up; a handler stuck on reverts fails here.
+    function afterInvariant() external view {
+        uint256 tried = handler.calls("registerWithNewStorage");
+        uint256 made = handler.successes("registerWithNewStorage");
+        uint256 invalid = handler.reverts("registerWithNewStorage", BlobRegistry.BlobIsInvalid.selector);
+        assertEq(made + invalid, tried, "registrations: successes + expected reverts = calls");
+        if (tried > 0) assertTrue(handler.ghostCount() > 0, "some registration was made");
+        uint256 certifyCalls = handler.calls("certify");
+        uint256 certifyAccounted = handler.successes("certify")
+            + handler.reverts("certify", BlobRegistry.WrongRegistrationState.selector)
+            + handler.reverts("certify", BlobRegistry.RegistrationExpired.selector)
+            + handler.reverts("certify", BlobRegistry.BlobIsInvalid.selector)
+            + handler.reverts("certify", BlobRegistry.ShortOfQuorum.selector);
+        assertEq(certifyAccounted, certifyCalls, "certify: every outcome is an expected one");
+    }
+}
+
+/// @notice The handler reaches every action's success path and its expected reverts on a fixed
+/// sequence (so a handler that could never reach its target fails here, not silently).
+contract BlobHandlerCoverageTest is BlobFixture {
+    BlobHandler internal handler;
+
+    function setUp() public {
+        _deploy();
+        _committee(10);
+        handler = new BlobHandler(registry, staking, wal, json);
+    }
+
+    function test_handler_reachesEveryOutcome() external {
+        handler.register(0, 0, true, 3, false); // reg 1: actor 0, blob 0, deletable
+        handler.register(1, 0, false, 5, false); // reg 2: actor 1, blob 0, permanent
+        handler.register(0, 1, true, 2, false); // reg 3: actor 0, blob 1, deletable
+        handler.certify(0, 0); // reg 1, all but member 0 -> quorum
+        handler.certify(0, 0); // again: WrongRegistrationState
+        handler.certify(1, 1); // reg 2, mask bound(0, 1, 1023) = 1024 % ... small subset
+        handler.replay(0, 1); // replays cert 0 onto everything else
+        handler.extend(0, 0, 1); // owner extends deletable reg 1
+        handler.extend(1, 0, 1); // other actor: NotRegistrationOwner
+        handler.extend(1, 1, 1); // anyone extends permanent reg 2
+        handler.remove(1, 0); // owner deletes reg 1
+        handler.register(0, 0, true, 1, true); // reg 4 reuses reg 1's storage
+        handler.remove(1, 1); // permanent: RegistrationNotDeletable
+        handler.invalidate(1, 0); // blob 1, quorum of 8
+        handler.invalidate(1, 0); // twice: BlobIsInvalid
+        handler.register(2, 1, false, 2, false); // invalid blob: BlobIsInvalid
+        handler.invalidate(2, 0); // never registered: UnknownBlob
+        handler.advanceEpoch(0);
+        assertEq(handler.mismatches(), 0, "as predicted");
+        assertEq(handler.replaysAccepted(), 0, "no replay");
+        bytes32[6] memory done =
+            [bytes32("registerWithNewStorage"), "registerBlob", "certify", "extend", "delete", "invalidate"];
+        for (uint256 k; k < done.length; ++k) {
+            assertTrue(handler.successes(done[k]) > 0, "action succeeded at least once");
+        }
+        assertTrue(handler.calls("replay") > 0, "replays tried");
+        assertEq(handler.reverts("certify", BlobRegistry.WrongRegistrationState.selector), 1, "certify twice");
+        assertEq(handler.reverts("extend", BlobRegistry.NotRegistrationOwner.selector), 1, "extend by other");
+        assertEq(handler.reverts("delete", BlobRegistry.RegistrationNotDeletable.selector), 1, "delete permanent");
+        assertEq(handler.reverts("invalidate", BlobRegistry.BlobIsInvalid.selector), 1, "invalidate twice");
+        assertEq(handler.reverts("invalidate", BlobRegistry.UnknownBlob.selector), 1, "invalidate unknown");
+        assertEq(handler.reverts("registerWithNewStorage", BlobRegistry.BlobIsInvalid.selector), 1, "register invalid");
+        assertEq(handler.successes("advanceEpoch"), 1, "epoch advanced");
     }
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @title floe storage resources and blob registry
+/// @title floe storage resources and blob registrations
 /// @notice Storage (encoded bytes x epochs) is bought in WAL and owned as a resource that can be
-/// split, extended and reused. A blob is registered against a storage resource, certified with a
-/// BLS availability certificate of a quorum of shards, extended, deleted (if deletable) or marked
-/// invalid with a certificate of f+1 shards.
+/// split, extended and reused. A blob is registered against a storage resource: each registration
+/// has a global id (counting from 1, never reused), an owner (its storage's owner), its own end
+/// epoch, deletable flag and state. Several registrations of one blob id coexist. A registration
+/// is certified with a BLS availability certificate of a quorum of shards that names it, extended,
+/// deleted (if deletable, by its owner); a blob id is marked invalid with a certificate of f+1
+/// shards, which kills every registration of it.
 /// @dev Encoding (type 1, Red Stuff): k1 = n-2f, k2 = n-f, f = (n-1)/3;
 /// symbolSize = max(2, ceil(size / (k1*k2)) rounded up to even), at most 65534;
 /// encodedSize = n*(k1+k2)*symbolSize + n*64. Blob id =
@@ -13,18 +16,19 @@ pragma solidity 0.8.30;
 /// Signed messages are 65 bytes: abi.encodePacked(uint8 intent, uint64 chainId, address verifier,
 /// uint32 epoch, bytes32 body); intent 0 = proof of possession (verifier = staking, epoch 0,
 /// body = keccak256(abi.encodePacked(address operator, bytes publicKey))), 1 = certify
-/// (body = keccak256(abi.encodePacked(bytes32 blobId_1, bool deletable_1, ..., blobId_k, deletable_k))),
-/// 2 = invalid (body = blobId). Hash to G2 per RFC 9380 BLS12381G2_XMD:SHA-256_SSWU_RO_ with
+/// (body = keccak256(abi.encodePacked(bytes32 blobId_1, uint256 registrationId_1, bool deletable_1,
+/// ..., blobId_k, registrationId_k, deletable_k)), 65 bytes per registration), 2 = invalid
+/// (body = blobId). Hash to G2 per RFC 9380 BLS12381G2_XMD:SHA-256_SSWU_RO_ with
 /// DST "FLOE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_".
 interface IBlobRegistry {
-    /// @notice Lifecycle of a registered blob. Expiry is not a state: a blob is expired once
-    /// `currentEpoch >= endEpoch`.
-    enum BlobState {
+    /// @notice Lifecycle of a registration. Expiry is not a state: a registration is expired once
+    /// `currentEpoch >= endEpoch`. Invalidity is a property of the blob id ({BlobStatus-invalid},
+    /// {RegistrationInfo-invalid}): every registration of an invalid blob id counts as dead.
+    enum RegistrationState {
         None,
         Registered,
         Certified,
-        Deleted,
-        Invalid
+        Deleted
     }
 
     /// @notice A storage resource.
@@ -35,22 +39,56 @@ interface IBlobRegistry {
         uint32 endEpoch;
         /// @notice Encoded bytes.
         uint64 size;
-        /// @notice The blob using it, or zero if free.
-        bytes32 usedBy;
+        /// @notice The registration using it, or zero if free.
+        uint256 usedBy;
     }
 
-    /// @notice A blob's registration.
-    struct BlobInfo {
+    /// @notice One registration of a blob.
+    struct RegistrationInfo {
+        /// @notice keccak256(abi.encodePacked(encodingType, size, root)); zero if unknown.
+        bytes32 blobId;
+        /// @notice The owner of its storage resource (the registrant).
         address owner;
+        /// @notice Unencoded size in bytes.
         uint64 size;
         uint8 encodingType;
         bool deletable;
-        BlobState state;
+        RegistrationState state;
         uint32 registeredEpoch;
+        /// @notice Epoch of certification, 0 if never certified.
         uint32 certifiedEpoch;
+        /// @notice First epoch no longer covered (exclusive); stays as it was once deleted.
         uint32 endEpoch;
         uint256 storageId;
         bytes32 root;
+        /// @notice The blob id was marked invalid: the registration counts as dead.
+        bool invalid;
+    }
+
+    /// @notice What holds for a blob id over all its registrations. The maxima are exact while they
+    /// are above the current epoch; a value at or below the current epoch only says that nothing of
+    /// that kind lives (it may be 0 or a past end epoch).
+    struct BlobStatus {
+        /// @notice Marked invalid (f+1 shards attested an inconsistent encoding); final.
+        bool invalid;
+        /// @notice Unencoded size, encoding type and root: set once any registration exists.
+        uint64 size;
+        uint8 encodingType;
+        bytes32 root;
+        /// @notice Registrations not deleted (expired ones included).
+        uint32 registrations;
+        /// @notice The first registration ever made of this blob id (0: never registered).
+        uint256 firstRegistrationId;
+        /// @notice Max end epoch over non-deleted registrations: nodes keep the data while this is
+        /// above the current epoch (and the blob is not invalid).
+        uint32 endEpoch;
+        /// @notice Max end epoch over permanent (non-deletable) registrations.
+        uint32 permanentEndEpoch;
+        /// @notice Max end epoch over certified, non-deleted registrations: reads are guaranteed
+        /// while this is above the current epoch.
+        uint32 certifiedEndEpoch;
+        /// @notice Max end epoch over certified permanent registrations; never decreases.
+        uint32 permanentCertifiedEndEpoch;
     }
 
     /// @notice A BLS availability certificate.
@@ -63,12 +101,17 @@ interface IBlobRegistry {
         bytes signature;
     }
 
+    /// @notice A storage resource was bought (alone or by registerBlobWithNewStorage).
     event StorageBought(
         uint256 indexed storageId, address indexed owner, uint64 size, uint32 startEpoch, uint32 endEpoch, uint256 paid
     );
+    /// @notice `storageId` was split; `newStorageId` holds the part split off.
     event StorageSplit(uint256 indexed storageId, uint256 indexed newStorageId);
+    /// @notice A storage resource now ends at `endEpoch` (alone or with the registration using it).
     event StorageExtended(uint256 indexed storageId, uint32 endEpoch, uint256 paid);
+    /// @notice A registration was made in `epoch` on `storageId`, ending with it at `endEpoch`.
     event BlobRegistered(
+        uint256 indexed registrationId,
         bytes32 indexed blobId,
         address indexed owner,
         uint64 size,
@@ -79,46 +122,71 @@ interface IBlobRegistry {
         uint256 storageId,
         bytes32 root
     );
-    event BlobCertified(bytes32 indexed blobId, uint32 epoch, uint32 endEpoch, bool deletable);
-    event BlobExtended(bytes32 indexed blobId, uint32 endEpoch);
-    event BlobDeleted(bytes32 indexed blobId, uint32 epoch, uint256 storageId);
+    /// @notice A registration was certified in `epoch` (the point of availability).
+    event BlobCertified(
+        uint256 indexed registrationId, bytes32 indexed blobId, uint32 epoch, uint32 endEpoch, bool deletable
+    );
+    /// @notice A registration (and its storage) now ends at `endEpoch`.
+    event BlobExtended(uint256 indexed registrationId, bytes32 indexed blobId, uint32 endEpoch);
+    /// @notice A deletable registration was deleted in `epoch`; `storageId` is free again.
+    event BlobDeleted(uint256 indexed registrationId, bytes32 indexed blobId, uint32 epoch, uint256 storageId);
+    /// @notice A blob id was marked invalid in `epoch`: all its registrations are dead.
     event BlobInvalidated(bytes32 indexed blobId, uint32 epoch);
 
     /// @notice Buys `size` encoded bytes for `epochs` epochs from the current one; pays WAL.
     function buyStorage(uint64 size, uint32 epochs) external returns (uint256 storageId);
-    /// @notice Splits `storageId` into [0, size) kept and the rest as a new resource.
+    /// @notice Splits free `storageId` (owner only) into [0, size) kept and the rest as a new resource.
     function splitStorageBySize(uint256 storageId, uint64 size) external returns (uint256 newStorageId);
-    /// @notice Splits `storageId` at `epoch`: the original keeps [start, epoch), the new one [epoch, end).
+    /// @notice Splits free `storageId` (owner only) at `epoch`: the original keeps [start, epoch),
+    /// the new one [epoch, end).
     function splitStorageByEpoch(uint256 storageId, uint32 epoch) external returns (uint256 newStorageId);
-    /// @notice Extends a free or used storage resource by `epochs`; pays WAL.
+    /// @notice Extends a storage resource (owner only, unexpired) by `epochs`; pays WAL. If a
+    /// registration uses it, the registration is extended too.
     function extendStorage(uint256 storageId, uint32 epochs) external;
-    /// @notice Registers a blob against free storage the caller owns; pays the write price.
+    /// @notice Registers blob (`encodingType`, `size`, `root`) against free, current storage the caller
+    /// owns, holding at least the encoded size; pays the write price. Any number of registrations of
+    /// one blob id may coexist; reverts only if the blob id is invalid.
+    /// @return registrationId The new registration's id (ids count from 1 and are never reused).
+    /// @return blobId keccak256(abi.encodePacked(encodingType, size, root)).
     function registerBlob(uint256 storageId, bytes32 root, uint64 size, uint8 encodingType, bool deletable)
         external
-        returns (bytes32 blobId);
+        returns (uint256 registrationId, bytes32 blobId);
     /// @notice Buys exactly the storage a blob needs for `epochs` epochs and registers it, in one call.
     function registerBlobWithNewStorage(bytes32 root, uint64 size, uint8 encodingType, bool deletable, uint32 epochs)
         external
-        returns (bytes32 blobId, uint256 storageId);
-    /// @notice Certifies one registered blob with a quorum certificate (3w >= 2n+1).
-    function certifyBlob(bytes32 blobId, Certificate calldata cert) external;
-    /// @notice Certifies many registered blobs with one certificate over all of them.
-    function certifyBlobs(bytes32[] calldata blobIds, Certificate calldata cert) external;
-    /// @notice Extends a blob's end epoch by `epochs`, paying for its storage.
-    function extendBlob(bytes32 blobId, uint32 epochs) external;
-    /// @notice Deletes a deletable blob (owner only); its storage becomes free again and stays the owner's.
-    function deleteBlob(bytes32 blobId) external returns (uint256 storageId);
-    /// @notice Marks a blob invalid with a certificate of f+1 shards (3w >= n+1).
+        returns (uint256 registrationId, bytes32 blobId, uint256 storageId);
+    /// @notice Certifies one Registered, unexpired registration of a valid blob with a quorum
+    /// certificate (3w >= 2n+1) over body keccak256(abi.encodePacked(blobId, registrationId, deletable)).
+    /// Anyone may submit.
+    function certifyRegistration(uint256 registrationId, Certificate calldata cert) external;
+    /// @notice Certifies many registrations with one certificate over all of them, in order.
+    function certifyRegistrations(uint256[] calldata registrationIds, Certificate calldata cert) external;
+    /// @notice Extends a Registered or Certified, unexpired registration of a valid blob (and its
+    /// storage) by `epochs`; the caller pays. A deletable registration only by its owner, a
+    /// permanent one by anyone.
+    function extendRegistration(uint256 registrationId, uint32 epochs) external;
+    /// @notice Deletes a deletable, Registered or Certified, unexpired registration of a valid blob
+    /// (owner only). Ends only that registration; its storage becomes free and stays the owner's.
+    function deleteRegistration(uint256 registrationId) external returns (uint256 storageId);
+    /// @notice Marks a blob id invalid with a certificate of f+1 shards (3w >= n+1) over body = blobId;
+    /// the blob id must have a registration that is not deleted and unexpired. Final: no new
+    /// registration of it, and every registration of it counts as dead (storage is not freed).
     function invalidateBlob(bytes32 blobId, Certificate calldata cert) external;
 
-    /// @notice A blob's registration (state None if never registered).
-    function blob(bytes32 blobId) external view returns (BlobInfo memory);
+    /// @notice A registration (state None and all zero if `registrationId` was never issued).
+    function registration(uint256 registrationId) external view returns (RegistrationInfo memory);
+    /// @notice What holds for `blobId` over its registrations (all zero if never registered).
+    function blobStatus(bytes32 blobId) external view returns (BlobStatus memory);
     /// @notice A storage resource.
     function storageResource(uint256 storageId) external view returns (StorageResource memory);
     /// @notice Encoded size of a blob of `size` bytes (reverts if too large).
     function encodedSize(uint64 size) external view returns (uint64);
     /// @notice WAL cost of `size` encoded bytes for `epochs` epochs, plus the write fee for registering.
     function storageCost(uint64 size, uint32 epochs) external view returns (uint256 storage_, uint256 write);
+    /// @notice The id the next storage resource will get (ids start at 1 and count up).
+    function nextStorageId() external view returns (uint256);
+    /// @notice The id the next registration will get (ids start at 1 and count up, never reused).
+    function nextRegistrationId() external view returns (uint256);
     /// @notice The staking contract.
     function staking() external view returns (address);
     /// @notice The WAL token.

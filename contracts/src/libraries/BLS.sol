@@ -10,8 +10,13 @@ pragma solidity 0.8.30;
 /// @dev Failure policy:
 /// - `verify` and `verifyWithHash` never revert on bad input: wrong lengths, the identity as key or
 ///   signature, coordinates not below p, points off the curve or outside the subgroup all return
-///   false. (The pairing precompile consumes the gas it was given when it rejects a point: a
-///   caller sending malformed points pays for it.)
+///   false.
+/// - Bounded gas: a precompile that rejects its input consumes all the gas it was given, so every
+///   precompile call gets a stipend from its gas schedule for that input size (EIP-2537 as in
+///   Prague; SHA-256 60 + 12 per word; modexp with headroom over EIP-2565 and EIP-7883) instead of
+///   all remaining gas. A malformed or non-subgroup point thus costs at most the stipend (the
+///   pairing: 102,900), never 63/64 of the transaction's gas. A fork that raised these prices would
+///   make verification fail closed (false), never pass.
 /// - `hashToG2` reverts with `InvalidDstLength` for an empty DST or one longer than 255 bytes (and
 ///   with `PrecompileFailed(MAP_FP2_TO_G2)` only if a precompile is missing or runs out of gas).
 /// - The point arithmetic (`g1Add`, `g2Add`, `aggregate`) reverts with `InvalidPointLength` or
@@ -38,6 +43,17 @@ library BLS {
     address internal constant G2ADD = address(0x0d);
     address internal constant PAIRING = address(0x0f);
     address internal constant MAP_FP2_TO_G2 = address(0x11);
+
+    /// @dev Gas stipends (EIP-2537 Prague schedule): G1ADD 375, G2ADD 600, MAP_FP2_TO_G2 23,800,
+    /// pairing 32,600 per pair + 37,700 (2 pairs here); SHA-256 60 + 12 per 32-byte word; modexp
+    /// of a 64-byte base, 1-byte exponent, 48-byte modulus costs 200 (EIP-2565) or 500 (EIP-7883).
+    uint256 internal constant G1ADD_GAS = 375;
+    uint256 internal constant G2ADD_GAS = 600;
+    uint256 internal constant MAP_FP2_TO_G2_GAS = 23_800;
+    uint256 internal constant PAIRING_2_GAS = 2 * 32_600 + 37_700;
+    uint256 internal constant SHA256_BASE_GAS = 60;
+    uint256 internal constant SHA256_WORD_GAS = 12;
+    uint256 internal constant MODEXP_GAS = 1_200;
 
     /// @dev The base field modulus p, as its top 16 bytes and its low 32 bytes.
     uint256 private constant P_HI = 0x1a0111ea397fe69a4b1ba7b6434bacd7;
@@ -111,7 +127,7 @@ library BLS {
             let input := add(out, 128)
             mcopy(input, add(a, 0x20), 128)
             mcopy(add(input, 128), add(b, 0x20), 128)
-            success := staticcall(gas(), 0x0b, input, 256, out, 128)
+            success := staticcall(G1ADD_GAS, 0x0b, input, 256, out, 128)
         }
         if (!success) revert PrecompileFailed(G1ADD);
     }
@@ -130,7 +146,7 @@ library BLS {
             let input := add(out, 256)
             mcopy(input, add(a, 0x20), 256)
             mcopy(add(input, 256), add(b, 0x20), 256)
-            success := staticcall(gas(), 0x0d, input, 512, out, 256)
+            success := staticcall(G2ADD_GAS, 0x0d, input, 512, out, 256)
         }
         if (!success) revert PrecompileFailed(G2ADD);
     }
@@ -182,7 +198,7 @@ library BLS {
             bool success;
             assembly ("memory-safe") {
                 mcopy(add(acc, 128), add(key, 0x20), 128)
-                success := staticcall(gas(), 0x0b, acc, 256, acc, 128)
+                success := staticcall(G1ADD_GAS, 0x0b, acc, 256, acc, 128)
             }
             if (!success) revert PrecompileFailed(G1ADD);
         }
@@ -214,7 +230,7 @@ library BLS {
                 mstore(add(g, 0x40), NEG_G1_Y_HI)
                 mstore(add(g, 0x60), NEG_G1_Y_LO)
                 mcopy(add(buf, 512), sig, 256)
-                let success := staticcall(gas(), 0x0f, buf, 768, 0x00, 0x20)
+                let success := staticcall(PAIRING_2_GAS, 0x0f, buf, 768, 0x00, 0x20)
                 ok := and(success, eq(mload(0x00), 1))
             }
         }
@@ -247,7 +263,14 @@ library BLS {
             let primeLen := add(add(0x40, msgLen), add(4, dstLen))
             // Hashes go to `u` (uniform bytes, 256), b0 kept in `b0`.
             let u := add(add(s, primeLen), 0x20)
-            success := staticcall(gas(), 0x02, s, primeLen, u, 0x20)
+            success := staticcall(
+                add(SHA256_BASE_GAS, mul(SHA256_WORD_GAS, shr(5, add(primeLen, 31)))),
+                0x02,
+                s,
+                primeLen,
+                u,
+                0x20
+            )
             let b0 := mload(u)
 
             // ---- b_i = H((b0 xor b_{i-1}) ‖ I2OSP(i, 1) ‖ DST_prime), i = 1..8 ----
@@ -256,14 +279,15 @@ library BLS {
             mcopy(add(t, 33), add(dst, 0x20), dstLen)
             mstore8(add(add(t, 33), dstLen), dstLen)
             let tLen := add(34, dstLen)
+            let shaGas := add(SHA256_BASE_GAS, mul(SHA256_WORD_GAS, shr(5, add(tLen, 31))))
             mstore(t, b0)
             mstore8(add(t, 32), 1)
-            success := and(success, staticcall(gas(), 0x02, t, tLen, u, 0x20))
+            success := and(success, staticcall(shaGas, 0x02, t, tLen, u, 0x20))
             for { let i := 2 } lt(i, 9) { i := add(i, 1) } {
                 let dstPtr := add(u, shl(5, sub(i, 1)))
                 mstore(t, xor(b0, mload(sub(dstPtr, 0x20))))
                 mstore8(add(t, 32), i)
-                success := and(success, staticcall(gas(), 0x02, t, tLen, dstPtr, 0x20))
+                success := and(success, staticcall(shaGas, 0x02, t, tLen, dstPtr, 0x20))
             }
 
             // ---- hash_to_field: four 64-byte chunks mod p via modexp(base, 1, p) ----
@@ -283,14 +307,14 @@ library BLS {
                 mstore(add(e, 0x80), mload(add(chunk, 0x20)))
                 let fk := add(f, shl(6, k))
                 mstore(fk, 0)
-                success := and(success, staticcall(gas(), 0x05, e, 209, add(fk, 16), 48))
+                success := and(success, staticcall(MODEXP_GAS, 0x05, e, 209, add(fk, 16), 48))
             }
 
             // ---- map each Fp2 element to G2 and add the two points ----
             let g := add(f, 256)
-            success := and(success, staticcall(gas(), 0x11, f, 128, g, 256))
-            success := and(success, staticcall(gas(), 0x11, add(f, 128), 128, add(g, 256), 256))
-            success := and(success, staticcall(gas(), 0x0d, g, 512, out, 256))
+            success := and(success, staticcall(MAP_FP2_TO_G2_GAS, 0x11, f, 128, g, 256))
+            success := and(success, staticcall(MAP_FP2_TO_G2_GAS, 0x11, add(f, 128), 128, add(g, 256), 256))
+            success := and(success, staticcall(G2ADD_GAS, 0x0d, g, 512, out, 256))
         }
         if (!success) revert PrecompileFailed(MAP_FP2_TO_G2);
     }

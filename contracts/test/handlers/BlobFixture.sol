@@ -10,6 +10,7 @@ import {IBlobRegistry} from "../../src/interfaces/IBlobRegistry.sol";
 import {Staking} from "../../src/Staking.sol";
 import {IStaking} from "../../src/interfaces/IStaking.sol";
 import {WAL} from "../../src/WAL.sol";
+import {BLS} from "../../src/libraries/BLS.sol";
 
 /// @notice Cheatcodes the blob tests need beyond utils/Test.sol.
 interface VmBlob {
@@ -43,6 +44,10 @@ abstract contract BlobFixture is Test {
     bytes32[] internal vectorIds;
     bool[] internal vectorDeletable;
     uint256 internal committeeSize;
+    /// @dev The vector secret keys (test keys only): certificates over any message are signed here.
+    uint256[] internal secretKeys;
+    /// @dev The BLS12-381 group order r.
+    uint256 internal constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
 
     /// @dev Deploys the three contracts from DEPLOYER at nonces 0, 1, 2 and checks the addresses.
     function _deploy() internal {
@@ -51,6 +56,7 @@ abstract contract BlobFixture is Test {
         vectorRoots = vm.parseJsonBytes32Array(json, ".blobs.roots");
         vectorIds = vm.parseJsonBytes32Array(json, ".blobs.ids");
         vectorDeletable = VmBlob(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
+        secretKeys = vm.parseJsonUintArray(json, ".keys.secretKeys");
         vm.startPrank(DEPLOYER);
         wal = new WAL(true, 1e18, address(0), 0);
         staking = new Staking(_stakingConfig(STORAGE_PRICE, WRITE_PRICE));
@@ -132,15 +138,16 @@ abstract contract BlobFixture is Test {
         return vectorIds[j];
     }
 
-    /// @dev Registers vector blobs [from, to) for `who` with fresh storage for `epochs` epochs.
+    /// @dev Registers vector blobs [from, to) for `who` with fresh storage for `epochs` epochs;
+    /// returns the registration ids.
     function _registerVectorBlobs(address who, uint256 from, uint256 to, uint32 epochs)
         internal
-        returns (bytes32[] memory ids)
+        returns (uint256[] memory ids)
     {
-        ids = new bytes32[](to - from);
+        ids = new uint256[](to - from);
         vm.startPrank(who);
         for (uint256 j = from; j < to; ++j) {
-            (ids[j - from],) = registry.registerBlobWithNewStorage(
+            (ids[j - from],,) = registry.registerBlobWithNewStorage(
                 vectorRoots[j], uint64(vectorSizes[j]), 1, vectorDeletable[j], epochs
             );
         }
@@ -193,6 +200,76 @@ abstract contract BlobFixture is Test {
         cert.epoch = epoch;
         cert.signers = bitmap;
         cert.signature = _aggregate(_signatures(name), bitmap);
+    }
+
+    /// @dev The aggregate signature over `message` of the members set in `bitmap` (committee
+    /// member i = vector key i): (sum of their secret keys mod r) * H(message), with G2MSM (0x0e).
+    function _sign(bytes memory message, bytes memory bitmap) internal view returns (bytes memory sig) {
+        uint256 scalar;
+        for (uint256 i; i < committeeSize; ++i) {
+            if (_signed(bitmap, i)) scalar = addmod(scalar, secretKeys[i], R);
+        }
+        bytes memory h = BLS.hashToG2(message, BLS.DST);
+        (bool ok, bytes memory out) = address(0x0e).staticcall(bytes.concat(h, bytes32(scalar)));
+        assertTrue(ok && out.length == 256, "G2MSM");
+        sig = out;
+    }
+
+    /// @dev The certify body over registrations `ids` (their blob ids and deletable flags as registered).
+    function _certifyBody(uint256[] memory ids) internal view returns (bytes32) {
+        bytes memory packed;
+        for (uint256 k; k < ids.length; ++k) {
+            IBlobRegistry.RegistrationInfo memory g = registry.registration(ids[k]);
+            packed = abi.encodePacked(packed, g.blobId, ids[k], g.deletable);
+        }
+        return keccak256(packed);
+    }
+
+    /// @dev The 65-byte message of `intent` in `epoch` over `body`, for this chain and the registry.
+    function _message(uint8 intent, uint32 epoch, bytes32 body) internal view returns (bytes memory) {
+        return abi.encodePacked(intent, uint64(block.chainid), address(registry), epoch, body);
+    }
+
+    /// @dev A certify certificate over registrations `ids` in `epoch`, signed by the members in `bitmap`.
+    function _certRegs(uint256[] memory ids, uint32 epoch, bytes memory bitmap)
+        internal
+        view
+        returns (IBlobRegistry.Certificate memory cert)
+    {
+        cert.epoch = epoch;
+        cert.signers = bitmap;
+        cert.signature = _sign(_message(1, epoch, _certifyBody(ids)), bitmap);
+    }
+
+    /// @dev A certify certificate over registration `id` alone, signed by all members but `absent`.
+    function _certReg(uint256 id, uint32 epoch, uint256[] memory absent)
+        internal
+        view
+        returns (IBlobRegistry.Certificate memory)
+    {
+        return _certRegs(_ids(id), epoch, _bitmapAllBut(absent));
+    }
+
+    /// @dev An invalidity certificate for `blobId` in `epoch`, signed by the members in `bitmap`.
+    function _certInvalid(bytes32 blobId, uint32 epoch, bytes memory bitmap)
+        internal
+        view
+        returns (IBlobRegistry.Certificate memory cert)
+    {
+        cert.epoch = epoch;
+        cert.signers = bitmap;
+        cert.signature = _sign(_message(2, epoch, blobId), bitmap);
+    }
+
+    function _ids(uint256 a) internal pure returns (uint256[] memory r) {
+        r = new uint256[](1);
+        r[0] = a;
+    }
+
+    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory r) {
+        r = new uint256[](2);
+        r[0] = a;
+        r[1] = b;
     }
 
     /// @dev A certificate of message `name` signed by all members but `absent`.

@@ -9,69 +9,82 @@ import {BlobRegistry} from "../../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../../src/interfaces/IBlobRegistry.sol";
 import {Staking} from "../../src/Staking.sol";
 import {WAL} from "../../src/WAL.sol";
+import {BLS} from "../../src/libraries/BLS.sol";
 
 /// @notice Drives the blob registry for the invariant tests with bounded random calls by three
-/// actors: buying, splitting and extending storage, registering, certifying (vector signatures
-/// of random signer subsets of a 10-member committee), invalidating, extending, deleting, and
-/// advancing epochs. It records what the invariants need: WAL paid, byte-epochs bought, every
-/// blob id touched, and counters of outcomes that must never happen.
+/// actors on three blob ids: registering (new or freed storage), certifying (certificates signed
+/// here with the vector keys of a 10-member committee, random signer subsets), replaying every kind
+/// of old certificate onto other registrations, extending, deleting, invalidating and advancing
+/// epochs. Every call's outcome is predicted from the ghost state first (success, or the exact
+/// custom error the registry must raise first); the handler counts calls, successes and reverts by
+/// error selector per action, and counts mismatches, which the invariants require to be zero. So
+/// no revert is swallowed silently, and a handler that never reaches its target shows in the counts.
 contract BlobHandler is Test {
     BlobRegistry internal immutable registry;
     Staking internal immutable staking;
     WAL internal immutable wal;
 
     address[3] internal actors = [address(0xAC01), address(0xAC02), address(0xAC03)];
-    /// @dev Committee of 10 members, 10 shards each: certify needs 7 signers, invalidate 4.
     uint256 internal constant MEMBERS = 10;
     uint256 internal constant SHARDS_EACH = 10;
     uint256 internal constant N = 100;
-    /// @dev Vector blobs usable here: 0..2 have certify signatures (blob 0 also invalid and epoch 2).
-    uint256 internal constant BLOBS = 6;
+    uint256 internal constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+    uint256 public constant BLOBS = 3;
+    uint64 internal constant SIZE = 4096;
 
-    bytes32[BLOBS] internal roots;
-    uint64[BLOBS] internal sizes;
-    bool[BLOBS] internal deletable;
-    bytes32[BLOBS] public ids;
-    /// @dev Signatures: 0..2 certifyBlob{j}Epoch1, 3 certifyBlob0Epoch2, 4 invalidBlob0Epoch1.
-    mapping(uint256 message => bytes[]) internal sigs;
+    uint256[] internal secretKeys;
 
-    // ---------------------------------------------------------------- ghost state
+    /// @notice A registration as the ghost state sees it.
+    struct Ghost {
+        uint256 id;
+        bytes32 blobId;
+        address owner;
+        bool deletable;
+        uint8 state; // 1 registered, 2 certified, 3 deleted
+        uint32 end;
+        uint256 storageId;
+        /// @dev Certificates produced before this registration existed (serials below this).
+        uint256 certsBefore;
+    }
 
-    /// @notice WAL the actors paid, by balance difference around each call.
-    uint256 public ghostPaid;
-    /// @notice Byte-epochs bought and added by extensions (splits conserve them).
-    uint256 public ghostByteEpochs;
-    /// @notice Calls whose WAL charge differed from the price formula.
-    uint256 public wrongCharges;
-    /// @notice Certifications accepted with signers short of 2f+1 shards.
+    /// @notice A certificate the handler produced: for registration `id`, serial = index.
+    struct Cert {
+        uint256 id;
+        IBlobRegistry.Certificate cert;
+    }
+
+    Ghost[] internal ghosts;
+    mapping(uint256 registrationId => uint256 index) internal indexOf;
+    Cert[] internal certs;
+    mapping(bytes32 blobId => bool) public ghostInvalid;
+
+    // ---------------------------------------------------------------- counters
+
+    /// @notice Calls, successes and reverts by selector, per action.
+    mapping(bytes32 action => uint256) public calls;
+    mapping(bytes32 action => uint256) public successes;
+    mapping(bytes32 action => mapping(bytes4 selector => uint256)) public reverts;
+    /// @notice Outcomes that differed from the prediction (success where a revert was due, or
+    /// another error than the first the rules require).
+    uint256 public mismatches;
+    /// @notice Certificates accepted for a registration made after they were signed.
+    uint256 public replaysAccepted;
+    /// @notice Certifications accepted short of quorum, or of a registration that was not
+    /// Registered, unexpired and of a valid blob.
     uint256 public certifiedWithoutQuorum;
-    /// @notice Certifications accepted for a blob that was not Registered and unexpired (deleted,
-    /// expired, invalid, already certified).
-    uint256 public certifiedNotRegistered;
-    /// @notice Invalidations accepted with signers short of f+1 shards.
-    uint256 public invalidatedWithoutQuorum;
-    /// @notice Successful calls, by kind (to see that the run exercised them).
-    mapping(bytes32 kind => uint256) public calls;
+    uint256 public certifiedDead;
+    /// @notice WAL the actors paid, and byte-epochs bought or added.
+    uint256 public ghostPaid;
+    uint256 public ghostByteEpochs;
+    uint256 public wrongCharges;
 
     constructor(BlobRegistry registry_, Staking staking_, WAL wal_, string memory json) {
         registry = registry_;
         staking = staking_;
         wal = wal_;
-        uint256[] memory s = vm.parseJsonUintArray(json, ".blobs.sizes");
-        bytes32[] memory r = vm.parseJsonBytes32Array(json, ".blobs.roots");
-        bytes32[] memory id = vm.parseJsonBytes32Array(json, ".blobs.ids");
-        bool[] memory d = VmBool(address(vm)).parseJsonBoolArray(json, ".blobs.deletable");
-        for (uint256 j; j < BLOBS; ++j) {
-            (sizes[j], roots[j], ids[j], deletable[j]) = (uint64(s[j]), r[j], id[j], d[j]);
-        }
-        string[5] memory names = [
-            "certifyBlob0Epoch1", "certifyBlob1Epoch1", "certifyBlob2Epoch1", "certifyBlob0Epoch2", "invalidBlob0Epoch1"
-        ];
-        for (uint256 m; m < 5; ++m) {
-            bytes[] memory all = vm.parseJsonBytesArray(json, string.concat(".messages.", names[m], ".signatures"));
-            for (uint256 i; i < MEMBERS; ++i) {
-                sigs[m].push(all[i]);
-            }
+        uint256[] memory sks = vm.parseJsonUintArray(json, ".keys.secretKeys");
+        for (uint256 i; i < MEMBERS; ++i) {
+            secretKeys.push(sks[i]);
         }
         for (uint256 a; a < 3; ++a) {
             vm.startPrank(actors[a]);
@@ -81,18 +94,28 @@ contract BlobHandler is Test {
         }
     }
 
-    function blobCount() external pure returns (uint256) {
-        return BLOBS;
+    // ---------------------------------------------------------------- views for the invariants
+
+    function ghostCount() external view returns (uint256) {
+        return ghosts.length;
+    }
+
+    function ghost(uint256 k) external view returns (Ghost memory) {
+        return ghosts[k];
+    }
+
+    function certCount() external view returns (uint256) {
+        return certs.length;
+    }
+
+    function blobId(uint256 j) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint8(1), SIZE, keccak256(abi.encode(j))));
     }
 
     // ---------------------------------------------------------------- helpers
 
-    function _actor(uint256 seed) internal view returns (address) {
-        return actors[seed % 3];
-    }
-
-    function _units(uint256 size) internal pure returns (uint256) {
-        return (size + (1 << 20) - 1) >> 20;
+    function _root(uint256 j) internal pure returns (bytes32) {
+        return keccak256(abi.encode(j));
     }
 
     function _balances() internal view returns (uint256 total) {
@@ -101,27 +124,29 @@ contract BlobHandler is Test {
         }
     }
 
-    /// @dev Books what the actors paid in the last call and checks it against `expected`.
+    function _units(uint256 size) internal pure returns (uint256) {
+        return (size + (1 << 20) - 1) >> 20;
+    }
+
     function _charged(uint256 before, uint256 expected) internal {
         uint256 paid = before - _balances();
         ghostPaid += paid;
         if (paid != expected) ++wrongCharges;
     }
 
-    /// @dev A storage id the registry handed out (1..next-1), or 0 if none yet.
-    function _storageId(uint256 seed) internal view returns (uint256) {
-        uint256 next = registry.nextStorageId();
-        if (next == 1) return 0;
-        return 1 + seed % (next - 1);
+    /// @dev Books the outcome of `action` against the prediction `expected` (0 = success).
+    function _outcome(bytes32 action, bool ok, bytes memory err, bytes4 expected) internal {
+        ++calls[action];
+        if (ok) {
+            ++successes[action];
+            if (expected != bytes4(0)) ++mismatches;
+            return;
+        }
+        bytes4 selector = err.length >= 4 ? bytes4(err) : bytes4(0xffffffff);
+        ++reverts[action][selector];
+        if (selector != expected) ++mismatches;
     }
 
-    /// @dev Blob index for a seed: the certifiable blobs 0..2 three times out of four.
-    function _blobIndex(uint256 seed) internal pure returns (uint256) {
-        return seed % 4 == 0 ? seed % BLOBS : seed % 3;
-    }
-
-    /// @dev A signer mask for a seed: half the time all but at most two members (a quorum),
-    /// otherwise any non-empty subset.
     function _mask(uint256 seed) internal pure returns (uint256) {
         uint256 all = (1 << MEMBERS) - 1;
         if (seed % 2 == 0) return all & ~(1 << ((seed >> 8) % MEMBERS)) & ~(1 << ((seed >> 16) % MEMBERS));
@@ -134,178 +159,223 @@ contract BlobHandler is Test {
         }
     }
 
-    function _cert(uint256 message, uint256 mask) internal view returns (IBlobRegistry.Certificate memory cert) {
+    function _sign(bytes memory message, uint256 mask) internal view returns (IBlobRegistry.Certificate memory c) {
+        uint256 scalar;
+        for (uint256 i; i < MEMBERS; ++i) {
+            if (mask & (1 << i) != 0) scalar = addmod(scalar, secretKeys[i], R);
+        }
+        (bool ok, bytes memory sig) =
+            address(0x0e).staticcall(bytes.concat(BLS.hashToG2(message, BLS.DST), bytes32(scalar)));
+        require(ok, "G2MSM");
         bytes memory bitmap = new bytes(2);
         bitmap[0] = bytes1(uint8(mask));
         bitmap[1] = bytes1(uint8(mask >> 8));
-        bytes memory acc;
-        bytes[] storage all = sigs[message];
-        for (uint256 i; i < MEMBERS; ++i) {
-            if (mask & (1 << i) == 0) continue;
-            if (acc.length == 0) {
-                acc = all[i];
-            } else {
-                (bool ok, bytes memory sum) = address(0x0d).staticcall(bytes.concat(acc, all[i]));
-                require(ok, "G2ADD");
-                acc = sum;
-            }
-        }
-        cert = IBlobRegistry.Certificate({epoch: staking.currentEpoch(), signers: bitmap, signature: acc});
+        c = IBlobRegistry.Certificate({epoch: staking.currentEpoch(), signers: bitmap, signature: sig});
     }
 
-    function _live(bytes32 blobId) internal view returns (bool) {
-        IBlobRegistry.BlobInfo memory b = registry.blob(blobId);
-        return b.state == IBlobRegistry.BlobState.Registered && staking.currentEpoch() < b.endEpoch;
+    function _message(uint8 intent, bytes32 body) internal view returns (bytes memory) {
+        return abi.encodePacked(intent, uint64(block.chainid), address(registry), staking.currentEpoch(), body);
+    }
+
+    /// @dev Max end over the ghost registrations of `id` that are not deleted.
+    function _liveEnd(bytes32 id) internal view returns (uint32 max) {
+        for (uint256 k; k < ghosts.length; ++k) {
+            Ghost storage g = ghosts[k];
+            if (g.blobId == id && g.state != 3 && g.end > max) max = g.end;
+        }
+    }
+
+    function _everRegistered(bytes32 id) internal view returns (bool) {
+        for (uint256 k; k < ghosts.length; ++k) {
+            if (ghosts[k].blobId == id) return true;
+        }
+        return false;
+    }
+
+    /// @dev A freed, unexpired, started storage resource of `who` (from a deleted registration), or 0.
+    function _freed(address who) internal view returns (uint256) {
+        uint32 current = staking.currentEpoch();
+        for (uint256 k; k < ghosts.length; ++k) {
+            Ghost storage g = ghosts[k];
+            if (g.owner != who || g.state != 3) continue;
+            IBlobRegistry.StorageResource memory r = registry.storageResource(g.storageId);
+            if (r.usedBy == 0 && current < r.endEpoch && r.startEpoch <= current) return g.storageId;
+        }
+        return 0;
+    }
+
+    /// @dev The predicted first error of certifying ghost `g` with a certificate of `weight`.
+    function _certifyError(Ghost storage g, uint256 weight) internal view returns (bytes4) {
+        if (g.state != 1) return BlobRegistry.WrongRegistrationState.selector;
+        if (staking.currentEpoch() >= g.end) return BlobRegistry.RegistrationExpired.selector;
+        if (ghostInvalid[g.blobId]) return BlobRegistry.BlobIsInvalid.selector;
+        if (3 * weight < 2 * N + 1) return BlobRegistry.ShortOfQuorum.selector;
+        return bytes4(0);
     }
 
     // ---------------------------------------------------------------- actions
 
-    function buyStorage(uint256 actorSeed, uint64 size, uint32 epochs) external {
-        address who = _actor(actorSeed);
-        size = uint64(bound(size, 1, 64 << 20));
-        epochs = uint32(bound(epochs, 1, 4));
+    /// @dev Registers blob `blobSeed % 3`, on freed storage of the actor if `reuse` and there is
+    /// some, else with new storage for 1..5 epochs.
+    function register(uint256 actorSeed, uint256 blobSeed, bool deletable, uint32 epochs, bool reuse) external {
+        address who = actors[actorSeed % 3];
+        uint256 j = blobSeed % BLOBS;
+        epochs = uint32(bound(epochs, 1, 5));
+        bytes4 expected = ghostInvalid[blobId(j)] ? BlobRegistry.BlobIsInvalid.selector : bytes4(0);
+        uint256 storageId = reuse ? _freed(who) : 0;
+        uint256 before = _balances();
+        (bool ok, bytes memory ret) = _callRegister(who, j, deletable, epochs, storageId);
+        _outcome(storageId != 0 ? bytes32("registerBlob") : bytes32("registerWithNewStorage"), ok, ret, expected);
+        if (ok) _booked(who, j, deletable, epochs, storageId, ret, before);
+    }
+
+    function _callRegister(address who, uint256 j, bool deletable, uint32 epochs, uint256 storageId)
+        internal
+        returns (bool ok, bytes memory ret)
+    {
+        bytes memory data = storageId != 0
+            ? abi.encodeCall(registry.registerBlob, (storageId, _root(j), SIZE, 1, deletable))
+            : abi.encodeCall(registry.registerBlobWithNewStorage, (_root(j), SIZE, 1, deletable, epochs));
+        vm.prank(who);
+        (ok, ret) = address(registry).call(data);
+    }
+
+    function _booked(
+        address who,
+        uint256 j,
+        bool deletable,
+        uint32 epochs,
+        uint256 storageId,
+        bytes memory ret,
+        uint256 before
+    ) internal {
+        (uint64 storagePrice, uint64 writePrice) = staking.prices();
+        uint64 encoded = registry.encodedSize(SIZE);
+        uint256 id = abi.decode(ret, (uint256));
+        if (storageId == 0) {
+            (,, storageId) = abi.decode(ret, (uint256, bytes32, uint256));
+            _charged(before, _units(encoded) * (uint256(epochs) * storagePrice + writePrice));
+            ghostByteEpochs += uint256(encoded) * epochs;
+        } else {
+            _charged(before, _units(encoded) * writePrice);
+        }
+        indexOf[id] = ghosts.length;
+        ghosts.push(
+            Ghost({
+                id: id,
+                blobId: blobId(j),
+                owner: who,
+                deletable: deletable,
+                state: 1,
+                end: registry.storageResource(storageId).endEpoch,
+                storageId: storageId,
+                certsBefore: certs.length
+            })
+        );
+    }
+
+    /// @dev Certifies a ghost registration with a fresh certificate of a random signer subset.
+    function certify(uint256 regSeed, uint256 maskSeed) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        uint256 mask = _mask(maskSeed);
+        bytes4 expected = _certifyError(g, _weight(mask));
+        IBlobRegistry.Certificate memory c =
+            _sign(_message(1, keccak256(abi.encodePacked(g.blobId, g.id, g.deletable))), mask);
+        certs.push(Cert({id: g.id, cert: c}));
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.certifyRegistration, (g.id, c)));
+        _outcome("certify", ok, ret, expected);
+        if (!ok) return;
+        if (3 * _weight(mask) < 2 * N + 1) ++certifiedWithoutQuorum;
+        if (expected != bytes4(0)) ++certifiedDead;
+        g.state = 2;
+    }
+
+    /// @dev Replays certificate `certSeed` (any the handler ever produced) onto every registration
+    /// made after it (the last 8 at most), and onto one other registration: none may be certified.
+    function replay(uint256 certSeed, uint256 regSeed) external {
+        if (certs.length == 0 || ghosts.length == 0) return;
+        uint256 serial = certSeed % certs.length;
+        Cert storage c = certs[serial];
+        uint256 from = ghosts.length > 8 ? ghosts.length - 8 : 0;
+        for (uint256 k = from; k <= ghosts.length; ++k) {
+            Ghost storage g = ghosts[k == ghosts.length ? regSeed % ghosts.length : k];
+            if (g.id == c.id) continue;
+            (bool ok, bytes memory ret) =
+                address(registry).call(abi.encodeCall(registry.certifyRegistration, (g.id, c.cert)));
+            ++calls["replay"];
+            if (ok) {
+                ++mismatches;
+                if (g.certsBefore > serial) ++replaysAccepted;
+                g.state = 2;
+            } else {
+                ++reverts["replay"][bytes4(ret)];
+            }
+        }
+    }
+
+    function extend(uint256 actorSeed, uint256 regSeed, uint32 epochs) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 2 == 0 ? g.owner : actors[actorSeed % 3];
+        epochs = uint32(bound(epochs, 1, 3));
+        uint32 current = staking.currentEpoch();
+        bytes4 expected;
+        if (g.state == 3) expected = BlobRegistry.WrongRegistrationState.selector;
+        else if (ghostInvalid[g.blobId]) expected = BlobRegistry.BlobIsInvalid.selector;
+        else if (g.deletable && who != g.owner) expected = BlobRegistry.NotRegistrationOwner.selector;
+        else if (current >= g.end) expected = BlobRegistry.RegistrationExpired.selector;
+        else if (uint256(g.end) + epochs > uint256(current) + 200) expected = BlobRegistry.TooManyEpochs.selector;
         (uint64 price,) = staking.prices();
+        uint64 size = registry.storageResource(g.storageId).size;
         uint256 before = _balances();
         vm.prank(who);
-        registry.buyStorage(size, epochs);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(registry.extendRegistration, (g.id, epochs)));
+        _outcome("extend", ok, ret, expected);
+        if (!ok) return;
         _charged(before, _units(size) * epochs * price);
         ghostByteEpochs += uint256(size) * epochs;
-        ++calls["buyStorage"];
+        g.end += epochs;
     }
 
-    function splitStorageBySize(uint256 actorSeed, uint256 idSeed, uint64 cut) external {
-        uint256 id = _storageId(idSeed);
-        IBlobRegistry.StorageResource memory r = registry.storageResource(id);
-        if (r.size < 2) return;
-        cut = uint64(bound(cut, 1, r.size - 1));
-        vm.prank(actorSeed % 2 == 0 ? r.owner : _actor(actorSeed));
-        try registry.splitStorageBySize(id, cut) {
-            ++calls["splitStorageBySize"];
-        } catch {}
-    }
-
-    function splitStorageByEpoch(uint256 actorSeed, uint256 idSeed, uint32 epoch) external {
-        uint256 id = _storageId(idSeed);
-        IBlobRegistry.StorageResource memory r = registry.storageResource(id);
-        epoch = uint32(bound(epoch, r.startEpoch, r.endEpoch));
-        vm.prank(actorSeed % 2 == 0 ? r.owner : _actor(actorSeed));
-        try registry.splitStorageByEpoch(id, epoch) {
-            ++calls["splitStorageByEpoch"];
-        } catch {}
-    }
-
-    function extendStorage(uint256 actorSeed, uint256 idSeed, uint32 epochs) external {
-        uint256 id = _storageId(idSeed);
-        IBlobRegistry.StorageResource memory r = registry.storageResource(id);
-        epochs = uint32(bound(epochs, 1, 3));
-        (uint64 price,) = staking.prices();
-        uint256 before = _balances();
-        vm.prank(actorSeed % 2 == 0 ? r.owner : _actor(actorSeed));
-        try registry.extendStorage(id, epochs) {
-            _charged(before, _units(r.size) * epochs * price);
-            ghostByteEpochs += uint256(r.size) * epochs;
-            ++calls["extendStorage"];
-        } catch {}
-    }
-
-    /// @dev Registers vector blob `blobSeed` on an existing resource (the actor's or not).
-    function registerBlob(uint256 actorSeed, uint256 blobSeed, uint256 idSeed) external {
-        uint256 j = _blobIndex(blobSeed);
-        uint256 id = _storageId(idSeed);
-        address who = actorSeed % 2 == 0 ? registry.storageResource(id).owner : _actor(actorSeed);
-        (, uint64 writePrice) = staking.prices();
-        uint256 before = _balances();
+    function remove(uint256 actorSeed, uint256 regSeed) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 3 != 0 ? g.owner : actors[actorSeed % 3];
+        bytes4 expected;
+        if (g.state == 3) expected = BlobRegistry.WrongRegistrationState.selector;
+        else if (who != g.owner) expected = BlobRegistry.NotRegistrationOwner.selector;
+        else if (!g.deletable) expected = BlobRegistry.RegistrationNotDeletable.selector;
+        else if (ghostInvalid[g.blobId]) expected = BlobRegistry.BlobIsInvalid.selector;
+        else if (staking.currentEpoch() >= g.end) expected = BlobRegistry.RegistrationExpired.selector;
         vm.prank(who);
-        try registry.registerBlob(id, roots[j], sizes[j], 1, deletable[j]) {
-            _charged(before, _units(registry.encodedSize(sizes[j])) * writePrice);
-            ++calls["registerBlob"];
-        } catch {}
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.deleteRegistration, (g.id)));
+        _outcome("delete", ok, ret, expected);
+        if (ok) g.state = 3;
     }
 
-    function registerBlobWithNewStorage(uint256 actorSeed, uint256 blobSeed, uint32 epochs) external {
-        uint256 j = _blobIndex(blobSeed);
-        epochs = uint32(bound(epochs, 1, 4));
-        (uint64 storagePrice, uint64 writePrice) = staking.prices();
-        uint256 units = _units(registry.encodedSize(sizes[j]));
-        uint256 before = _balances();
-        vm.prank(_actor(actorSeed));
-        try registry.registerBlobWithNewStorage(roots[j], sizes[j], 1, deletable[j], epochs) {
-            _charged(before, units * (epochs * uint256(storagePrice) + writePrice));
-            ghostByteEpochs += uint256(registry.encodedSize(sizes[j])) * epochs;
-            ++calls["registerBlobWithNewStorage"];
-        } catch {}
+    function invalidate(uint256 blobSeed, uint256 maskSeed) external {
+        bytes32 id = blobId(blobSeed % BLOBS);
+        uint256 mask = _mask(maskSeed);
+        bytes4 expected;
+        if (!_everRegistered(id)) expected = BlobRegistry.UnknownBlob.selector;
+        else if (ghostInvalid[id]) expected = BlobRegistry.BlobIsInvalid.selector;
+        else if (staking.currentEpoch() >= _liveEnd(id)) expected = BlobRegistry.BlobNotLive.selector;
+        else if (3 * _weight(mask) < N + 1) expected = BlobRegistry.ShortOfQuorum.selector;
+        IBlobRegistry.Certificate memory c = _sign(_message(2, id), mask);
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.invalidateBlob, (id, c)));
+        _outcome("invalidate", ok, ret, expected);
+        if (ok) ghostInvalid[id] = true;
     }
 
-    /// @dev Certifies blob 0..2 with a random signer subset, using the signatures that match the
-    /// current epoch where the vectors have them (others must fail).
-    function certifyBlob(uint256 blobSeed, uint256 mask) external {
-        uint256 j = blobSeed % 3;
-        mask = _mask(mask);
-        uint256 message = staking.currentEpoch() == 2 && j == 0 ? 3 : j;
-        bool live = _live(ids[j]);
-        IBlobRegistry.Certificate memory cert = _cert(message, mask);
-        try registry.certifyBlob(ids[j], cert) {
-            if (3 * _weight(mask) < 2 * N + 1) ++certifiedWithoutQuorum;
-            if (!live) ++certifiedNotRegistered;
-            ++calls["certifyBlob"];
-        } catch {}
-    }
-
-    /// @dev Batch of blobs 1 and 2 with the signatures over blob 1 alone: must never pass.
-    function certifyBlobsMismatched(uint256 mask) external {
-        mask = _mask(mask);
-        bytes32[] memory batch = new bytes32[](2);
-        (batch[0], batch[1]) = (ids[1], ids[2]);
-        try registry.certifyBlobs(batch, _cert(1, mask)) {
-            ++certifiedWithoutQuorum;
-        } catch {}
-    }
-
-    function invalidateBlob(uint256 mask) external {
-        mask = _mask(mask);
-        IBlobRegistry.Certificate memory cert = _cert(4, mask);
-        try registry.invalidateBlob(ids[0], cert) {
-            if (3 * _weight(mask) < N + 1) ++invalidatedWithoutQuorum;
-            ++calls["invalidateBlob"];
-        } catch {}
-    }
-
-    function extendBlob(uint256 actorSeed, uint256 blobSeed, uint32 epochs) external {
-        bytes32 blobId = ids[_blobIndex(blobSeed)];
-        epochs = uint32(bound(epochs, 1, 3));
-        IBlobRegistry.BlobInfo memory b = registry.blob(blobId);
-        uint64 size = registry.storageResource(b.storageId).size;
-        (uint64 price,) = staking.prices();
-        uint256 before = _balances();
-        vm.prank(_actor(actorSeed));
-        try registry.extendBlob(blobId, epochs) {
-            _charged(before, _units(size) * epochs * price);
-            ghostByteEpochs += uint256(size) * epochs;
-            ++calls["extendBlob"];
-        } catch {}
-    }
-
-    function deleteBlob(uint256 actorSeed, uint256 blobSeed) external {
-        bytes32 blobId = ids[_blobIndex(blobSeed)];
-        address who = actorSeed % 2 == 0 ? registry.blob(blobId).owner : _actor(actorSeed);
-        vm.prank(who);
-        try registry.deleteBlob(blobId) {
-            ++calls["deleteBlob"];
-        } catch {}
-    }
-
-    /// @dev Ends the epoch, one call in eight (signatures exist for epochs 1 and 2 only, so the
-    /// run should stay there a while), up to epoch 4.
+    /// @dev Ends the epoch one call in four, up to epoch 12.
     function advanceEpoch(uint256 seed) external {
-        if (seed % 8 != 0 || staking.currentEpoch() >= 4) return;
+        if (seed % 4 != 0 || staking.currentEpoch() >= 12) return;
         vm.warp(uint256(staking.epochStartTime()) + staking.epochDuration());
         staking.advanceEpoch();
         ++calls["advanceEpoch"];
+        ++successes["advanceEpoch"];
     }
-}
-
-/// @notice The JSON cheatcode the handler needs beyond utils/Test.sol.
-interface VmBool {
-    function parseJsonBoolArray(string calldata json, string calldata key) external pure returns (bool[] memory);
 }
 // forge-lint: disable-end(unsafe-typecast,incorrect-shift)
