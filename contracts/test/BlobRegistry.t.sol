@@ -942,6 +942,36 @@ contract BlobRegistryRegistrationTest is BlobFixture {
         registry.certifyRegistration(id, cert);
     }
 
+    // ------------------------------------------------------------------ Rust vectors
+
+    /// @dev The certify messages and signatures that Rust made (floe-core's `certify_message`,
+    /// vector blob j as registration j+1) are byte for byte what the registry expects, and certify.
+    function test_rustVectors_certifyTheRegistrationsTheyName() external {
+        uint256[] memory ids = _registerVectorBlobs(ALICE, 0, 3, 2);
+        for (uint256 j; j < 3; ++j) {
+            assertEq(ids[j], j + 1, "vector blob j is registration j+1");
+        }
+        assertEq(
+            vm.parseJsonBytes(json, ".messages.certifyBlob0Epoch1.message"),
+            _message(1, 1, _certifyBody(_ids(1))),
+            "Rust's certify message = the registry's"
+        );
+        assertEq(
+            vm.parseJsonBytes(json, ".messages.certifyBlob1Epoch1.message"),
+            _message(1, 1, _certifyBody(_ids(2))),
+            "blob 1"
+        );
+        // A Rust certificate for registration 1 does not certify registration 2 ...
+        IBlobRegistry.Certificate memory cert = _cert("certifyBlob0Epoch1", 1, _bitmap(0x3ff));
+        vm.expectRevert(BlobRegistry.BadSignature.selector);
+        registry.certifyRegistration(2, cert);
+        // ... and certifies registration 1.
+        registry.certifyRegistration(1, cert);
+        assertEq(_state(1), CERTIFIED, "certified with Rust's signatures");
+        registry.certifyRegistration(3, _cert("certifyBlob2Epoch1", 1, _bitmap(0x3ff)));
+        assertEq(_state(3), CERTIFIED, "blob 2");
+    }
+
     // ------------------------------------------------------------------ certifyRegistrations
 
     function test_certifyRegistrations_empty() external {

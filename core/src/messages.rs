@@ -8,7 +8,7 @@
 //! | intent | verifier | epoch | body |
 //! | --- | --- | --- | --- |
 //! | 0 proof of possession | staking contract | 0 | `keccak256(operator ‖ publicKey EIP-2537 (128 bytes))` |
-//! | 1 certify | blob registry | current | `keccak256(blobId_1 ‖ uint8(deletable_1) ‖ … ‖ blobId_k ‖ uint8(deletable_k))` |
+//! | 1 certify | blob registry | current | `keccak256(blobId_1 ‖ uint256(registrationId_1) ‖ uint8(deletable_1) ‖ … )` |
 //! | 2 invalid | blob registry | current | `blobId` |
 
 use sha3::{Digest, Keccak256};
@@ -45,30 +45,54 @@ pub fn message(
     out
 }
 
-/// The body of a certify message: `keccak256(blobId_1 ‖ uint8(deletable_1) ‖ …)`, in the given order.
-pub fn certify_body(blobs: &[([u8; 32], bool)]) -> [u8; 32] {
+/// One registration a certify message confirms: the blob, the registration of it (its on-chain
+/// id, so a confirmation never certifies another registration of the same blob) and the
+/// registration's deletable flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CertifyEntry {
+    /// The blob id.
+    pub blob_id: [u8; 32],
+    /// The registration's id (`uint256` on-chain; ids count from 1 and never reach `u64::MAX`).
+    pub registration_id: u64,
+    /// The registration's deletable flag.
+    pub deletable: bool,
+}
+
+impl CertifyEntry {
+    /// The entry's 65 packed bytes: `blobId ‖ uint256(registrationId) (big-endian) ‖ uint8(deletable)`.
+    pub fn packed(&self) -> [u8; 65] {
+        let mut out = [0u8; 65];
+        out[..32].copy_from_slice(&self.blob_id);
+        out[56..64].copy_from_slice(&self.registration_id.to_be_bytes());
+        out[64] = u8::from(self.deletable);
+        out
+    }
+}
+
+/// The body of a certify message: `keccak256` over the entries' packed bytes, in the given order
+/// (`abi.encodePacked(bytes32 blobId, uint256 registrationId, bool deletable, …)`).
+pub fn certify_body(entries: &[CertifyEntry]) -> [u8; 32] {
     let mut h = Keccak256::new();
-    for (blob_id, deletable) in blobs {
-        h.update(blob_id);
-        h.update([u8::from(*deletable)]);
+    for entry in entries {
+        h.update(entry.packed());
     }
     h.finalize().into()
 }
 
-/// The message confirming that the signer stores `blobs` (blob id, deletable), signed for `epoch`
-/// and the blob registry at `registry`. One blob is a batch of one.
+/// The message confirming that the signer stores the blobs of `entries`, signed for `epoch` and
+/// the blob registry at `registry`. One registration is a batch of one.
 pub fn certify_message(
     chain_id: u64,
     registry: [u8; 20],
     epoch: u32,
-    blobs: &[([u8; 32], bool)],
+    entries: &[CertifyEntry],
 ) -> [u8; MESSAGE_LEN] {
     message(
         Intent::Certify,
         chain_id,
         registry,
         epoch,
-        certify_body(blobs),
+        certify_body(entries),
     )
 }
 
@@ -131,36 +155,48 @@ mod tests {
         assert_eq!(&m[33..], &[0x55; 32]);
     }
 
+    fn entry(blob: u8, registration_id: u64, deletable: bool) -> CertifyEntry {
+        CertifyEntry {
+            blob_id: [blob; 32],
+            registration_id,
+            deletable,
+        }
+    }
+
     #[test]
-    fn certify_body_packs_id_and_flag() {
-        let a = [1u8; 32];
-        let b = [2u8; 32];
+    fn certify_body_packs_id_registration_and_flag() {
+        let a = entry(1, 7, true);
+        let b = entry(2, 0x0102_0304_0506_0708, false);
         let mut packed = Vec::new();
-        packed.extend_from_slice(&a);
+        packed.extend_from_slice(&[1u8; 32]);
+        packed.extend_from_slice(&[0u8; 31]);
+        packed.push(7);
         packed.push(1);
-        packed.extend_from_slice(&b);
+        packed.extend_from_slice(&[2u8; 32]);
+        packed.extend_from_slice(&[0u8; 24]);
+        packed.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
         packed.push(0);
-        assert_eq!(certify_body(&[(a, true), (b, false)]), keccak(&packed));
-        // Order and flags matter.
-        assert_ne!(
-            certify_body(&[(a, true), (b, false)]),
-            certify_body(&[(b, false), (a, true)])
-        );
-        assert_ne!(certify_body(&[(a, true)]), certify_body(&[(a, false)]));
+        assert_eq!(packed.len(), 130);
+        assert_eq!(certify_body(&[a, b]), keccak(&packed));
+        // Order, registration and flag all matter.
+        assert_ne!(certify_body(&[a, b]), certify_body(&[b, a]));
+        assert_ne!(certify_body(&[a]), certify_body(&[entry(1, 7, false)]));
+        assert_ne!(certify_body(&[a]), certify_body(&[entry(1, 8, true)]));
         assert_eq!(certify_body(&[]), keccak(&[]));
     }
 
     #[test]
     fn intents_separate_messages() {
         let id = [9u8; 32];
-        let c = certify_message(31337, [1; 20], 1, &[(id, false)]);
+        let e = [entry(9, 1, false)];
+        let c = certify_message(31337, [1; 20], 1, &e);
         let i = invalid_message(31337, [1; 20], 1, id);
         assert_eq!(c[0], Intent::Certify as u8);
         assert_eq!(i[0], Intent::Invalid as u8);
         assert_eq!(&i[33..], &id);
-        assert_ne!(c, certify_message(31337, [1; 20], 2, &[(id, false)]));
-        assert_ne!(c, certify_message(1, [1; 20], 1, &[(id, false)]));
-        assert_ne!(c, certify_message(31337, [2; 20], 1, &[(id, false)]));
+        assert_ne!(c, certify_message(31337, [1; 20], 2, &e));
+        assert_ne!(c, certify_message(1, [1; 20], 1, &e));
+        assert_ne!(c, certify_message(31337, [2; 20], 1, &e));
     }
 
     #[test]

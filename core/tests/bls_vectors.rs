@@ -175,8 +175,14 @@ fn build() -> VectorFile {
         .iter()
         .map(|(size, root, _)| BlobId::from_parts(ENCODING_RED_STUFF, *size, root).0)
         .collect();
-    let entry = |j: usize| (ids[j], blobs[j].2);
-    let batch: Vec<([u8; 32], bool)> = (0..BATCH).map(entry).collect();
+    // Blob j's registration is the (j+1)-th: the contract tests register the vector blobs in order
+    // on a fresh registry, whose registration ids count from 1.
+    let entry = |j: usize| messages::CertifyEntry {
+        blob_id: ids[j],
+        registration_id: j as u64 + 1,
+        deletable: blobs[j].2,
+    };
+    let batch: Vec<messages::CertifyEntry> = (0..BATCH).map(entry).collect();
 
     let hash_messages: Vec<Vec<u8>> = vec![
         Vec::new(),
