@@ -10,7 +10,10 @@ use alloy::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    bindings::{artifacts, staking::Staking},
+    bindings::{
+        artifacts,
+        staking::{IStaking, Staking},
+    },
     error::ChainError,
     types::Deployment,
 };
@@ -18,11 +21,29 @@ use crate::{
 /// 1 WAL in FROST.
 pub const FROST_PER_WAL: u64 = 1_000_000_000;
 
+/// How WAL comes into being in a deployment (visible on-chain as `WAL.faucetEnabled()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalSupply {
+    /// A devnet: anyone draws up to `cap_per_account` FROST from the faucet.
+    Faucet {
+        /// Faucet cap per account over its lifetime, in FROST.
+        cap_per_account: U256,
+    },
+    /// Any other network: a fixed supply minted once to `holder`; no faucet.
+    Fixed {
+        /// Who receives the supply.
+        holder: Address,
+        /// The whole supply, in FROST.
+        supply: U256,
+    },
+}
+
 /// Constructor parameters of a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployParams {
-    /// WAL faucet cap per account over its lifetime, in FROST.
-    pub faucet_cap: U256,
+    /// Where WAL comes from.
+    pub wal_supply: WalSupply,
     /// Number of shards `n`.
     pub n_shards: u16,
     /// Epoch duration in seconds.
@@ -31,23 +52,38 @@ pub struct DeployParams {
     pub min_stake: U256,
     /// Maximum committee size.
     pub max_committee_size: u16,
+    /// The bond a node pays to register (returned after it deregisters), in FROST.
+    pub registration_bond: U256,
     /// Initial storage price, FROST per MiB per epoch.
     pub storage_price: u64,
+    /// The range storage price votes must lie in, `[min, max]`.
+    pub storage_price_range: (u64, u64),
     /// Initial write price, FROST per MiB.
     pub write_price: u64,
+    /// The range write price votes must lie in, `[min, max]`.
+    pub write_price_range: (u64, u64),
 }
 
 impl Default for DeployParams {
-    /// The devnet's: 100 shards, 60 s epochs, 1M WAL faucet cap, 1 WAL minimum stake.
+    /// The devnet's: 100 shards, 60 s epochs, a faucet capped at 1M WAL per account, 1 WAL
+    /// minimum stake and registration bond, prices free to move within 1/1000 to 1000 times
+    /// their initial values.
     fn default() -> Self {
+        let storage_price = 100_000;
+        let write_price = 10_000;
         DeployParams {
-            faucet_cap: U256::from(1_000_000u64) * U256::from(FROST_PER_WAL),
+            wal_supply: WalSupply::Faucet {
+                cap_per_account: U256::from(1_000_000u64) * U256::from(FROST_PER_WAL),
+            },
             n_shards: 100,
             epoch_duration_secs: 60,
             min_stake: U256::from(FROST_PER_WAL),
             max_committee_size: 100,
-            storage_price: 100_000,
-            write_price: 10_000,
+            registration_bond: U256::from(FROST_PER_WAL),
+            storage_price,
+            storage_price_range: (storage_price / 1000, storage_price * 1000),
+            write_price,
+            write_price_range: (write_price / 1000, write_price * 1000),
         }
     }
 }
@@ -101,6 +137,18 @@ async fn deploy_one(
     })
 }
 
+/// WAL's constructor arguments `(bool faucetEnabled, uint256 faucetCap, address holder, uint256 supply)`.
+fn wal_args(supply: &WalSupply) -> Vec<u8> {
+    match supply {
+        WalSupply::Faucet { cap_per_account } => {
+            (true, *cap_per_account, Address::ZERO, U256::ZERO).abi_encode_params()
+        }
+        WalSupply::Fixed { holder, supply } => {
+            (false, U256::ZERO, *holder, *supply).abi_encode_params()
+        }
+    }
+}
+
 /// Deploys WAL, Staking and BlobRegistry with `provider`'s wallet and links the registry into
 /// staking (`setRegistry`). The provider must have a wallet (see [`crate::connect`]).
 pub async fn deploy(
@@ -119,19 +167,24 @@ pub async fn deploy(
         provider,
         "WAL",
         artifacts::WAL,
-        (params.faucet_cap,).abi_encode_params(),
+        wal_args(&params.wal_supply),
     )
     .await?;
-    let staking_args = (
+    let config = IStaking::Config {
         wal,
-        params.n_shards,
-        params.epoch_duration_secs,
-        params.min_stake,
-        params.max_committee_size,
-        params.storage_price,
-        params.write_price,
-    )
-        .abi_encode_params();
+        nShards: params.n_shards,
+        epochDuration: params.epoch_duration_secs,
+        minStake: params.min_stake,
+        maxCommitteeSize: params.max_committee_size,
+        registrationBond: params.registration_bond,
+        initialStoragePrice: params.storage_price,
+        minStoragePrice: params.storage_price_range.0,
+        maxStoragePrice: params.storage_price_range.1,
+        initialWritePrice: params.write_price,
+        minWritePrice: params.write_price_range.0,
+        maxWritePrice: params.write_price_range.1,
+    };
+    let staking_args = (config,).abi_encode_params();
     let staking = deploy_one(provider, "Staking", artifacts::STAKING, staking_args).await?;
     let registry = deploy_one(
         provider,

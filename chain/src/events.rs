@@ -38,8 +38,10 @@ pub enum FloeEvent {
         /// Its network address.
         network_address: String,
     },
-    /// A blob was registered.
+    /// A blob was registered (one more registration of it).
     BlobRegistered {
+        /// The new registration.
+        registration_id: u64,
         /// The blob.
         blob_id: BlobId,
         /// The registering owner.
@@ -59,8 +61,10 @@ pub enum FloeEvent {
         /// Metadata root.
         root: [u8; 32],
     },
-    /// A blob was certified.
+    /// A registration was certified.
     BlobCertified {
+        /// The registration.
+        registration_id: u64,
         /// The blob.
         blob_id: BlobId,
         /// Epoch of certification.
@@ -70,21 +74,25 @@ pub enum FloeEvent {
         /// Deletable by its owner.
         deletable: bool,
     },
-    /// A blob's end epoch was extended.
+    /// A registration's end epoch was extended.
     BlobExtended {
+        /// The registration.
+        registration_id: u64,
         /// The blob.
         blob_id: BlobId,
         /// The new end epoch.
         end_epoch: u32,
     },
-    /// A blob was deleted.
+    /// A registration was deleted by its owner (other registrations of the blob live on).
     BlobDeleted {
+        /// The registration.
+        registration_id: u64,
         /// The blob.
         blob_id: BlobId,
         /// Epoch of deletion.
         epoch: u32,
     },
-    /// A blob was marked invalid.
+    /// A blob id was marked invalid: every registration of it is dead.
     BlobInvalidated {
         /// The blob.
         blob_id: BlobId,
@@ -134,6 +142,7 @@ impl FloeEvent {
             let ev = R::decode_raw_log(topics, data).ok()?;
             Some(match ev {
                 R::BlobRegistered(e) => FloeEvent::BlobRegistered {
+                    registration_id: reg_id(e.registrationId)?,
                     blob_id: BlobId(e.blobId.0),
                     owner: e.owner,
                     size: e.size,
@@ -145,16 +154,19 @@ impl FloeEvent {
                     root: e.root.0,
                 },
                 R::BlobCertified(e) => FloeEvent::BlobCertified {
+                    registration_id: reg_id(e.registrationId)?,
                     blob_id: BlobId(e.blobId.0),
                     epoch: e.epoch,
                     end_epoch: e.endEpoch,
                     deletable: e.deletable,
                 },
                 R::BlobExtended(e) => FloeEvent::BlobExtended {
+                    registration_id: reg_id(e.registrationId)?,
                     blob_id: BlobId(e.blobId.0),
                     end_epoch: e.endEpoch,
                 },
                 R::BlobDeleted(e) => FloeEvent::BlobDeleted {
+                    registration_id: reg_id(e.registrationId)?,
                     blob_id: BlobId(e.blobId.0),
                     epoch: e.epoch,
                 },
@@ -174,6 +186,11 @@ impl FloeEvent {
     }
 }
 
+/// A registration id from an event; ids count from 1, so one over `u64` is not a real event.
+fn reg_id(id: U256) -> Option<u64> {
+    u64::try_from(id).ok()
+}
+
 fn staking_name(ev: &S) -> &'static str {
     match ev {
         S::Staked(_) => "Staked",
@@ -182,6 +199,12 @@ fn staking_name(ev: &S) -> &'static str {
         S::PricesVoted(_) => "PricesVoted",
         S::PricesSet(_) => "PricesSet",
         S::RewardsClaimed(_) => "RewardsClaimed",
+        S::CommissionChangeAnnounced(_) => "CommissionChangeAnnounced",
+        S::CommissionActivated(_) => "CommissionActivated",
+        S::BondPaid(_) => "BondPaid",
+        S::NodeDeregistered(_) => "NodeDeregistered",
+        S::BondReturned(_) => "BondReturned",
+        S::CandidateChanged(_) => "CandidateChanged",
         _ => "Staking",
     }
 }

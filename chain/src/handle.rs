@@ -23,7 +23,8 @@ use crate::{
     error::ChainError,
     events::{EventRecord, FloeEvent},
     types::{
-        BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost,
+        BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, Registration,
+        RegistrationRecord, RegistrationState, StorageCost, registration_id_u64,
     },
 };
 
@@ -350,26 +351,66 @@ impl Chain {
         Ok(Committee::new(epoch, n_shards, members, owners))
     }
 
-    /// A blob's registration; `state == BlobState::None` if it was never registered.
-    pub async fn blob(&self, blob_id: &BlobId) -> Result<BlobRecord, ChainError> {
-        let b = view!(
-            "blob",
+    /// Registration `registration_id`; `state == RegistrationState::None` if there is none.
+    pub async fn registration(&self, registration_id: u64) -> Result<RegistrationRecord, ChainError> {
+        let g = view!(
+            "registration",
             self.deployment.registry,
-            self.registry().blob(B256::from(blob_id.0))
+            self.registry().registration(U256::from(registration_id))
         )?;
-        Ok(BlobRecord {
+        let state = RegistrationState::from_u8(g.state)?;
+        Ok(RegistrationRecord {
+            registration_id: if state == RegistrationState::None {
+                0
+            } else {
+                registration_id
+            },
+            blob_id: BlobId(g.blobId.0),
+            owner: g.owner,
+            size: g.size,
+            encoding_type: g.encodingType,
+            deletable: g.deletable,
+            state,
+            registered_epoch: g.registeredEpoch,
+            certified_epoch: g.certifiedEpoch,
+            end_epoch: g.endEpoch,
+            storage_id: g.storageId,
+            root: g.root.0,
+            invalid: g.invalid,
+        })
+    }
+
+    /// A blob id's status over all its registrations (`first_registration_id == 0` if it was never
+    /// registered).
+    pub async fn blob_status(&self, blob_id: &BlobId) -> Result<BlobStatusRecord, ChainError> {
+        let b = view!(
+            "blobStatus",
+            self.deployment.registry,
+            self.registry().blobStatus(B256::from(blob_id.0))
+        )?;
+        Ok(BlobStatusRecord {
             blob_id: *blob_id,
-            owner: b.owner,
+            invalid: b.invalid,
             size: b.size,
             encoding_type: b.encodingType,
-            deletable: b.deletable,
-            state: BlobState::from_u8(b.state)?,
-            registered_epoch: b.registeredEpoch,
-            certified_epoch: b.certifiedEpoch,
-            end_epoch: b.endEpoch,
-            storage_id: b.storageId,
             root: b.root.0,
+            registrations: b.registrations,
+            first_registration_id: registration_id_u64(b.firstRegistrationId)?,
+            end_epoch: b.endEpoch,
+            permanent_end_epoch: b.permanentEndEpoch,
+            certified_end_epoch: b.certifiedEndEpoch,
+            permanent_certified_end_epoch: b.permanentCertifiedEndEpoch,
         })
+    }
+
+    /// The id the next registration will get (ids count from 1).
+    pub async fn next_registration_id(&self) -> Result<u64, ChainError> {
+        let id = view!(
+            "nextRegistrationId",
+            self.deployment.registry,
+            self.registry().nextRegistrationId()
+        )?;
+        registration_id_u64(id)
     }
 
     /// The prices in force.
@@ -489,7 +530,8 @@ impl Chain {
     }
 
     /// Registers the wallet as a storage node with BLS key `key`, proving possession of it
-    /// (the proof binds this chain, the staking contract and the wallet's address).
+    /// (the proof binds this chain, the staking contract and the wallet's address), and pays the
+    /// registration bond (approving staking for it first if needed).
     pub async fn register_node(
         &self,
         key: &floe_core::bls::SecretKey,
@@ -498,6 +540,14 @@ impl Chain {
         capacity: u64,
     ) -> Result<TxHash, ChainError> {
         let operator = self.require_wallet("registerNode")?;
+        let bond = view!(
+            "registrationBond",
+            self.deployment.staking,
+            self.staking().registrationBond()
+        )?;
+        if self.allowance(operator, self.deployment.staking).await? < bond {
+            self.approve(self.deployment.staking, bond).await?;
+        }
         let proof = floe_core::bls::proof_of_possession(
             key,
             self.deployment.chain_id,
@@ -525,6 +575,29 @@ impl Chain {
         let stk = self.staking();
         let call = stk.updateNode(network_address.to_owned(), commission_bps);
         let r = send!(self, "updateNode", self.deployment.staking, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Deregisters the wallet's node: it leaves the candidates now and the committee at the next
+    /// epoch; its bond can be withdrawn from the epoch after.
+    pub async fn deregister_node(&self) -> Result<TxHash, ChainError> {
+        let r = send!(
+            self,
+            "deregisterNode",
+            self.deployment.staking,
+            self.staking().deregisterNode()
+        )?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Withdraws the bond of the wallet's deregistered node.
+    pub async fn withdraw_bond(&self) -> Result<TxHash, ChainError> {
+        let r = send!(
+            self,
+            "withdrawBond",
+            self.deployment.staking,
+            self.staking().withdrawBond()
+        )?;
         Ok(r.transaction_hash)
     }
 
@@ -616,6 +689,8 @@ impl Chain {
             if let Ok(e) = BlobRegistry::BlobRegistered::decode_log_data(log.data()) {
                 return Ok(Registration {
                     tx: r.transaction_hash,
+                    registration_id: registration_id_u64(e.registrationId)?,
+                    deletable: e.deletable,
                     blob_id: BlobId(e.blobId.0),
                     storage_id: e.storageId,
                     end_epoch: e.endEpoch,
@@ -628,44 +703,49 @@ impl Chain {
         )))
     }
 
-    /// Certifies one blob with a certificate.
-    pub async fn certify_blob(
+    /// Certifies one registration with a certificate over it.
+    pub async fn certify_registration(
         &self,
-        blob_id: &BlobId,
+        registration_id: u64,
         cert: &floe_core::bls::Certificate,
     ) -> Result<TxHash, ChainError> {
         let reg = self.registry();
-        let call = reg.certifyBlob(B256::from(blob_id.0), cert_arg(cert));
-        let r = send!(self, "certifyBlob", self.deployment.registry, call)?;
+        let call = reg.certifyRegistration(U256::from(registration_id), cert_arg(cert));
+        let r = send!(self, "certifyRegistration", self.deployment.registry, call)?;
         Ok(r.transaction_hash)
     }
 
-    /// Certifies several blobs with one certificate over all of them.
-    pub async fn certify_blobs(
+    /// Certifies several registrations with one certificate over all of them, in this order.
+    pub async fn certify_registrations(
         &self,
-        blob_ids: &[BlobId],
+        registration_ids: &[u64],
         cert: &floe_core::bls::Certificate,
     ) -> Result<TxHash, ChainError> {
-        let ids = blob_ids.iter().map(|b| B256::from(b.0)).collect();
+        let ids = registration_ids.iter().map(|id| U256::from(*id)).collect();
         let reg = self.registry();
-        let call = reg.certifyBlobs(ids, cert_arg(cert));
-        let r = send!(self, "certifyBlobs", self.deployment.registry, call)?;
+        let call = reg.certifyRegistrations(ids, cert_arg(cert));
+        let r = send!(self, "certifyRegistrations", self.deployment.registry, call)?;
         Ok(r.transaction_hash)
     }
 
-    /// Extends a blob by `epochs` (needs a WAL allowance for the registry).
-    pub async fn extend_blob(&self, blob_id: &BlobId, epochs: u32) -> Result<TxHash, ChainError> {
+    /// Extends a registration by `epochs` (needs a WAL allowance for the registry; a deletable
+    /// registration only by its owner).
+    pub async fn extend_registration(
+        &self,
+        registration_id: u64,
+        epochs: u32,
+    ) -> Result<TxHash, ChainError> {
         let reg = self.registry();
-        let call = reg.extendBlob(B256::from(blob_id.0), epochs);
-        let r = send!(self, "extendBlob", self.deployment.registry, call)?;
+        let call = reg.extendRegistration(U256::from(registration_id), epochs);
+        let r = send!(self, "extendRegistration", self.deployment.registry, call)?;
         Ok(r.transaction_hash)
     }
 
-    /// Deletes a deletable blob the wallet owns.
-    pub async fn delete_blob(&self, blob_id: &BlobId) -> Result<TxHash, ChainError> {
+    /// Deletes a deletable registration the wallet owns (other registrations of the blob live on).
+    pub async fn delete_registration(&self, registration_id: u64) -> Result<TxHash, ChainError> {
         let reg = self.registry();
-        let call = reg.deleteBlob(B256::from(blob_id.0));
-        let r = send!(self, "deleteBlob", self.deployment.registry, call)?;
+        let call = reg.deleteRegistration(U256::from(registration_id));
+        let r = send!(self, "deleteRegistration", self.deployment.registry, call)?;
         Ok(r.transaction_hash)
     }
 

@@ -10,7 +10,7 @@
 //! - `events`: [`FloeEvent`], the contracts' events decoded from `eth_getLogs`.
 //! - `error`: [`ChainError`]; reverts decoded into the contracts' custom errors with a hint.
 //! - `testing` (feature `test-utils`): anvil from the npm toolchain and its dev signers, for tests.
-//! - `types`: [`Deployment`] (JSON), [`BlobRecord`], [`Prices`] and other plain views.
+//! - `types`: [`Deployment`] (JSON), [`RegistrationRecord`], [`BlobStatusRecord`], [`Prices`] and other plain views.
 
 pub mod bindings;
 pub mod committee;
@@ -24,12 +24,13 @@ pub mod types;
 
 pub use alloy;
 pub use committee::{Committee, Member};
-pub use deploy::{DeployParams, FROST_PER_WAL, deploy};
+pub use deploy::{DeployParams, FROST_PER_WAL, WalSupply, deploy};
 pub use error::{ChainError, Revert};
 pub use events::{EventRecord, FloeEvent};
 pub use handle::{Chain, RECEIPT_TIMEOUT, RPC_TIMEOUT, connect};
 pub use types::{
-    BlobRecord, BlobState, Deployment, EpochTiming, NodeInfo, Prices, Registration, StorageCost,
+    BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, Registration, RegistrationRecord,
+    RegistrationState, StorageCost, registration_id_u64,
 };
 
 /// Parses a hex private key (with or without `0x`) into a signer.

@@ -44,11 +44,12 @@ impl Deployment {
     }
 }
 
-/// A blob's lifecycle state on-chain (`IBlobRegistry.BlobState`).
+/// A registration's lifecycle state on-chain (`IBlobRegistry.RegistrationState`). Expiry is not
+/// a state (`current >= end_epoch`), nor is invalidity, which belongs to the blob id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum BlobState {
-    /// Never registered.
+pub enum RegistrationState {
+    /// No such registration.
     None,
     /// Registered, not yet certified.
     Registered,
@@ -56,30 +57,38 @@ pub enum BlobState {
     Certified,
     /// Deleted by its owner.
     Deleted,
-    /// Marked invalid (inconsistently encoded).
-    Invalid,
 }
 
-impl BlobState {
+impl RegistrationState {
     /// From the ABI's `uint8`.
     pub fn from_u8(v: u8) -> Result<Self, ChainError> {
         Ok(match v {
-            0 => BlobState::None,
-            1 => BlobState::Registered,
-            2 => BlobState::Certified,
-            3 => BlobState::Deleted,
-            4 => BlobState::Invalid,
-            other => return Err(ChainError::BadData(format!("unknown blob state {other}"))),
+            0 => RegistrationState::None,
+            1 => RegistrationState::Registered,
+            2 => RegistrationState::Certified,
+            3 => RegistrationState::Deleted,
+            other => {
+                return Err(ChainError::BadData(format!(
+                    "unknown registration state {other}"
+                )));
+            }
         })
     }
 }
 
-/// A blob's registration as the registry reports it.
+/// A registration id as floe-core signs it: the contract's `uint256`, which counts from 1.
+pub fn registration_id_u64(id: U256) -> Result<u64, ChainError> {
+    u64::try_from(id).map_err(|_| ChainError::BadData(format!("registration id {id} over u64")))
+}
+
+/// One registration of a blob as the registry reports it (`IBlobRegistry.RegistrationInfo`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobRecord {
+pub struct RegistrationRecord {
+    /// The registration's id (0 if there is none).
+    pub registration_id: u64,
     /// The blob id.
     pub blob_id: BlobId,
-    /// Who registered it.
+    /// Who owns the registration.
     pub owner: Address,
     /// Unencoded size in bytes.
     pub size: u64,
@@ -87,8 +96,8 @@ pub struct BlobRecord {
     pub encoding_type: u8,
     /// Whether the owner may delete it.
     pub deletable: bool,
-    /// Lifecycle state (expiry is not a state: see [`BlobRecord::is_expired`]).
-    pub state: BlobState,
+    /// Lifecycle state.
+    pub state: RegistrationState,
     /// Epoch of registration.
     pub registered_epoch: u32,
     /// Epoch of certification (0 if not certified).
@@ -99,18 +108,77 @@ pub struct BlobRecord {
     pub storage_id: U256,
     /// The metadata root.
     pub root: [u8; 32],
+    /// The blob id was marked invalid (every registration of it is dead).
+    pub invalid: bool,
 }
 
-impl BlobRecord {
+impl RegistrationRecord {
     /// True once `current_epoch >= end_epoch`.
     pub fn is_expired(&self, current_epoch: u32) -> bool {
         current_epoch >= self.end_epoch
     }
 
-    /// True if nodes should accept data for it: registered or certified, and unexpired.
+    /// True while it keeps its blob alive: registered or certified, unexpired, blob not invalid.
     pub fn is_live(&self, current_epoch: u32) -> bool {
-        matches!(self.state, BlobState::Registered | BlobState::Certified)
+        matches!(
+            self.state,
+            RegistrationState::Registered | RegistrationState::Certified
+        ) && !self.invalid
             && !self.is_expired(current_epoch)
+    }
+}
+
+/// A blob id's status over all its registrations (`IBlobRegistry.BlobStatus`). The maxima are
+/// exact while above the current epoch; one at or below it only means that nothing lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatusRecord {
+    /// The blob id.
+    pub blob_id: BlobId,
+    /// Marked invalid (inconsistently encoded): no registration of it counts.
+    pub invalid: bool,
+    /// Unencoded size (once registered).
+    pub size: u64,
+    /// Encoding type (once registered).
+    pub encoding_type: u8,
+    /// The metadata root (once registered).
+    pub root: [u8; 32],
+    /// Registrations not deleted (expired ones included).
+    pub registrations: u32,
+    /// The first registration's id, 0 if never registered.
+    pub first_registration_id: u64,
+    /// Max end epoch over registrations not deleted: nodes keep the data while it is ahead.
+    pub end_epoch: u32,
+    /// Max end epoch over permanent registrations.
+    pub permanent_end_epoch: u32,
+    /// Max end epoch over certified registrations not deleted.
+    pub certified_end_epoch: u32,
+    /// Max end epoch over certified permanent registrations (these cannot be deleted).
+    pub permanent_certified_end_epoch: u32,
+}
+
+impl BlobStatusRecord {
+    /// Ever registered.
+    pub fn is_known(&self) -> bool {
+        self.first_registration_id != 0
+    }
+
+    /// Some registration keeps the blob's data alive in `current_epoch`.
+    pub fn is_live(&self, current_epoch: u32) -> bool {
+        !self.invalid && self.registrations > 0 && self.end_epoch > current_epoch
+    }
+
+    /// Some certified registration guarantees reads in `current_epoch`.
+    pub fn is_certified(&self, current_epoch: u32) -> bool {
+        !self.invalid && self.certified_end_epoch > current_epoch
+    }
+
+    /// The epoch until which reads are guaranteed (0 if none), whoever's registration it is.
+    pub fn certified_until(&self, current_epoch: u32) -> u32 {
+        if self.is_certified(current_epoch) {
+            self.certified_end_epoch
+        } else {
+            0
+        }
     }
 }
 
@@ -185,6 +253,10 @@ pub struct NodeInfo {
 pub struct Registration {
     /// The registering transaction.
     pub tx: alloy::primitives::TxHash,
+    /// The new registration's id.
+    pub registration_id: u64,
+    /// Whether it is deletable.
+    pub deletable: bool,
     /// The blob id the contract derived.
     pub blob_id: BlobId,
     /// The storage resource used.
