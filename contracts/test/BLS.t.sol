@@ -52,11 +52,30 @@ contract BLSTest is Test {
     address internal constant STAKING = 0xa9f6c36B964AF4F8E535810c7a4D832cBB9771cC;
     address internal constant REGISTRY = 0xa8e5860a8c7D5a9d7653Cd7436cF0d9857a87a82;
 
-    /// @dev A point on the G1 curve (x = 4) outside the prime-order subgroup.
-    bytes internal constant G1_NOT_IN_SUBGROUP =
-        hex"00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004000000000000000000000000000000000a989badd40d6212b33cffc3f3763e9bc760f988c9926b26da9dd85e928483446346b8ed00e1de5d5ea93e354abe706c";
-    /// @dev A point on the G2 curve (x = 2) outside the prime-order subgroup.
-    bytes internal constant G2_NOT_IN_SUBGROUP =
+    // Subgroup tests (see `_g1Torsion`, `_g2Torsion` and the `...NotInSubgroup` tests). E(Fp):
+    // y^2 = x^3 + 4 has h1 * r points, the twist E'(Fp2): y^2 = x^3 + 4(1 + u) has h2 * r, with r
+    // prime and coprime to both cofactors; G1 and G2 are their r-order subgroups.
+
+    /// @dev The subgroup order r.
+    uint256 internal constant R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001;
+    /// @dev The G1 cofactor h1 = (z - 1)^2 / 3, z = -0xd201000000010000, big-endian.
+    bytes internal constant G1_COFACTOR = hex"396c8c005555e1568c00aaab0000aaab";
+    /// @dev The G2 cofactor h2 = (z^8 - 4z^7 + 5z^6 - 4z^4 + 6z^3 - 4z^2 - 4z + 13) / 9 (507 bits),
+    /// big-endian.
+    bytes internal constant G2_COFACTOR =
+        hex"0000000000000000000000000000000005d543a95414e7f1091d50792876a202cd91de4547085abaa68a205b2e5a7ddfa628f1cb4d9e82ef21537e293a6691ae1616ec6e786f0c70cf1c38e31c7238e5";
+    /// @dev The base field modulus p and (p + 1) / 4 (p = 3 mod 4: sqrt(a) = a^((p+1)/4)), 48 bytes each.
+    bytes internal constant P_BYTES =
+        hex"1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab";
+    bytes internal constant SQRT_EXPONENT =
+        hex"0680447a8e5ff9a692c6e9ed90d2eb35d91dd2e13ce144afd9cc34a83dac3d8907aaffffac54ffffee7fbfffffffeaab";
+    /// @dev The G1 generator (EIP-2537), negated for the raw pairing input `_rawPairing` builds.
+    bytes internal constant G1_GENERATOR =
+        hex"0000000000000000000000000000000017f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb0000000000000000000000000000000008b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1";
+    /// @dev A point of E'(Fp2) with x = 2 (c0 = 2, c1 = 0), y its square root; not in G2. Taking a
+    /// square root in Fp2 at run time is not worth the code: `_g2Torsion` checks instead that G2ADD
+    /// accepts the point (so it is on the curve) and that [r] of it is not the identity.
+    bytes internal constant G2_POINT_X2 =
         hex"000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000013a59858b6809fca4d9a3b6539246a70051a3c88899964a42bc9a69cf9acdd9dd387cfa9086b894185b9a46a402be730000000000000000000000000000000002d27e0ec3356299a346a09ad7dc4ef68a483c3aed53f9139d2f929a3eecebf72082e5e58c6da24ee32e03040c406d4f";
 
     BLSHarness internal h;
@@ -124,6 +143,118 @@ contract BLSTest is Test {
             packed = abi.encodePacked(packed, ids[j], deletable[j]);
         }
         return abi.encodePacked(uint8(1), CHAIN_ID, REGISTRY, epoch, keccak256(packed));
+    }
+
+    /// @dev [k]P by double-and-add over the big-endian bytes of `scalar`, with G1ADD (0x0b, 128-byte
+    /// points) or G2ADD (0x0d, 256-byte points). Unlike the MSM precompiles (0x0c, 0x0e), which
+    /// reject points outside the subgroup, the addition precompiles check only the encoding and the
+    /// curve equation, so this multiplies any point of the curve.
+    function _mul(address precompile, uint256 stipend, bytes memory point, bytes memory scalar)
+        internal
+        view
+        returns (bytes memory acc)
+    {
+        uint256 size = point.length;
+        // Working buffer: accumulator (starts as the identity, all zeros) ‖ operand; the precompile
+        // writes the sum over the accumulator.
+        bytes memory buf = new bytes(2 * size);
+        bool ok = true;
+        for (uint256 i; i < scalar.length * 8; ++i) {
+            uint256 bit = (uint8(scalar[i >> 3]) >> (7 - (i & 7))) & 1;
+            assembly ("memory-safe") {
+                let a := add(buf, 0x20)
+                mcopy(add(a, size), a, size)
+                ok := and(ok, staticcall(stipend, precompile, a, mul(2, size), a, size))
+                if bit {
+                    mcopy(add(a, size), add(point, 0x20), size)
+                    ok := and(ok, staticcall(stipend, precompile, a, mul(2, size), a, size))
+                }
+            }
+        }
+        assertTrue(ok, "point addition precompile failed");
+        acc = new bytes(size);
+        assembly ("memory-safe") {
+            mcopy(add(acc, 0x20), add(buf, 0x20), size)
+        }
+    }
+
+    function _g1Mul(bytes memory point, bytes memory scalar) internal view returns (bytes memory) {
+        return _mul(BLS.G1ADD, BLS.G1ADD_GAS, point, scalar);
+    }
+
+    function _g2Mul(bytes memory point, bytes memory scalar) internal view returns (bytes memory) {
+        return _mul(BLS.G2ADD, BLS.G2ADD_GAS, point, scalar);
+    }
+
+    function _isIdentity(bytes memory point) internal pure returns (bool) {
+        return keccak256(point) == keccak256(new bytes(point.length));
+    }
+
+    /// @dev a^e mod p with the modexp precompile; `a` and the result are 48 bytes.
+    function _modexpP(bytes memory a, bytes memory e) internal view returns (bytes memory out) {
+        bool ok;
+        (ok, out) = address(0x05).staticcall(abi.encodePacked(a.length, e.length, uint256(48), a, e, P_BYTES));
+        assertTrue(ok && out.length == 48, "modexp");
+    }
+
+    /// @dev The point (x, y) of E(Fp) with the smallest x >= 1 for which x^3 + 4 is a square mod p,
+    /// y = (x^3 + 4)^((p+1)/4) (p = 3 mod 4). E(Fp) has h1 * r points and G1 only r, so such a point
+    /// is almost surely outside G1; `_g1Torsion` checks that it is.
+    function _g1PointOffSubgroup() internal view returns (bytes memory point) {
+        for (uint256 x = 1; x < 100; ++x) {
+            bytes memory rhs = abi.encodePacked(bytes16(0), x ** 3 + 4);
+            bytes memory y = _modexpP(rhs, SQRT_EXPONENT);
+            if (keccak256(_modexpP(y, hex"02")) == keccak256(rhs)) {
+                point = abi.encodePacked(uint256(0), x, bytes16(0), y);
+                // G1ADD checks the curve equation: P + O = P only for a point of E(Fp).
+                assertEq(h.g1Add(point, new bytes(128)), point, "(x, y) is on the curve");
+                return point;
+            }
+        }
+        revert AssertionFailed("no x < 100 with x^3 + 4 a square");
+    }
+
+    /// @dev T1 = [r]Q for Q = `_g1PointOffSubgroup()`: the component of Q outside G1. E(Fp) is the
+    /// direct sum of G1 (order r) and its h1-torsion (gcd(h1, r) = 1), so T1 != O exactly when Q is
+    /// not in G1, and [h1]T1 = O: T1's order divides h1 and is coprime to r.
+    function _g1Torsion() internal view returns (bytes memory t) {
+        t = _g1Mul(_g1PointOffSubgroup(), abi.encode(R));
+        assertFalse(_isIdentity(t), "[r]Q != O: Q is not in G1");
+        assertTrue(_isIdentity(_g1Mul(t, G1_COFACTOR)), "[h1]T1 = O: T1's order divides h1");
+    }
+
+    /// @dev T2 = [r]Q for Q = `G2_POINT_X2`, as `_g1Torsion` on the twist: T2 != O, [h2]T2 = O.
+    function _g2Torsion() internal view returns (bytes memory t) {
+        assertEq(h.g2Add(G2_POINT_X2, new bytes(256)), G2_POINT_X2, "Q is on the twist");
+        t = _g2Mul(G2_POINT_X2, abi.encode(R));
+        assertFalse(_isIdentity(t), "[r]Q != O: Q is not in G2");
+        assertTrue(_isIdentity(_g2Mul(t, G2_COFACTOR)), "[h2]T2 = O: T2's order divides h2");
+    }
+
+    /// @dev Key 0 plus T1, by G1ADD: well-formed and on the curve, outside G1 ([r](pk + T1) = [r]T1
+    /// != O), and in G1's coordinates still key 0 (the projection [h1 * (h1^-1 mod r)] kills T1).
+    function _keyNotInSubgroup() internal view returns (bytes memory) {
+        return h.g1Add(_key(0), _g1Torsion());
+    }
+
+    /// @dev Signature 0 on certifyBlob0Epoch1 plus T2, by G2ADD: as `_keyNotInSubgroup` on G2.
+    function _signatureNotInSubgroup() internal view returns (bytes memory) {
+        return h.g2Add(_sig("certifyBlob0Epoch1", 0), _g2Torsion());
+    }
+
+    /// @dev The pairing call `BLS.verifyWithHash` makes, pk ‖ hashed ‖ -g1 ‖ sig with the same
+    /// stipend, made directly so that a rejected input (`success` false: EIP-2537 errors on bad
+    /// encodings, points off the curve and points outside the subgroup) can be told apart from a
+    /// pairing product that is not 1 (`success` true, `isOne` false). `BLS.verify` maps both to false.
+    function _rawPairing(bytes memory pk, bytes memory hashed, bytes memory sig)
+        internal
+        view
+        returns (bool success, bool isOne)
+    {
+        bytes memory out;
+        (success, out) =
+            BLS.PAIRING.staticcall{gas: BLS.PAIRING_2_GAS}(bytes.concat(pk, hashed, h.g1Negate(G1_GENERATOR), sig));
+        isOne = success && out.length == 32 && abi.decode(out, (uint256)) == 1;
     }
 
     // ------------------------------------------------------------------ RFC 9380 J.10.1
@@ -381,17 +512,81 @@ contract BLSTest is Test {
         assertFalse(h.verify(_key(0), m, _flip(_sig("certifyBlob0Epoch1", 0), 64, 1)), "signature padding");
     }
 
+    /// @dev The only defect of the key is subgroup membership: pk' = pk + T1, with (pk, m, sig) a
+    /// valid triple and T1 a point of order dividing h1 (`_g1Torsion`), is a well-formed point of
+    /// E(Fp) (G1ADD, which checks encoding and curve but not the subgroup, produced it), outside G1.
+    ///
+    /// Without the subgroup check this triple would verify. The pairing precompile computes the
+    /// optimal ate pairing: its Miller loop runs over the G2 argument and evaluates at the G1 one. For
+    /// fixed Q in G2, P -> e(P, Q) is on all of E(Fp) a power of the reduced Tate pairing t_r(Q, .),
+    /// which is a homomorphism from E(F_p^12)/rE(F_p^12) into mu_r, of prime order r. T1's order is
+    /// coprime to r, so T1 is in rE(Fp) and e(T1, Q) = 1: e(pk', H(m)) = e(pk, H(m)) e(T1, H(m)) =
+    /// e(pk, H(m)), and pk' passes the check e(pk', H(m)) e(-g1, sig) = 1 exactly as pk does. (Checked
+    /// off-chain too: py_ecc's bls12_381 pairing, which checks only that points are on the curve,
+    /// accepts (pk', m, sig).) So `verify` returns false only because EIP-2537 makes the pairing
+    /// reject G1 points outside the subgroup, and the direct pairing call shows that rejection: an
+    /// error, where a wrong but in-subgroup key gets a product != 1. With the check removed, both
+    /// `assertFalse`s on pk' would fail.
     function test_verify_publicKeyNotInSubgroup() external view {
-        assertFalse(
-            h.verify(G1_NOT_IN_SUBGROUP, _message("certifyBlob0Epoch1"), _sig("certifyBlob0Epoch1", 0)), "subgroup"
-        );
+        bytes memory pk = _key(0);
+        bytes memory m = _message("certifyBlob0Epoch1");
+        bytes memory sig = _sig("certifyBlob0Epoch1", 0);
+        bytes memory hashed = h.hashToG2(m, BLS.DST);
+        assertTrue(h.verify(pk, m, sig), "the unmodified triple verifies");
+        assertTrue(_isIdentity(_g1Mul(pk, abi.encode(R))), "[r]pk = O: pk is in G1");
+
+        bytes memory bad = _keyNotInSubgroup();
+        assertFalse(_isIdentity(_g1Mul(bad, abi.encode(R))), "[r]pk' != O: pk' is not in G1");
+        assertFalse(h.verify(bad, m, sig), "pk + T1 rejected");
+        assertFalse(h.verifyWithHash(bad, hashed, sig), "pk + T1 rejected (hashed)");
+
+        (bool success, bool isOne) = _rawPairing(bad, hashed, sig);
+        assertFalse(success, "the pairing precompile rejects pk' (an error, not a product != 1)");
+        (success, isOne) = _rawPairing(pk, hashed, sig);
+        assertTrue(success && isOne, "same call with pk: accepted, product 1");
+        (success, isOne) = _rawPairing(_key(1), hashed, sig);
+        assertTrue(success && !isOne, "same call with a wrong key in G1: accepted, product != 1");
+    }
+
+    /// @dev As `test_verify_publicKeyNotInSubgroup` for the signature: sig' = sig + T2, with T2 of
+    /// order dividing h2 (`_g2Torsion`), is a well-formed point of the twist (G2ADD produced it)
+    /// outside G2, and its component in G2 is exactly the valid sig (sig' - T2 = sig).
+    ///
+    /// Unlike on G1, "it would verify without the subgroup check" does not hold here, and `verify`
+    /// returning false cannot by itself show the check: the ate Miller loop runs over the G2
+    /// argument, and off G2 (the r-torsion on which Frobenius acts as [p]) f_{z,Q} is not bilinear,
+    /// so a pairing that skipped the check would compute an unrelated value for sig' and return
+    /// false as well (py_ecc, which skips it, does). What pins the subgroup check is the direct
+    /// pairing call: it errors on (pk, H(m), sig'), and since sig' is canonical and on the curve,
+    /// the only EIP-2537 pairing error left is the subgroup check. Without that check the call would
+    /// succeed (with a product != 1) and the `assertFalse(success)` would fail.
+    function test_verify_signatureNotInSubgroup() external view {
+        bytes memory pk = _key(0);
+        bytes memory m = _message("certifyBlob0Epoch1");
+        bytes memory sig = _sig("certifyBlob0Epoch1", 0);
+        bytes memory hashed = h.hashToG2(m, BLS.DST);
+        assertTrue(h.verify(pk, m, sig), "the unmodified triple verifies");
+        assertTrue(_isIdentity(_g2Mul(sig, abi.encode(R))), "[r]sig = O: sig is in G2");
+
+        bytes memory bad = _signatureNotInSubgroup();
+        assertFalse(_isIdentity(_g2Mul(bad, abi.encode(R))), "[r]sig' != O: sig' is not in G2");
+        assertFalse(h.verify(pk, m, bad), "sig + T2 rejected");
+        assertFalse(h.verifyWithHash(pk, hashed, bad), "sig + T2 rejected (hashed)");
+
+        (bool success, bool isOne) = _rawPairing(pk, hashed, bad);
+        assertFalse(success, "the pairing precompile rejects sig' (an error, not a product != 1)");
+        (success, isOne) = _rawPairing(pk, hashed, sig);
+        assertTrue(success && isOne, "same call with sig: accepted, product 1");
+        (success, isOne) = _rawPairing(pk, hashed, _sig("certifyBlob0Epoch1", 1));
+        assertTrue(success && !isOne, "same call with a wrong signature in G2: accepted, product != 1");
     }
 
     /// @dev Finding 9: a rejected point costs the pairing's stipend, not 63/64 of the gas left.
     function test_verify_boundedGasOnNonSubgroupSignature() external view {
         bytes memory message = _message("certifyBlob0Epoch1");
+        bytes memory bad = _signatureNotInSubgroup();
         uint256 before = gasleft();
-        bool ok = h.verify{gas: 500_000_000}(_key(0), message, G2_NOT_IN_SUBGROUP);
+        bool ok = h.verify{gas: 500_000_000}(_key(0), message, bad);
         uint256 used = before - gasleft();
         assertFalse(ok, "rejected");
         assertLe(used, 250_000, "bounded gas");
@@ -399,8 +594,10 @@ contract BLSTest is Test {
 
     function test_verify_boundedGasOnNonSubgroupKey() external view {
         bytes memory message = _message("certifyBlob0Epoch1");
+        bytes memory bad = _keyNotInSubgroup();
+        bytes memory sig = _sig("certifyBlob0Epoch1", 0);
         uint256 before = gasleft();
-        bool ok = h.verify{gas: 500_000_000}(G1_NOT_IN_SUBGROUP, message, _sig("certifyBlob0Epoch1", 0));
+        bool ok = h.verify{gas: 500_000_000}(bad, message, sig);
         uint256 used = before - gasleft();
         assertFalse(ok, "rejected");
         assertLe(used, 250_000, "bounded gas");
@@ -414,10 +611,6 @@ contract BLSTest is Test {
         uint256 used = before - gasleft();
         assertFalse(ok, "rejected");
         assertLe(used, 250_000, "bounded gas");
-    }
-
-    function test_verify_signatureNotInSubgroup() external view {
-        assertFalse(h.verify(_key(0), _message("certifyBlob0Epoch1"), G2_NOT_IN_SUBGROUP), "subgroup");
     }
 
     function testFuzz_verify_rejectsTamperedSignature(uint256 index, uint8 mask) external view {
