@@ -250,7 +250,8 @@ async fn wallets_racing_epoch_advances_keep_their_nonces_in_step() {
     for _ in 0..10 {
         epoch_due(&client).await;
         let mut set = tokio::task::JoinSet::new();
-        for c in racers.iter().cloned() {
+        for c in &racers {
+            let c = c.clone();
             set.spawn(async move { c.advance_epoch().await });
         }
         let results = set.join_all().await;

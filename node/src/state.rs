@@ -383,7 +383,7 @@ impl NodeState {
             return Err(ApiError::NotRegistered(*id));
         }
         let (store, id) = (self.store.clone(), *id);
-        Ok(blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record))).await?)
+        blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record))).await
     }
 
     /// Like [`NodeState::blob_entry`], but only for blobs that accept data now: registered or
@@ -398,10 +398,8 @@ impl NodeState {
                 && record.is_live(epoch)
             {
                 let (store, id) = (self.store.clone(), *id);
-                return Ok(blocking(move || {
-                    store.merge_blob(&id, &BlobEntry::from_record(&record))
-                })
-                .await?);
+                return blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record)))
+                    .await;
             }
             return Err(ApiError::Gone {
                 id: *id,

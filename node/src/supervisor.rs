@@ -209,16 +209,19 @@ mod tests {
         let services = Arc::new(Services::default());
         let (stop, rx) = watch::channel(false);
         let runs = Arc::new(AtomicU32::new(0));
-        let (s, r) = (services.clone(), runs.clone());
+        let seen: Arc<Mutex<Vec<ServiceHealth>>> = Arc::default();
+        let (s, r, w) = (services.clone(), runs.clone(), seen.clone());
         let task = tokio::spawn(supervise(
             "follower",
             services.clone(),
             policy(10),
             rx,
             move || {
-                let (s, r) = (s.clone(), r.clone());
+                let (s, r, w) = (s.clone(), r.clone(), w.clone());
                 async move {
                     let n = r.fetch_add(1, Ordering::SeqCst);
+                    // What health showed when this run started.
+                    w.lock().unwrap().push(s.snapshot()[0].clone());
                     if n < 2 {
                         return Err(format!("rpc down ({n})").into());
                     }
@@ -232,9 +235,14 @@ mod tests {
         while runs.load(Ordering::SeqCst) < 3 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen[0].state, "ok");
+        assert_eq!(seen[1].state, "restarting");
+        assert_eq!(seen[2].failures, 2);
+        assert_eq!(seen[2].last_error.as_deref(), Some("rpc down (1)"));
         let snap = services.snapshot();
         assert_eq!(snap[0].name, "follower");
-        assert_eq!(snap[0].state, "ok");
+        assert_eq!((snap[0].state.as_str(), snap[0].failures), ("ok", 0));
         assert!(
             services
                 .render_metrics()

@@ -1075,3 +1075,96 @@ fn worst_case_memory_is_the_documented_formula() {
     // 280 MiB for a 10-shard deployment with the example config (NODE-CHANGES.md).
     assert_eq!(m.total(), 293_325_340, "{m:?}");
 }
+
+/// Reads from `s` until EOF or `deadline`; returns what was read.
+async fn read_until_closed(s: &mut tokio::net::TcpStream, secs: u64) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(secs), s.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "the server did not close the connection within {secs} s"
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_time_out_and_real_uploads_still_succeed() {
+    use tokio::io::AsyncWriteExt as _;
+    let limits = Limits {
+        body_min_rate: 1 << 20,
+        body_min_time: Duration::from_millis(300),
+        upload_wait: Duration::from_secs(10),
+        ..default_limits()
+    };
+    let h = harness_with("slow-clients", limits, 2);
+    let blob = encode(1000, 23);
+    h.register(&blob, BlobState::Registered, 10);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cfg = floe_node::server::ServerConfig {
+        header_read_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_millis(800),
+        max_connections: 16,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(floe_node::server::serve(
+        listener,
+        app(h.state.clone()),
+        cfg,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let wire = blob.metadata.to_wire();
+    let id = blob.blob_id;
+
+    // Two uploads that hold both upload slots and trickle their bodies.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "PUT /v1/blobs/{id}/metadata HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            wire.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&wire[..1]).await.unwrap();
+        slow.push(s);
+    }
+    // Wait until both hold a slot.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while h.state.free_upload_slots() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slow uploads never took the slots"
+        );
+        tokio::task::yield_now().await;
+    }
+    // A client trickling its headers, and one that sends nothing at all.
+    let mut slow_headers = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow_headers
+        .write_all(b"GET /v1/health HTTP/1.1\r\nho")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+
+    // A real upload gets a slot once the slow bodies time out, and is stored.
+    let resp = reqwest::Client::new()
+        .put(format!("http://{addr}/v1/blobs/{id}/metadata"))
+        .body(wire.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    assert_eq!(h.state.store.metadata(&id).unwrap(), Some(wire.clone()));
+
+    for mut s in slow {
+        let answer = String::from_utf8_lossy(&read_until_closed(&mut s, 10).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    }
+    read_until_closed(&mut slow_headers, 10).await;
+    assert!(read_until_closed(&mut silent, 10).await.is_empty());
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
