@@ -1168,3 +1168,43 @@ async fn slow_clients_time_out_and_real_uploads_still_succeed() {
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_failing_service_makes_health_degraded_and_shows_in_metrics() {
+    let h = harness("degraded", default_limits());
+    h.state.services.ok("gc");
+    h.state
+        .services
+        .failed("follower", "cannot reach the chain RPC");
+    let (status, body) = h.call(Method::GET, "/v1/health", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let health: floe_core::protocol::Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "degraded");
+    let follower = health
+        .services
+        .iter()
+        .find(|s| s.name == "follower")
+        .unwrap();
+    assert_eq!(
+        (follower.state.as_str(), follower.failures),
+        ("restarting", 1)
+    );
+    assert_eq!(
+        follower.last_error.as_deref(),
+        Some("cannot reach the chain RPC")
+    );
+    let (_, text) = h.call(Method::GET, "/metrics", vec![]).await;
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("floe_node_service_up{service=\"follower\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("floe_node_service_up{service=\"gc\"} 1"),
+        "{text}"
+    );
+    h.state.services.ok("follower");
+    let (_, body) = h.call(Method::GET, "/v1/health", vec![]).await;
+    let health: floe_core::protocol::Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "ok");
+}
