@@ -105,15 +105,15 @@ mod url_error {
     pub(super) type ParseError = <Url as std::str::FromStr>::Err;
 }
 
-/// A handle on a floe deployment. Cheap to clone; transactions from one handle are sent one
-/// at a time (nonces stay in order) and each waits for its receipt.
+/// A handle on a floe deployment. Cheap to clone; transactions of one wallet are sent one at
+/// a time, each with the nonce the chain reports as pending (never a cached one), and each
+/// waits for its receipt.
 #[derive(Clone)]
 pub struct Chain {
     provider: DynProvider,
     deployment: Deployment,
     sender: Option<Address>,
     url: String,
-    send_lock: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Chain {
@@ -126,12 +126,34 @@ impl std::fmt::Debug for Chain {
     }
 }
 
+/// One send lock per wallet address in this process: every [`Chain`] handle on the same
+/// wallet sends through it, so two handles never pick the same nonce.
+fn wallet_lock(wallet: Address) -> Arc<Mutex<()>> {
+    static LOCKS: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<Address, Arc<Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let mut locks = match LOCKS.lock() {
+        Ok(l) => l,
+        Err(p) => p.into_inner(),
+    };
+    locks.entry(wallet).or_default().clone()
+}
+
 /// Sends a contract call built by `$call` (a `CallBuilder`), waits for the receipt, maps errors.
+///
+/// Nonces: under the wallet's send lock, the nonce is read from the chain (the wallet's
+/// `pending` transaction count) and set on the call, so the provider's nonce cache is never
+/// used. A call that fails before it is sent (a reverting gas estimate, a transport error)
+/// consumes nothing: the next send reads the same count again. The lock is released once the
+/// node has accepted the transaction, so the next send sees it in the pending count.
 macro_rules! send {
     ($self:ident, $name:literal, $addr:expr, $call:expr) => {{
-        let _guard = $self.send_lock.lock().await;
-        let _ = $self.require_wallet($name)?;
+        let wallet = $self.require_wallet($name)?;
+        let lock = wallet_lock(wallet);
+        let _guard = lock.lock().await;
+        let nonce = $self.pending_nonce(wallet).await?;
         let pending = $call
+            .nonce(nonce)
             .send()
             .await
             .map_err(|e| ChainError::from_contract($name, $addr, e))?;
@@ -198,7 +220,6 @@ impl Chain {
             deployment,
             sender,
             url: url.to_owned(),
-            send_lock: Arc::new(Mutex::new(())),
         }
     }
 
@@ -242,6 +263,24 @@ impl Chain {
     }
 
     // ---------------------------------------------------------------- reads
+
+    /// The nonce the next transaction of `account` takes: its `pending` transaction count.
+    pub async fn pending_nonce(&self, account: Address) -> Result<u64, ChainError> {
+        self.provider
+            .get_transaction_count(account)
+            .pending()
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getTransactionCount", e))
+    }
+
+    /// The transaction count of `account` in the latest block.
+    pub async fn latest_nonce(&self, account: Address) -> Result<u64, ChainError> {
+        self.provider
+            .get_transaction_count(account)
+            .latest()
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getTransactionCount", e))
+    }
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64, ChainError> {

@@ -193,3 +193,79 @@ async fn unreachable_rpc_and_wrong_chain_are_clear_errors() {
     let err = chain.faucet(U256::from(1)).await.unwrap_err();
     assert!(matches!(err, ChainError::NoWallet { .. }), "{err}");
 }
+
+/// Moves anvil's clock past the epoch's end and mines a block.
+async fn epoch_due(chain: &Chain) {
+    use alloy::providers::Provider;
+    let p = chain.provider().clone();
+    let _: serde_json::Value = p
+        .raw_request("evm_increaseTime".into(), (3601u64,))
+        .await
+        .unwrap();
+    let _: serde_json::Value = p.raw_request("evm_mine".into(), ()).await.unwrap();
+}
+
+/// Sends a faucet transaction from `chain`'s wallet; it must be mined within 20 s (a nonce
+/// gap would leave it queued forever).
+async fn faucet_goes_through(chain: &Chain) {
+    let sent = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        chain.faucet(U256::from(1)),
+    )
+    .await;
+    assert!(
+        matches!(sent, Ok(Ok(_))),
+        "a transaction after a failure must be mined: {sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_transaction_after_a_revert_goes_through() {
+    let anvil = anvil();
+    let (_, client, _) = setup(&anvil).await;
+    let me = client.sender().unwrap();
+    let before = client.pending_nonce(me).await.unwrap();
+    // The epoch is not due: the gas estimate reverts, nothing is sent.
+    let err = client.advance_epoch().await.unwrap_err();
+    assert!(matches!(err, ChainError::Reverted { .. }), "{err}");
+    assert_eq!(client.pending_nonce(me).await.unwrap(), before);
+    faucet_goes_through(&client).await;
+    assert_eq!(client.pending_nonce(me).await.unwrap(), before + 1);
+    assert_eq!(client.latest_nonce(me).await.unwrap(), before + 1);
+}
+
+#[tokio::test]
+async fn wallets_racing_epoch_advances_keep_their_nonces_in_step() {
+    let anvil = anvil();
+    let (deployment, client, nodes) = setup(&anvil).await;
+    // Three wallets, two handles on one of them (they share its send lock).
+    let mut racers: Vec<Chain> = nodes.iter().map(|(c, _)| c.clone()).collect();
+    racers.push(client.clone());
+    racers.push(
+        Chain::connect(&anvil.endpoint(), deployment, Some(signer(&anvil, 1)))
+            .await
+            .unwrap(),
+    );
+    let first = client.current_epoch().await.unwrap();
+    for _ in 0..10 {
+        epoch_due(&client).await;
+        let mut set = tokio::task::JoinSet::new();
+        for c in &racers {
+            let c = c.clone();
+            set.spawn(async move { c.advance_epoch().await });
+        }
+        let results = set.join_all().await;
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert!(won >= 1, "someone advances the epoch: {results:?}");
+    }
+    assert_eq!(client.current_epoch().await.unwrap(), first + 10);
+    for c in &racers {
+        let me = c.sender().unwrap();
+        assert_eq!(
+            c.pending_nonce(me).await.unwrap(),
+            c.latest_nonce(me).await.unwrap(),
+            "wallet {me} has transactions stuck behind a nonce gap"
+        );
+        faucet_goes_through(c).await;
+    }
+}

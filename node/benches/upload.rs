@@ -79,6 +79,7 @@ fn setup(n: u16, len: usize) -> (Arc<NodeState>, EncodedBlob, std::path::PathBuf
             max_metadata_bytes: 1 << 20,
             max_sliver_bytes: 64 << 20,
             upload_wait: Duration::from_secs(30),
+            ..Limits::default()
         },
         32,
         EpochView::new(committee),

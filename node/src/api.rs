@@ -1,47 +1,55 @@
-//! The HTTP API (axum). Bodies of metadata, slivers and recovery symbols are floe-core's wire
-//! format (`application/octet-stream`); everything else is JSON. Errors are JSON
-//! `{"error": message, "code": code}` with a status saying what went wrong:
+//! The HTTP API (axum). Routes, JSON bodies, error codes and wire limits are floe-core's
+//! [`floe_core::protocol`], shared with the client. Bodies of metadata, slivers and recovery
+//! symbols are floe-core's wire format (`application/octet-stream`); everything else is JSON.
+//! Errors are JSON `{"error": message, "code": code}` ([`ErrorCode`] gives the status), also
+//! for rejected paths and queries, unknown routes and wrong methods.
 //!
-//! | status | code | meaning |
-//! | --- | --- | --- |
-//! | 400 | `bad_request` | malformed id, pair, kind, index or body |
-//! | 404 | `not_registered` / `not_found` | blob unknown on-chain / data not held here |
-//! | 409 | `metadata_missing` / `incomplete` | upload metadata first / not all slivers held yet (retry) |
-//! | 410 | `gone` | blob deleted, invalid or expired: nothing is accepted or served |
-//! | 413 | `too_large` | body over the configured limit |
-//! | 421 | `not_my_shard` | this node does not hold that pair's shard this epoch |
-//! | 422 | `verification_failed` | metadata does not hash to the id / sliver does not match |
-//! | 503 | `busy` / `chain_unavailable` | too many uploads or symbol requests / chain unreachable (retry) |
+//! Memory per request is bounded by what the request can legitimately need:
+//! - every `PUT` and `POST` takes one of the `max_concurrent_uploads` slots before its body is
+//!   read (or answers 503 after `upload_wait_ms`); its body is capped at the exact wire size
+//!   the blob's on-chain size allows (metadata: `15 + 64n`; a sliver: its kind's exact size;
+//!   an inconsistency proof: `n-f` symbols with proofs), and at the configured caps; a body
+//!   announcing more is refused unread, and a body must arrive at `body_min_rate` or 408;
+//! - `GET`s of metadata and slivers take one of `max_concurrent_reads` slots before loading;
+//! - CPU-heavy answers (recovery symbols, inconsistency checks) take one of `cpu_slots`
+//!   before loading the sliver they expand.
 //!
-//! Every `PUT` and `POST` takes one of the `max_concurrent_uploads` slots before its body is
-//! read (or answers 503 after `upload_wait_ms`), so the slots bound the memory uploads hold.
-//! CPU-heavy answers (recovery symbols, inconsistency checks) take one of a slot per core.
+//! [`crate::memory::worst_case_memory`] adds these up.
 //!
 //! Besides the routes of the issue, `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b`
 //! serves several symbols of one sliver at once, and `POST /v1/blobs/{id}/inconsistency`
 //! (body: an inconsistency proof, wire format) answers with the node's signature over
 //! `invalid_message` once it has checked the proof against its metadata.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, Path, Query, Request, State, rejection::BytesRejection},
-    http::{Method, StatusCode, header},
+    body::{Body, Bytes},
+    extract::{
+        Path, Query, Request, State,
+        rejection::{PathRejection, QueryRejection},
+    },
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+pub use floe_core::protocol::{BlobStatus, Confirmation};
 use floe_core::{
     encoding::{Sliver, SliverKind},
     ids::BlobId,
     messages::{certify_message, invalid_message},
     metadata::BlobMetadata,
+    protocol::{
+        ErrorBody, ErrorCode, Health, Stored, routes,
+        symbols::{encode_symbol_list, parse_indices},
+    },
     recovery::InconsistencyProof,
     wire::Wire,
 };
-use serde::{Deserialize, Serialize};
+use futures::StreamExt as _;
+use serde::Deserialize;
 
 use crate::{
     metrics::Metrics,
@@ -61,6 +69,22 @@ pub enum ApiError {
     /// The node does not hold what was asked.
     #[error("{0}")]
     NotFound(String),
+    /// No such route, or not with this method.
+    #[error("no route {method} {path}; see the node API in floe_core::protocol::routes")]
+    NoRoute {
+        /// The method.
+        method: String,
+        /// The path (at most 128 characters).
+        path: String,
+        /// Whether the path exists with another method.
+        other_method: bool,
+    },
+    /// The request came too slowly.
+    #[error("the request body did not arrive within {secs} s; send it faster or retry")]
+    Timeout {
+        /// The time allowed.
+        secs: u64,
+    },
     /// The blob is deleted, invalid or expired.
     #[error("blob {id} is {reason}: the node accepts and serves nothing for it")]
     Gone {
@@ -90,7 +114,7 @@ pub enum ApiError {
     #[error("body too large: at most {limit} bytes are accepted here")]
     TooLarge {
         /// The limit.
-        limit: usize,
+        limit: u64,
     },
     /// The pair's shard is held by another node this epoch.
     #[error(
@@ -110,41 +134,59 @@ pub enum ApiError {
     /// Too many uploads or CPU-heavy requests in flight.
     #[error("too many requests in progress; retry shortly")]
     Busy,
+    /// Too many chain lookups for unknown blobs; retry after `retry_after_secs`.
+    #[error("too many lookups of blobs this node does not know; retry in {retry_after_secs} s")]
+    ChainBusy {
+        /// When to retry.
+        retry_after_secs: u64,
+    },
     /// The chain could not be asked.
     #[error("cannot check the blob on-chain: {0}; retry shortly")]
     ChainUnavailable(String),
     /// The node's storage failed.
     #[error("storage error: {0}")]
     Storage(#[from] StoreError),
+    /// A worker task failed.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
-    /// The status code and machine-readable code.
-    pub fn status(&self) -> (StatusCode, &'static str) {
+    /// The protocol's error code (which gives the status).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::NotRegistered(_) => (StatusCode::NOT_FOUND, "not_registered"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Gone { .. } => (StatusCode::GONE, "gone"),
-            ApiError::MetadataMissing(_) => (StatusCode::CONFLICT, "metadata_missing"),
-            ApiError::Incomplete { .. } => (StatusCode::CONFLICT, "incomplete"),
-            ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            ApiError::NotMyShard { .. } => (StatusCode::MISDIRECTED_REQUEST, "not_my_shard"),
-            ApiError::Verification(_) => (StatusCode::UNPROCESSABLE_ENTITY, "verification_failed"),
-            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            ApiError::ChainUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "chain_unavailable"),
-            ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage"),
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::NotRegistered(_) => ErrorCode::NotRegistered,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::NoRoute { other_method, .. } => {
+                if *other_method {
+                    ErrorCode::MethodNotAllowed
+                } else {
+                    ErrorCode::NotFound
+                }
+            }
+            ApiError::Timeout { .. } => ErrorCode::Timeout,
+            ApiError::Gone { .. } => ErrorCode::Gone,
+            ApiError::MetadataMissing(_) => ErrorCode::MetadataMissing,
+            ApiError::Incomplete { .. } => ErrorCode::Incomplete,
+            ApiError::TooLarge { .. } => ErrorCode::TooLarge,
+            ApiError::NotMyShard { .. } => ErrorCode::NotMyShard,
+            ApiError::Verification(_) => ErrorCode::VerificationFailed,
+            ApiError::Busy | ApiError::ChainBusy { .. } => ErrorCode::Busy,
+            ApiError::ChainUnavailable(_) => ErrorCode::ChainUnavailable,
+            ApiError::Storage(_) => ErrorCode::Storage,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
-}
 
-/// The JSON body of an error.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// What went wrong and what to do.
-    pub error: String,
-    /// Machine-readable code.
-    pub code: String,
+    /// The status code and machine-readable code.
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        let code = self.code();
+        (
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code.as_str(),
+        )
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -155,14 +197,24 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(error = %self, "request rejected");
         }
-        (
+        let retry_after = match &self {
+            ApiError::ChainBusy { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Busy | ApiError::ChainUnavailable(_) => Some(1),
+            _ => None,
+        };
+        let mut resp = (
             status,
             Json(ErrorBody {
                 error: self.to_string(),
                 code: code.to_owned(),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -171,36 +223,40 @@ type AppState = State<Arc<NodeState>>;
 
 /// The router over `state`.
 pub fn app(state: Arc<NodeState>) -> Router {
-    let metadata_limit = state.limits.max_metadata_bytes;
-    let sliver_limit = state.limits.max_sliver_bytes;
     Router::new()
-        .route("/v1/health", get(health))
-        .route("/metrics", get(metrics))
-        .route(
-            "/v1/blobs/{id}/metadata",
-            get(get_metadata)
-                .put(put_metadata)
-                .layer(DefaultBodyLimit::max(metadata_limit)),
-        )
-        .route(
-            "/v1/blobs/{id}/slivers/{pair}/{kind}",
-            get(get_sliver)
-                .put(put_sliver)
-                .layer(DefaultBodyLimit::max(sliver_limit)),
-        )
-        .route("/v1/blobs/{id}/confirmation", get(confirmation))
-        .route("/v1/blobs/{id}/recovery/{pair}/{kind}", get(recovery_batch))
-        .route(
-            "/v1/blobs/{id}/recovery/{pair}/{kind}/{index}",
-            get(recovery_symbol),
-        )
-        .route("/v1/blobs/{id}/status", get(status))
-        .route(
-            "/v1/blobs/{id}/inconsistency",
-            post(inconsistency).layer(DefaultBodyLimit::max(sliver_limit.saturating_mul(2))),
-        )
+        .route(routes::HEALTH, get(health))
+        .route(routes::METRICS, get(metrics))
+        .route(routes::METADATA, get(get_metadata).put(put_metadata))
+        .route(routes::SLIVER, get(get_sliver).put(put_sliver))
+        .route(routes::CONFIRMATION, get(confirmation))
+        .route(routes::RECOVERY_BATCH, get(recovery_batch))
+        .route(routes::RECOVERY_SYMBOL, get(recovery_symbol))
+        .route(routes::STATUS, get(status))
+        .route(routes::INCONSISTENCY, post(inconsistency))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), upload_gate))
         .with_state(state)
+}
+
+fn short(s: &str) -> String {
+    s.chars().take(128).collect()
+}
+
+async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: short(uri.path()),
+        other_method: false,
+    }
+}
+
+async fn wrong_method(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: short(uri.path()),
+        other_method: true,
+    }
 }
 
 /// Takes an upload slot for every `PUT` and `POST` before its handler reads the body, and
@@ -215,6 +271,12 @@ async fn upload_gate(State(state): AppState, req: Request, next: Next) -> Respon
     }
 }
 
+/// A path that did not extract (bad percent-encoding, say) is a JSON bad request.
+fn path<T>(p: Result<Path<T>, PathRejection>) -> ApiResult<T> {
+    p.map(|Path(t)| t)
+        .map_err(|e| ApiError::BadRequest(format!("invalid path: {}", short(&e.body_text()))))
+}
+
 fn parse_id(s: &str) -> ApiResult<BlobId> {
     s.parse()
         .map_err(|e: floe_core::ids::ParseBlobIdError| ApiError::BadRequest(e.to_string()))
@@ -225,7 +287,8 @@ fn parse_pair(state: &NodeState, s: &str) -> ApiResult<u16> {
     match s.parse::<u16>() {
         Ok(p) if p < n => Ok(p),
         _ => Err(ApiError::BadRequest(format!(
-            "invalid pair {s:?}: expected 0..{n}"
+            "invalid pair {:?}: expected 0..{n}",
+            short(s)
         ))),
     }
 }
@@ -233,19 +296,54 @@ fn parse_pair(state: &NodeState, s: &str) -> ApiResult<u16> {
 fn parse_kind(s: &str) -> ApiResult<SliverKind> {
     s.parse().map_err(|_| {
         ApiError::BadRequest(format!(
-            "invalid sliver kind {s:?}: expected primary or secondary"
+            "invalid sliver kind {:?}: expected primary or secondary",
+            short(s)
         ))
     })
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
-    body.map_err(|rej| {
-        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge { limit }
-        } else {
-            ApiError::BadRequest(format!("cannot read the body: {rej}"))
+/// The time a body of `limit` bytes may take: `body_min_time + limit / body_min_rate`.
+pub fn body_timeout(state: &NodeState, limit: u64) -> Duration {
+    let rate = state.limits.body_min_rate.max(1);
+    state.limits.body_min_time + Duration::from_millis(limit.saturating_mul(1000) / rate)
+}
+
+/// Reads a body of at most `limit` bytes: refused unread (413) if it announces more, cut off
+/// (413) as soon as it sends more, and 408 if it does not arrive within [`body_timeout`].
+async fn read_body(
+    state: &NodeState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> ApiResult<Bytes> {
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|len| len > limit) {
+        return Err(ApiError::TooLarge { limit });
+    }
+    let timeout = body_timeout(state, limit);
+    let read = async {
+        let cap = usize::try_from(announced.unwrap_or(0).min(limit)).unwrap_or(0);
+        let mut out = Vec::with_capacity(cap);
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
+            if (out.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(ApiError::TooLarge { limit });
+            }
+            out.extend_from_slice(&chunk);
         }
-    })
+        Ok(Bytes::from(out))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::Timeout {
+            secs: timeout.as_secs().max(1),
+        }),
+    }
 }
 
 fn octets(bytes: Vec<u8>) -> Response {
@@ -262,73 +360,88 @@ fn rejected<T>(state: &NodeState, r: ApiResult<T>) -> ApiResult<T> {
     r
 }
 
-/// Runs CPU-heavy work off the async workers, holding a CPU slot.
-async fn cpu<T: Send + 'static>(
-    state: &NodeState,
+/// Runs CPU-heavy work off the async workers (the caller holds a CPU slot).
+async fn on_worker<T: Send + 'static>(
     what: &'static str,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> ApiResult<T> {
-    let _slot = state.cpu_slot().await?;
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Storage(StoreError::Db(format!("{what} task failed: {e}"))))
+        .map_err(|e| ApiError::Internal(format!("{what} task failed: {e}")))
 }
 
 /// `GET /v1/health`.
-async fn health(State(state): AppState) -> Json<serde_json::Value> {
+async fn health(State(state): AppState) -> Json<Health> {
     let view = state.view();
-    Json(serde_json::json!({
-        "status": "ok",
-        "node": state.node.to_string(),
-        "public_key": state.public_key.to_hex(),
-        "epoch": view.epoch(),
-        "shards": view.committee.shards_of(state.node).len(),
-        "n_shards": state.encoding.n_shards(),
-        "cursor": state.metrics.cursor.load(std::sync::atomic::Ordering::Relaxed),
-    }))
+    let services = state.services.snapshot();
+    let degraded = services.iter().any(|s| s.state != "ok");
+    Json(Health {
+        status: if degraded { "degraded" } else { "ok" }.to_owned(),
+        node: state.node.to_string(),
+        public_key: state.public_key.to_hex(),
+        epoch: view.epoch(),
+        shards: view.committee.shards_of(state.node).len(),
+        n_shards: state.encoding.n_shards(),
+        cursor: state
+            .metrics
+            .cursor
+            .load(std::sync::atomic::Ordering::Relaxed),
+        services,
+    })
 }
 
 /// `GET /metrics`.
 async fn metrics(State(state): AppState) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    text.push_str(&state.services.render_metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// `PUT /v1/blobs/{id}/metadata`.
 async fn put_metadata(
     State(state): AppState,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Stored>> {
     let r = async {
-        let id = parse_id(&id)?;
-        let body = body_bytes(body, state.limits.max_metadata_bytes)?;
+        let id = parse_id(&path(id)?)?;
         state.live_blob(&state.view(), &id).await?;
+        let limit = state
+            .wire
+            .metadata()
+            .min(state.limits.max_metadata_bytes as u64);
+        let body = read_body(&state, &headers, body, limit).await?;
         let metadata = BlobMetadata::from_wire(&body).map_err(|e| {
             ApiError::BadRequest(format!("metadata is not in the wire format: {e}"))
         })?;
         metadata
             .verify(&id, &state.encoding)
             .map_err(|e| ApiError::Verification(format!("metadata rejected: {e}")))?;
-        let store = state.store.clone();
-        blocking(move || store.put_metadata(&id, &body)).await?;
+        state
+            .store_if_live(id, crate::storage::Put::metadata(&id, body.to_vec()))
+            .await?;
         Metrics::inc(&state.metrics.metadata_stored);
         tracing::debug!(blob = %id, "metadata stored");
-        Ok(Json(
-            serde_json::json!({ "stored": "metadata", "blob_id": id.to_string() }),
-        ))
+        Ok(Json(Stored {
+            stored: "metadata".into(),
+            blob_id: id.to_string(),
+            pair: None,
+            kind: None,
+        }))
     }
     .await;
     rejected(&state, r)
 }
 
 /// `GET /v1/blobs/{id}/metadata`.
-async fn get_metadata(State(state): AppState, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
+async fn get_metadata(
+    State(state): AppState,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let id = parse_id(&path(id)?)?;
     refuse_if_gone(&state, &state.view(), &id)?;
+    let _slot = state.read_slot().await?;
     let store = state.store.clone();
     match blocking(move || store.metadata(&id)).await? {
         Some(m) => Ok(octets(m)),
@@ -341,10 +454,7 @@ async fn get_metadata(State(state): AppState, Path(id): Path<String>) -> ApiResu
 /// Serving is refused for blobs known to be deleted or invalid (their data is being removed).
 fn refuse_if_gone(state: &NodeState, view: &EpochView, id: &BlobId) -> ApiResult<()> {
     if let Some(e) = state.store.blob(id)?
-        && (matches!(
-            e.state,
-            floe_chain::BlobState::Deleted | floe_chain::BlobState::Invalid
-        ) || view.epoch() >= e.end_epoch)
+        && !crate::liveness::Liveness::of(&e).serves(view.epoch())
     {
         return Err(ApiError::Gone {
             id: *id,
@@ -357,22 +467,33 @@ fn refuse_if_gone(state: &NodeState, view: &EpochView, id: &BlobId) -> ApiResult
 /// `PUT /v1/blobs/{id}/slivers/{pair}/{kind}`.
 async fn put_sliver(
     State(state): AppState,
-    Path((id, pair, kind)): Path<(String, String, String)>,
-    body: Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<serde_json::Value>> {
+    p: Result<Path<(String, String, String)>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Stored>> {
     let r = async {
+        let (id, pair, kind) = path(p)?;
         let id = parse_id(&id)?;
         let pair = parse_pair(&state, &pair)?;
         let kind = parse_kind(&kind)?;
-        let body = body_bytes(body, state.limits.max_sliver_bytes)?;
         let view = state.view();
-        state.live_blob(&view, &id).await?;
+        let entry = state.live_blob(&view, &id).await?;
         if !state.my_pairs(&view, &id).contains(&pair) {
-            return Err(ApiError::NotMyShard { id, pair, epoch: view.epoch() });
+            return Err(ApiError::NotMyShard {
+                id,
+                pair,
+                epoch: view.epoch(),
+            });
         }
         let metadata = load_metadata(&state, &id)?.ok_or(ApiError::MetadataMissing(id))?;
-        let sliver =
-            Sliver::from_wire(&body).map_err(|e| ApiError::BadRequest(format!("sliver is not in the wire format: {e}")))?;
+        let limit = state
+            .wire
+            .sliver(entry.size, kind)
+            .min(state.limits.max_sliver_bytes as u64);
+        let body = read_body(&state, &headers, body, limit).await?;
+        let sliver = Sliver::from_wire(&body)
+            .map_err(|e| ApiError::BadRequest(format!("sliver is not in the wire format: {e}")))?;
+        drop(body);
         if sliver.pair != pair || sliver.kind != kind {
             return Err(ApiError::BadRequest(format!(
                 "the body is the {} sliver of pair {}, not the {kind} sliver of pair {pair}",
@@ -380,15 +501,25 @@ async fn put_sliver(
             )));
         }
         let encoding = state.encoding;
-        let verified = tokio::task::spawn_blocking(move || sliver.verify(&metadata, &encoding))
-            .await
-            .map_err(|e| ApiError::Storage(StoreError::Db(format!("verification task failed: {e}"))))?;
-        verified.map_err(|e| ApiError::Verification(format!("sliver rejected: {e}")))?;
-        let store = state.store.clone();
-        blocking(move || store.put_sliver(&id, pair, kind, &body)).await?;
+        let sliver = on_worker("verification", move || {
+            sliver.verify(&metadata, &encoding).map(|()| sliver)
+        })
+        .await?
+        .map_err(|e| ApiError::Verification(format!("sliver rejected: {e}")))?;
+        state
+            .store_if_live(
+                id,
+                crate::storage::Put::sliver(&id, pair, kind, sliver.to_wire()),
+            )
+            .await?;
         Metrics::inc(&state.metrics.slivers_stored);
         tracing::debug!(blob = %id, pair, %kind, "sliver stored");
-        Ok(Json(serde_json::json!({ "stored": "sliver", "blob_id": id.to_string(), "pair": pair, "kind": kind })))
+        Ok(Json(Stored {
+            stored: "sliver".into(),
+            blob_id: id.to_string(),
+            pair: Some(pair),
+            kind: Some(kind.to_string()),
+        }))
     }
     .await;
     rejected(&state, r)
@@ -407,12 +538,14 @@ pub(crate) fn load_metadata(state: &NodeState, id: &BlobId) -> ApiResult<Option<
 /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`.
 async fn get_sliver(
     State(state): AppState,
-    Path((id, pair, kind)): Path<(String, String, String)>,
+    p: Result<Path<(String, String, String)>, PathRejection>,
 ) -> ApiResult<Response> {
+    let (id, pair, kind) = path(p)?;
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
     refuse_if_gone(&state, &state.view(), &id)?;
+    let _slot = state.read_slot().await?;
     let store = state.store.clone();
     match blocking(move || store.sliver(&id, pair, kind)).await? {
         Some(s) => {
@@ -425,24 +558,12 @@ async fn get_sliver(
     }
 }
 
-/// A node's signed confirmation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Confirmation {
-    /// The epoch signed for.
-    pub epoch: u32,
-    /// BLS signature over `certify_message(chain_id, registry, epoch, [(id, deletable)])`:
-    /// 96-byte compressed G2, `0x`-hex.
-    pub signature: String,
-    /// The node's operator address.
-    pub node: String,
-}
-
 /// `GET /v1/blobs/{id}/confirmation`.
 async fn confirmation(
     State(state): AppState,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<Confirmation>> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&path(id)?)?;
     // One view for the checks and the signature: both are about the same epoch.
     let view = state.view();
     let entry = state.live_blob(&view, &id).await?;
@@ -474,17 +595,17 @@ async fn confirmation(
         epoch: view.epoch(),
         signature: signature.to_hex(),
         node: state.node.to_string(),
+        registration_id: None,
     }))
 }
 
-/// Loads a held sliver for serving recovery symbols.
+/// Loads a held sliver for serving recovery symbols (the caller holds a CPU slot).
 async fn source_sliver(
     state: &NodeState,
     id: &BlobId,
     pair: u16,
     kind: SliverKind,
 ) -> ApiResult<Sliver> {
-    refuse_if_gone(state, &state.view(), id)?;
     let (store, id) = (state.store.clone(), *id);
     let bytes = blocking(move || store.sliver(&id, pair, kind))
         .await?
@@ -501,20 +622,21 @@ async fn source_sliver(
 /// held `kind` sliver of `pair`, with its Merkle proof (wire format).
 async fn recovery_symbol(
     State(state): AppState,
-    Path((id, pair, kind, index)): Path<(String, String, String, String)>,
+    p: Result<Path<(String, String, String, String)>, PathRejection>,
 ) -> ApiResult<Response> {
+    let (id, pair, kind, index) = path(p)?;
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
     let index = parse_pair(&state, &index)
-        .map_err(|_| ApiError::BadRequest(format!("invalid symbol index {index:?}")))?;
+        .map_err(|_| ApiError::BadRequest(format!("invalid symbol index {:?}", short(&index))))?;
+    refuse_if_gone(&state, &state.view(), &id)?;
+    let _slot = state.cpu_slot().await?;
     let sliver = source_sliver(&state, &id, pair, kind).await?;
     let encoding = state.encoding;
-    let symbol = cpu(&state, "recovery", move || {
-        encoding.recovery_symbol(&sliver, index)
-    })
-    .await?
-    .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbol: {e}")))?;
+    let symbol = on_worker("recovery", move || encoding.recovery_symbol(&sliver, index))
+        .await?
+        .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbol: {e}")))?;
     Metrics::inc(&state.metrics.symbols_served);
     Ok(octets(symbol.to_wire()))
 }
@@ -526,55 +648,37 @@ struct IndicesQuery {
     indices: String,
 }
 
-/// The symbol indices of a batch request: ascending, each once. More than `n` entries (the
-/// expansion has `n` symbols) or an empty list is a bad request.
-fn parse_indices(state: &NodeState, list: &str) -> ApiResult<Vec<u16>> {
-    let n = state.encoding.n_shards();
-    let bad = |why: String| ApiError::BadRequest(format!("invalid indices: {why}"));
-    let mut out = Vec::new();
-    for (i, s) in list.split(',').enumerate() {
-        if i >= usize::from(n) {
-            return Err(bad(format!(
-                "more than {n} indices; an expansion has {n} symbols"
-            )));
-        }
-        out.push(
-            parse_pair(state, s.trim())
-                .map_err(|_| bad(format!("{s:?} is not a symbol index below {n}")))?,
-        );
-    }
-    out.sort_unstable();
-    out.dedup();
-    Ok(out)
-}
-
 /// `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b,c` (extension): several symbols of
-/// one sliver's expansion in one answer: `u32 BE count`, then per symbol `u32 BE length` and
-/// its wire bytes, in ascending index order, each index once. Lets a node rebuild all its
-/// pairs with one request per source sliver.
+/// one sliver's expansion in one answer ([`floe_core::protocol::symbols`]), in ascending
+/// index order, each index once. Lets a node rebuild all its pairs with one request per
+/// source sliver.
 async fn recovery_batch(
     State(state): AppState,
-    Path((id, pair, kind)): Path<(String, String, String)>,
-    Query(q): Query<IndicesQuery>,
+    p: Result<Path<(String, String, String)>, PathRejection>,
+    q: Result<Query<IndicesQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
+    let (id, pair, kind) = path(p)?;
     let id = parse_id(&id)?;
     let pair = parse_pair(&state, &pair)?;
     let kind = parse_kind(&kind)?;
-    let indices = parse_indices(&state, &q.indices)?;
+    let Query(q) = q.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "invalid query: {}; expected ?indices=a,b,c",
+            short(&e.body_text())
+        ))
+    })?;
+    let indices = parse_indices(&q.indices, state.encoding.n_shards())
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    refuse_if_gone(&state, &state.view(), &id)?;
+    let _slot = state.cpu_slot().await?;
     let sliver = source_sliver(&state, &id, pair, kind).await?;
     let encoding = state.encoding;
-    let symbols = cpu(&state, "recovery", move || {
+    let symbols = on_worker("recovery", move || {
         encoding.recovery_symbols(&sliver, &indices)
     })
     .await?
     .map_err(|e| ApiError::BadRequest(format!("cannot make recovery symbols: {e}")))?;
-    let mut out = Vec::new();
-    out.extend_from_slice(&(symbols.len() as u32).to_be_bytes());
-    for s in &symbols {
-        let w = s.to_wire();
-        out.extend_from_slice(&(w.len() as u32).to_be_bytes());
-        out.extend_from_slice(&w);
-    }
+    let out = encode_symbol_list(&symbols);
     state
         .metrics
         .symbols_served
@@ -582,34 +686,12 @@ async fn recovery_batch(
     Ok(octets(out))
 }
 
-/// The node's view of a blob (`GET /v1/blobs/{id}/status`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlobStatus {
-    /// The blob.
-    pub blob_id: String,
-    /// `registered`, `certified`, `deleted`, `invalid` or `expired`.
-    pub state: String,
-    /// First epoch no longer covered.
-    pub end_epoch: u32,
-    /// Deletable by its owner.
-    pub deletable: bool,
-    /// Unencoded size.
-    pub size: u64,
-    /// The node's current epoch.
-    pub epoch: u32,
-    /// Whether the node holds the metadata.
-    pub metadata: bool,
-    /// Pairs this node must hold this epoch.
-    pub pairs_expected: Vec<u16>,
-    /// Pairs of which it holds both slivers.
-    pub pairs_held: Vec<u16>,
-    /// Holds the metadata and every sliver it must.
-    pub complete: bool,
-}
-
 /// `GET /v1/blobs/{id}/status`.
-async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Json<BlobStatus>> {
-    let id = parse_id(&id)?;
+async fn status(
+    State(state): AppState,
+    id: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<BlobStatus>> {
+    let id = parse_id(&path(id)?)?;
     let entry = state.blob_entry(&id).await?;
     let view = state.view();
     let epoch = view.epoch();
@@ -646,27 +728,34 @@ async fn status(State(state): AppState, Path(id): Path<String>) -> ApiResult<Jso
 }
 
 /// `POST /v1/blobs/{id}/inconsistency`: checks an inconsistency proof against the stored
-/// metadata and, if it holds, signs `invalid_message(chain_id, registry, epoch, id)`.
+/// metadata and, if it holds, signs `invalid_message(chain_id, registry, epoch, id)`. The body
+/// is capped at the largest proof the blob's size allows; decoding and checking it hold a CPU
+/// slot.
 async fn inconsistency(
     State(state): AppState,
-    Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Json<Confirmation>> {
-    let id = parse_id(&id)?;
-    let body = body_bytes(body, state.limits.max_sliver_bytes.saturating_mul(2))?;
-    state.blob_entry(&id).await?;
+    let id = parse_id(&path(id)?)?;
+    let entry = state.blob_entry(&id).await?;
     let metadata = load_metadata(&state, &id)?.ok_or(ApiError::MetadataMissing(id))?;
-    let proof = InconsistencyProof::from_wire(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "inconsistency proof is not in the wire format: {e}"
-        ))
-    })?;
+    let limit = state.wire.inconsistency_proof(entry.size);
+    let body = read_body(&state, &headers, body, limit).await?;
+    let _slot = state.cpu_slot().await?;
     let encoding = state.encoding;
-    cpu(&state, "verification", move || {
-        proof.verify(&metadata, &encoding)
+    on_worker("verification", move || {
+        let proof = InconsistencyProof::from_wire(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "inconsistency proof is not in the wire format: {e}"
+            ))
+        })?;
+        drop(body);
+        proof
+            .verify(&metadata, &encoding)
+            .map_err(|e| ApiError::Verification(format!("inconsistency proof rejected: {e}")))
     })
-    .await?
-    .map_err(|e| ApiError::Verification(format!("inconsistency proof rejected: {e}")))?;
+    .await??;
     let epoch = state.view().epoch();
     let msg = invalid_message(state.chain_id, state.registry.into_array(), epoch, id.0);
     tracing::warn!(blob = %id, "checked an inconsistency proof: attesting the blob invalid");
@@ -674,5 +763,6 @@ async fn inconsistency(
         epoch,
         signature: state.key.sign(&msg).to_hex(),
         node: state.node.to_string(),
+        registration_id: None,
     }))
 }

@@ -55,6 +55,58 @@ pub mod defaults {
     pub const fn advance_epochs() -> bool {
         true
     }
+    /// `max_concurrent_reads`: GETs of metadata and slivers loaded at the same time.
+    pub const fn max_concurrent_reads() -> usize {
+        64
+    }
+    /// `body_min_rate`: slowest accepted request body, bytes per second (64 KiB/s).
+    pub const fn body_min_rate() -> u64 {
+        64 << 10
+    }
+    /// `body_min_time_ms`: time every body gets on top of its size at the minimum rate.
+    pub const fn body_min_time_ms() -> u64 {
+        10_000
+    }
+    /// `header_read_timeout_ms`: time a connection has to send a request's headers.
+    pub const fn header_read_timeout_ms() -> u64 {
+        10_000
+    }
+    /// `idle_timeout_ms`: an idle keep-alive connection is closed after this long.
+    pub const fn idle_timeout_ms() -> u64 {
+        60_000
+    }
+    /// `max_connections`: open HTTP connections; more wait in the listen backlog.
+    pub const fn max_connections() -> usize {
+        1024
+    }
+    /// `chain_lookups_per_sec`: chain lookups of unknown blob ids per second, all requests.
+    pub const fn chain_lookups_per_sec() -> u32 {
+        20
+    }
+    /// `chain_lookup_burst`: chain lookups allowed in a burst.
+    pub const fn chain_lookup_burst() -> u32 {
+        40
+    }
+    /// `negative_cache_ttl_ms`: how long "not registered" answers are remembered.
+    pub const fn negative_cache_ttl_ms() -> u64 {
+        2_000
+    }
+    /// `negative_cache_size`: most blob ids remembered as not registered.
+    pub const fn negative_cache_size() -> usize {
+        10_000
+    }
+    /// `confirmation_depth`: blocks behind the head the event follower stays.
+    pub const fn confirmation_depth() -> u64 {
+        0
+    }
+    /// `recovery_parallelism`: blobs recovered at the same time.
+    pub const fn recovery_parallelism() -> usize {
+        4
+    }
+    /// `service_max_failures`: failures in a row of a background service that stop the node.
+    pub const fn service_max_failures() -> u32 {
+        20
+    }
 }
 
 /// The configuration of one storage node.
@@ -105,6 +157,47 @@ pub struct NodeConfig {
     /// Whether this node advances the epoch when its time is up (anyone may; one succeeds).
     #[serde(default = "defaults::advance_epochs")]
     pub advance_epochs: bool,
+    /// GETs of metadata and slivers loaded at the same time; more wait (then 503).
+    #[serde(default = "defaults::max_concurrent_reads")]
+    pub max_concurrent_reads: usize,
+    /// Slowest accepted request body, in bytes per second: a body of `len` bytes must arrive
+    /// within `body_min_time_ms + len / body_min_rate` seconds, or the node answers 408.
+    #[serde(default = "defaults::body_min_rate")]
+    pub body_min_rate: u64,
+    /// Time every body gets on top of its size at the minimum rate, in milliseconds.
+    #[serde(default = "defaults::body_min_time_ms")]
+    pub body_min_time_ms: u64,
+    /// Time a connection has to send a request's headers, in milliseconds.
+    #[serde(default = "defaults::header_read_timeout_ms")]
+    pub header_read_timeout_ms: u64,
+    /// Idle keep-alive connections are closed after this long, in milliseconds.
+    #[serde(default = "defaults::idle_timeout_ms")]
+    pub idle_timeout_ms: u64,
+    /// Open HTTP connections at most; further connections wait in the listen backlog.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: usize,
+    /// Chain lookups of blob ids the node has no entry for, per second over all requests;
+    /// beyond it requests get 503 with `Retry-After`.
+    #[serde(default = "defaults::chain_lookups_per_sec")]
+    pub chain_lookups_per_sec: u32,
+    /// Chain lookups allowed in a burst.
+    #[serde(default = "defaults::chain_lookup_burst")]
+    pub chain_lookup_burst: u32,
+    /// How long a "not registered" answer is remembered, in milliseconds.
+    #[serde(default = "defaults::negative_cache_ttl_ms")]
+    pub negative_cache_ttl_ms: u64,
+    /// Most blob ids remembered as not registered.
+    #[serde(default = "defaults::negative_cache_size")]
+    pub negative_cache_size: usize,
+    /// Blocks behind the chain head the event follower stays (0 follows the head).
+    #[serde(default = "defaults::confirmation_depth")]
+    pub confirmation_depth: u64,
+    /// Blobs recovered at the same time.
+    #[serde(default = "defaults::recovery_parallelism")]
+    pub recovery_parallelism: usize,
+    /// Failures in a row of one background service that stop the node.
+    #[serde(default = "defaults::service_max_failures")]
+    pub service_max_failures: u32,
     /// The contracts (as written by `floe devnet`).
     pub deployment: Deployment,
 }
@@ -182,8 +275,26 @@ impl NodeConfig {
         if self.max_log_range == 0 {
             return Err("max_log_range must be at least 1".into());
         }
-        if self.public_address.is_empty() {
-            return Err("public_address must be set (host:port peers reach this node at)".into());
+        if let Err(e) = floe_core::protocol::NodeAddress::parse(&self.public_address) {
+            return Err(format!("public_address: {e}"));
+        }
+        for (name, v) in [
+            ("max_concurrent_reads", self.max_concurrent_reads as u64),
+            ("body_min_rate", self.body_min_rate),
+            ("max_connections", self.max_connections as u64),
+            (
+                "chain_lookups_per_sec",
+                u64::from(self.chain_lookups_per_sec),
+            ),
+            ("chain_lookup_burst", u64::from(self.chain_lookup_burst)),
+            ("recovery_parallelism", self.recovery_parallelism as u64),
+            ("service_max_failures", u64::from(self.service_max_failures)),
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+        ] {
+            if v == 0 {
+                return Err(format!("{name} must be at least 1"));
+            }
         }
         Ok(())
     }
@@ -191,6 +302,23 @@ impl NodeConfig {
     /// The poll interval.
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_interval_ms)
+    }
+
+    /// The request limits this config sets.
+    pub fn limits(&self) -> crate::state::Limits {
+        crate::state::Limits {
+            max_metadata_bytes: self.max_metadata_bytes,
+            max_sliver_bytes: self.max_sliver_bytes,
+            upload_wait: Duration::from_millis(self.upload_wait_ms),
+            max_concurrent_reads: self.max_concurrent_reads,
+            cpu_slots: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            body_min_rate: self.body_min_rate,
+            body_min_time: Duration::from_millis(self.body_min_time_ms),
+            chain_lookups_per_sec: self.chain_lookups_per_sec,
+            chain_lookup_burst: self.chain_lookup_burst,
+            negative_cache_ttl: Duration::from_millis(self.negative_cache_ttl_ms),
+            negative_cache_size: self.negative_cache_size,
+        }
     }
 }
 
@@ -218,6 +346,22 @@ mod tests {
         assert_eq!(cfg.peer_timeout_ms, defaults::peer_timeout_ms());
         assert_eq!(cfg.max_log_range, defaults::max_log_range());
         assert_eq!(cfg.advance_epochs, defaults::advance_epochs());
+        assert_eq!(cfg.max_concurrent_reads, defaults::max_concurrent_reads());
+        assert_eq!(cfg.body_min_rate, defaults::body_min_rate());
+        assert_eq!(cfg.body_min_time_ms, defaults::body_min_time_ms());
+        assert_eq!(
+            cfg.header_read_timeout_ms,
+            defaults::header_read_timeout_ms()
+        );
+        assert_eq!(cfg.idle_timeout_ms, defaults::idle_timeout_ms());
+        assert_eq!(cfg.max_connections, defaults::max_connections());
+        assert_eq!(cfg.chain_lookups_per_sec, defaults::chain_lookups_per_sec());
+        assert_eq!(cfg.chain_lookup_burst, defaults::chain_lookup_burst());
+        assert_eq!(cfg.negative_cache_ttl_ms, defaults::negative_cache_ttl_ms());
+        assert_eq!(cfg.negative_cache_size, defaults::negative_cache_size());
+        assert_eq!(cfg.confirmation_depth, defaults::confirmation_depth());
+        assert_eq!(cfg.recovery_parallelism, defaults::recovery_parallelism());
+        assert_eq!(cfg.service_max_failures, defaults::service_max_failures());
     }
 
     #[test]

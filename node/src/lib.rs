@@ -13,7 +13,12 @@
 //! - `state`: [`NodeState`] shared by handlers and tasks; [`BlobSource`] asks the chain
 //!   about blobs the follower has not seen yet.
 //! - `api`: the axum [`app`] router and its one error type [`ApiError`].
-//! - `tasks`: event follower, garbage collection, recovery, certification, epoch advance.
+//! - `server`: the HTTP server: connection limit, header, body and idle timeouts.
+//! - `liveness`: the one decision whether a blob is alive ([`liveness::Liveness`]).
+//! - `services`: one module per background service (follower, gc, recovery, certify,
+//!   advance), run under `supervisor` (restarts with backoff, health, a persistent failure
+//!   stops the node).
+//! - `memory`: the node's worst-case memory as a formula ([`memory::worst_case_memory`]).
 //! - `peers`: HTTP requests to other nodes.
 //! - `metrics`: Prometheus counters.
 //!
@@ -22,21 +27,26 @@
 
 pub mod api;
 pub mod config;
+pub mod liveness;
+pub mod memory;
 pub mod metrics;
 pub mod peers;
+pub mod server;
+pub mod services;
 pub mod state;
 pub mod storage;
-pub mod tasks;
+pub mod supervisor;
 
 use std::{collections::HashSet, future::Future, path::Path, sync::Arc, time::Duration};
 
 pub use api::{ApiError, BlobStatus, Confirmation, app};
 pub use config::{ConfigError, NodeConfig};
+use floe_chain::BlobState;
 use floe_chain::{Chain, ChainError};
 use floe_core::{bls::SecretKey, encoding::EncodingConfig};
 pub use state::{BlobSource, EpochView, Limits, NodeState};
 pub use storage::{BlobEntry, Store, StoreError};
-use tokio::{net::TcpListener, sync::Mutex};
+use tokio::net::TcpListener;
 
 /// Why a node could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +79,19 @@ pub enum NodeError {
     /// Serving HTTP failed.
     #[error("HTTP server failed: {0}")]
     Serve(std::io::Error),
+    /// The BLS key file is not the key registered on-chain for this operator.
+    #[error(
+        "the BLS key in {path} does not match the key registered on-chain for operator {node}: confirmations would not verify; use the registered key file, or re-register the node with this key"
+    )]
+    KeyMismatch {
+        /// The key file.
+        path: String,
+        /// The operator.
+        node: String,
+    },
+    /// A background service kept failing.
+    #[error(transparent)]
+    Service(#[from] supervisor::SupervisorError),
 }
 
 /// Reads a BLS secret key file (hex, as `floe-node keygen` writes it).
@@ -139,7 +162,10 @@ pub async fn run(
     if !info.registered {
         tracing::warn!(%node, "this operator is not registered as a storage node yet; it holds no shards until it is");
     } else if info.public_key_eip2537 != key.public_key().to_eip2537() {
-        tracing::warn!(%node, "the BLS key file does not match the key registered on-chain; confirmations will not verify");
+        return Err(NodeError::KeyMismatch {
+            path: config.bls_key_file.display().to_string(),
+            node: node.to_string(),
+        });
     } else if info.network_address != config.public_address {
         tracing::warn!(
             %node,
@@ -150,11 +176,6 @@ pub async fn run(
     }
     let epoch = chain.current_epoch().await?;
     let committee = chain.committee(epoch).await?;
-    let limits = Limits {
-        max_metadata_bytes: config.max_metadata_bytes,
-        max_sliver_bytes: config.max_sliver_bytes,
-        upload_wait: Duration::from_millis(config.upload_wait_ms),
-    };
     let state = Arc::new(NodeState::new(
         store,
         encoding,
@@ -162,7 +183,7 @@ pub async fn run(
         node,
         config.deployment.chain_id,
         config.deployment.registry,
-        limits,
+        config.limits(),
         config.max_concurrent_uploads,
         EpochView::new(committee),
         Arc::new(chain.clone()),
@@ -174,7 +195,17 @@ pub async fn run(
             .store(c, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(block = c, "resuming the chain from the persisted cursor");
     }
-    let ctx = tasks::Ctx {
+    let pending: HashSet<_> = {
+        let store = state.store.clone();
+        state::blocking(move || store.blobs())
+            .await
+            .map_err(|e| NodeError::Store(StoreError::Db(e.to_string())))?
+            .into_iter()
+            .filter(|(_, e)| e.state == BlobState::Registered)
+            .map(|(id, _)| id)
+            .collect()
+    };
+    let ctx = services::Ctx {
         state: state.clone(),
         chain,
         peers: peers::Peers::new(
@@ -184,21 +215,41 @@ pub async fn run(
         .map_err(|e| NodeError::PeerClient(e.to_string()))?,
         poll: config.poll_interval(),
         max_log_range: config.max_log_range,
+        confirmation_depth: config.confirmation_depth,
         grace: Duration::from_secs(config.certify_grace_secs),
-        advance_epochs: config.advance_epochs,
-        recovery_queue: Arc::new(Mutex::new(HashSet::new())),
+        recovery_parallelism: config.recovery_parallelism,
+        recovery_queue: Arc::default(),
+        recovery_wake: Arc::default(),
+        pending: Arc::new(std::sync::Mutex::new(pending)),
+        gc_wake: Arc::default(),
     };
-    // On startup, check every certified blob this node should hold.
-    tasks::on_epoch_change(&ctx).await;
+    let policy = supervisor::Policy {
+        first_backoff: Duration::from_millis(200).min(config.poll_interval()),
+        max_backoff: Duration::from_secs(30),
+        max_failures: config.service_max_failures,
+    };
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut handles = vec![
-        tokio::spawn(tasks::follow(ctx.clone(), stop_rx.clone())),
-        tokio::spawn(tasks::recover(ctx.clone(), stop_rx.clone())),
-        tokio::spawn(tasks::certify(ctx.clone(), stop_rx.clone())),
-    ];
-    if ctx.advance_epochs {
-        handles.push(tokio::spawn(tasks::advance(ctx.clone(), stop_rx.clone())));
+    let mut services = tokio::task::JoinSet::new();
+    macro_rules! service {
+        ($module:ident) => {{
+            let (ctx, rx) = (ctx.clone(), stop_rx.clone());
+            let registry = state.services.clone();
+            services.spawn(supervisor::supervise(
+                services::$module::NAME,
+                registry,
+                policy,
+                stop_rx.clone(),
+                move || services::$module::run(ctx.clone(), rx.clone()),
+            ));
+        }};
+    }
+    service!(gc);
+    service!(follower);
+    service!(recovery);
+    service!(certify);
+    if config.advance_epochs {
+        service!(advance);
     }
     tracing::info!(
         %node,
@@ -207,12 +258,36 @@ pub async fn run(
         shards = state.view().committee.shards_of(node).len(),
         "floe-node serving"
     );
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // The node stops at `shutdown`, or when a service gives up (its error is returned).
+    let (fatal_tx, fatal_rx) = tokio::sync::oneshot::channel::<supervisor::SupervisorError>();
+    let watcher = tokio::spawn(async move {
+        let mut fatal_tx = Some(fatal_tx);
+        while let Some(r) = services.join_next().await {
+            if let Ok(Err(e)) = r
+                && let Some(tx) = fatal_tx.take()
+            {
+                let _ = tx.send(e);
+            }
+        }
+    });
+    let (fatal_seen_tx, fatal_seen_rx) = tokio::sync::oneshot::channel();
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown => {}
+            Ok(e) = fatal_rx => { let _ = fatal_seen_tx.send(e); }
+        }
+    };
+    let served = server::serve(
+        listener,
+        app(state),
+        server::ServerConfig::from(&config),
+        stop,
+    )
+    .await;
     let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
+    let _ = watcher.await;
+    if let Ok(e) = fatal_seen_rx.await {
+        return Err(NodeError::Service(e));
     }
     served.map_err(NodeError::Serve)
 }

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub blobs_collected: AtomicU64,
     /// Chain events applied.
     pub events: AtomicU64,
+    /// Blob lookups sent to the chain (by requests, the follower and GC).
+    pub chain_lookups: AtomicU64,
 }
 
 impl Metrics {
@@ -39,7 +41,7 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 12] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
             ("floe_node_epoch", "gauge", "Current epoch.", &self.epoch),
             (
                 "floe_node_chain_cursor",
@@ -106,6 +108,12 @@ impl Metrics {
                 "counter",
                 "Chain events applied.",
                 &self.events,
+            ),
+            (
+                "floe_node_chain_lookups_total",
+                "counter",
+                "Blob lookups sent to the chain.",
+                &self.chain_lookups,
             ),
         ];
         let mut out = String::new();

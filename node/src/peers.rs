@@ -8,11 +8,10 @@ use floe_core::{
     encoding::{EncodingConfig, SliverKind},
     ids::BlobId,
     metadata::BlobMetadata,
+    protocol::{Confirmation, NodeAddress, limits, routes, symbols},
     recovery::RecoverySymbol,
     wire::Wire,
 };
-
-use crate::api::Confirmation;
 
 /// HTTP client for peers. Every answer is read with a cap ([`read_limited`]): a peer cannot
 /// make the node buffer more than the answer it asked for can be.
@@ -23,7 +22,7 @@ pub struct Peers {
 }
 
 /// Largest confirmation (JSON) or error body read from a peer.
-pub const MAX_SMALL_ANSWER: usize = 4 << 10;
+pub const MAX_SMALL_ANSWER: usize = limits::MAX_SMALL_BODY as usize;
 
 /// A failed peer request (logged, never fatal: another peer may answer).
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +53,9 @@ pub enum PeerError {
         /// The cap.
         limit: usize,
     },
+    /// The peer's registered network address is not a valid `host:port`: it is skipped.
+    #[error(transparent)]
+    BadAddress(#[from] floe_core::protocol::AddressError),
     /// The answer did not decode or verify.
     #[error("peer {addr} sent a bad answer: {message}")]
     Bad {
@@ -64,12 +66,13 @@ pub enum PeerError {
     },
 }
 
-fn base(addr: &str) -> String {
-    if addr.starts_with("http://") || addr.starts_with("https://") {
-        addr.trim_end_matches('/').to_owned()
-    } else {
-        format!("http://{addr}")
-    }
+/// The validated address of `member` (a registered address is anyone's string: it is
+/// parsed strictly, never pasted into a URL).
+pub fn address_of(member: &Member) -> Result<NodeAddress, PeerError> {
+    NodeAddress::parse(&member.network_address).map_err(|e| {
+        tracing::warn!(node = %member.node, error = %e, "skipping a peer with an invalid network address");
+        PeerError::BadAddress(e)
+    })
 }
 
 /// Reads `resp`'s body, failing with [`PeerError::TooLarge`] as soon as it is known to exceed
@@ -102,12 +105,10 @@ pub async fn read_limited(
 }
 
 /// Most bytes a batch of `count` recovery symbols of `symbol_size` bytes can take in the
-/// batch format (`u32` count; per symbol a `u32` length, the wire header and fields, the
-/// symbol and a Merkle path of at most `ceil(log2 n) + 1` hashes).
+/// batch format ([`limits::symbol_list_wire_len`]).
 pub fn symbol_list_limit(n_shards: u16, symbol_size: u16, count: usize) -> usize {
-    let depth = (u32::BITS - u32::from(n_shards).leading_zeros()) as usize + 1;
-    let per_symbol = 64 + usize::from(symbol_size) + 32 * depth;
-    4 + count.saturating_mul(per_symbol)
+    usize::try_from(limits::symbol_list_wire_len(n_shards, symbol_size, count))
+        .unwrap_or(usize::MAX)
 }
 
 /// Decodes a confirmation answer and checks its signature on `message` by `member`.
@@ -170,8 +171,9 @@ impl Peers {
         read_limited(addr, resp, max).await
     }
 
-    async fn get(&self, addr: &str, path: &str, max: usize) -> Result<Vec<u8>, PeerError> {
-        self.send(addr, self.http.get(format!("{}{path}", base(addr))), max)
+    async fn get(&self, member: &Member, path: &str, max: usize) -> Result<Vec<u8>, PeerError> {
+        let addr = address_of(member)?;
+        self.send(&member.network_address, self.http.get(addr.url(path)), max)
             .await
     }
 
@@ -183,13 +185,10 @@ impl Peers {
         encoding: &EncodingConfig,
     ) -> Result<(Vec<u8>, BlobMetadata), PeerError> {
         let addr = &member.network_address;
-        let bytes = self
-            .get(
-                addr,
-                &format!("/v1/blobs/{id}/metadata"),
-                self.max_metadata_bytes,
-            )
-            .await?;
+        let max = self
+            .max_metadata_bytes
+            .min(limits::metadata_wire_len(encoding.n_shards()) as usize);
+        let bytes = self.get(member, &routes::metadata(id), max).await?;
         let bad = |message: String| PeerError::Bad {
             addr: addr.clone(),
             message,
@@ -207,11 +206,7 @@ impl Peers {
         message: &[u8],
     ) -> Result<(u32, Signature), PeerError> {
         let bytes = self
-            .get(
-                &member.network_address,
-                &format!("/v1/blobs/{id}/confirmation"),
-                MAX_SMALL_ANSWER,
-            )
+            .get(member, &routes::confirmation(id), MAX_SMALL_ANSWER)
             .await?;
         verify_confirmation(member, &bytes, message)
     }
@@ -226,9 +221,10 @@ impl Peers {
         message: &[u8],
     ) -> Result<(u32, Signature), PeerError> {
         let addr = &member.network_address;
+        let url = address_of(member)?.url(&routes::inconsistency(id));
         let req = self
             .http
-            .post(format!("{}/v1/blobs/{id}/inconsistency", base(addr)))
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(proof_wire);
         let bytes = self.send(addr, req, MAX_SMALL_ANSWER).await?;
@@ -248,44 +244,24 @@ impl Peers {
         max_bytes: usize,
     ) -> Result<Vec<RecoverySymbol>, PeerError> {
         let addr = &member.network_address;
-        let list = indices
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
         let bytes = self
             .get(
-                addr,
-                &format!("/v1/blobs/{id}/recovery/{pair}/{kind}?indices={list}"),
+                member,
+                &routes::recovery_batch(id, pair, kind, indices),
                 max_bytes,
             )
             .await?;
-        decode_symbol_list(&bytes).map_err(|message| PeerError::Bad {
+        symbols::decode_symbol_list(&bytes, indices.len()).map_err(|e| PeerError::Bad {
             addr: addr.clone(),
-            message,
+            message: e.to_string(),
         })
     }
 }
 
-/// Decodes the batch recovery answer: `u32 BE count`, then `u32 BE length` + wire bytes each.
-pub fn decode_symbol_list(bytes: &[u8]) -> Result<Vec<RecoverySymbol>, String> {
-    let mut rest = bytes;
-    let mut take = |n: usize| -> Result<&[u8], String> {
-        if rest.len() < n {
-            return Err("truncated symbol list".into());
-        }
-        let (a, b) = rest.split_at(n);
-        rest = b;
-        Ok(a)
-    };
-    let count = u32::from_be_bytes(take(4)?.try_into().map_err(|_| "bad count")?) as usize;
-    let mut out = Vec::with_capacity(count.min(4096));
-    for _ in 0..count {
-        let len = u32::from_be_bytes(take(4)?.try_into().map_err(|_| "bad length")?) as usize;
-        out.push(RecoverySymbol::from_wire(take(len)?).map_err(|e| e.to_string())?);
-    }
-    if !rest.is_empty() {
-        return Err("trailing bytes after the symbol list".into());
-    }
-    Ok(out)
+/// Decodes the batch recovery answer (at most `max_count` symbols).
+pub fn decode_symbol_list(
+    bytes: &[u8],
+    max_count: usize,
+) -> Result<Vec<RecoverySymbol>, symbols::SymbolListError> {
+    symbols::decode_symbol_list(bytes, max_count)
 }

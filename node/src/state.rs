@@ -2,8 +2,9 @@
 //! and the way it asks the chain about blobs it has not seen yet.
 
 use std::{
-    sync::{Arc, RwLock},
-    time::Duration,
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use floe_chain::{BlobRecord, BlobState, Chain, ChainError, Committee, alloy::primitives::Address};
@@ -11,14 +12,17 @@ use floe_core::{
     bls::{PublicKey, SecretKey},
     encoding::{EncodingConfig, SliverKind},
     ids::BlobId,
+    protocol::WireLimits,
 };
 use futures::future::BoxFuture;
 use tokio::sync::Semaphore;
 
 use crate::{
     api::ApiError,
+    liveness::Liveness,
     metrics::Metrics,
-    storage::{BlobEntry, Store, StoreError},
+    storage::{BlobEntry, Put, Store, StoreError},
+    supervisor::Services,
 };
 
 /// Where the node asks about a blob it has no entry for (the writer just registered it and
@@ -61,12 +65,117 @@ impl EpochView {
 /// Request limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Largest metadata body.
+    /// Largest metadata body (an operator cap on top of the exact size).
     pub max_metadata_bytes: usize,
-    /// Largest sliver body.
+    /// Largest sliver body (an operator cap on top of the exact size).
     pub max_sliver_bytes: usize,
-    /// How long an upload waits for a slot.
+    /// How long an upload, read or CPU-heavy request waits for a slot.
     pub upload_wait: Duration,
+    /// GETs of metadata and slivers loaded at the same time.
+    pub max_concurrent_reads: usize,
+    /// CPU-heavy requests at the same time (recovery symbols, proof checks).
+    pub cpu_slots: usize,
+    /// Slowest accepted body, bytes per second.
+    pub body_min_rate: u64,
+    /// Time any body gets on top of its size at the minimum rate.
+    pub body_min_time: Duration,
+    /// Chain lookups of blobs the node has no entry for, per second (sustained).
+    pub chain_lookups_per_sec: u32,
+    /// Chain lookups allowed in a burst.
+    pub chain_lookup_burst: u32,
+    /// How long "not registered" answers are remembered.
+    pub negative_cache_ttl: Duration,
+    /// Most ids remembered as not registered.
+    pub negative_cache_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        use crate::config::defaults as d;
+        Limits {
+            max_metadata_bytes: d::max_metadata_bytes(),
+            max_sliver_bytes: d::max_sliver_bytes(),
+            upload_wait: Duration::from_millis(d::upload_wait_ms()),
+            max_concurrent_reads: d::max_concurrent_reads(),
+            cpu_slots: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            body_min_rate: d::body_min_rate(),
+            body_min_time: Duration::from_millis(d::body_min_time_ms()),
+            chain_lookups_per_sec: d::chain_lookups_per_sec(),
+            chain_lookup_burst: d::chain_lookup_burst(),
+            negative_cache_ttl: Duration::from_millis(d::negative_cache_ttl_ms()),
+            negative_cache_size: d::negative_cache_size(),
+        }
+    }
+}
+
+/// Bounds the chain lookups strangers can cause: a token bucket over all lookups of ids the
+/// node has no entry for, and a bounded cache of recent "not registered" answers.
+#[derive(Debug)]
+struct ChainLookups {
+    bucket: Mutex<(f64, Instant)>,
+    negative: Mutex<HashMap<BlobId, Instant>>,
+}
+
+impl ChainLookups {
+    fn new(limits: &Limits) -> Self {
+        ChainLookups {
+            bucket: Mutex::new((f64::from(limits.chain_lookup_burst), Instant::now())),
+            negative: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes a token, or says how many seconds until one is there.
+    fn take(&self, limits: &Limits) -> Result<(), u64> {
+        let rate = f64::from(limits.chain_lookups_per_sec.max(1));
+        let burst = f64::from(limits.chain_lookup_burst.max(1));
+        let mut g = match self.bucket.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now();
+        let (tokens, last) = *g;
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * rate).min(burst);
+        if tokens >= 1.0 {
+            *g = (tokens - 1.0, now);
+            Ok(())
+        } else {
+            *g = (tokens, now);
+            Err(((1.0 - tokens) / rate).ceil().max(1.0) as u64)
+        }
+    }
+
+    fn is_known_absent(&self, id: &BlobId, ttl: Duration) -> bool {
+        let g = match self.negative.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.get(id).is_some_and(|at| at.elapsed() < ttl)
+    }
+
+    fn remember_absent(&self, id: BlobId, limits: &Limits) {
+        let mut g = match self.negative.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if g.len() >= limits.negative_cache_size {
+            let ttl = limits.negative_cache_ttl;
+            g.retain(|_, at| at.elapsed() < ttl);
+            if g.len() >= limits.negative_cache_size
+                && let Some(oldest) = g.iter().min_by_key(|(_, at)| **at).map(|(k, _)| *k)
+            {
+                g.remove(&oldest);
+            }
+        }
+        if limits.negative_cache_size > 0 {
+            g.insert(id, Instant::now());
+        }
+    }
+
+    fn forget(&self, id: &BlobId) {
+        if let Ok(mut g) = self.negative.lock() {
+            g.remove(id);
+        }
+    }
 }
 
 /// Everything handlers and background tasks share.
@@ -89,10 +198,16 @@ pub struct NodeState {
     pub limits: Limits,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Exact wire sizes for this deployment's encoding.
+    pub wire: WireLimits,
+    /// The background services' health.
+    pub services: Arc<Services>,
     view: RwLock<EpochView>,
     source: Arc<dyn BlobSource>,
     uploads: Semaphore,
+    reads: Semaphore,
     cpu: Semaphore,
+    lookups: ChainLookups,
 }
 
 impl std::fmt::Debug for NodeState {
@@ -146,8 +261,12 @@ impl NodeState {
             u64::from(view.epoch()),
             std::sync::atomic::Ordering::Relaxed,
         );
-        let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         NodeState {
+            wire: WireLimits::new(encoding),
+            services: Arc::new(Services::default()),
+            reads: Semaphore::new(limits.max_concurrent_reads.max(1)),
+            cpu: Semaphore::new(limits.cpu_slots.max(1)),
+            lookups: ChainLookups::new(&limits),
             store,
             encoding,
             public_key: key.public_key(),
@@ -160,7 +279,6 @@ impl NodeState {
             view: RwLock::new(view),
             source,
             uploads: Semaphore::new(max_concurrent_uploads),
-            cpu: Semaphore::new(cpus),
         }
     }
 
@@ -203,6 +321,14 @@ impl NodeState {
         self.uploads.available_permits()
     }
 
+    /// A slot for loading a stored value to serve it (metadata, sliver).
+    pub async fn read_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.limits.upload_wait, self.reads.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Busy),
+        }
+    }
+
     /// A slot for CPU-heavy work on behalf of a request (expanding a sliver for recovery
     /// symbols, checking an inconsistency proof): one per core, waiting up to the upload wait.
     pub async fn cpu_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
@@ -214,7 +340,36 @@ impl NodeState {
 
     /// The blob's registration on-chain now (bypassing the store).
     pub async fn chain_record(&self, id: &BlobId) -> Result<BlobRecord, ChainError> {
+        Metrics::inc(&self.metrics.chain_lookups);
         self.source.blob(*id).await
+    }
+
+    /// A chain lookup on behalf of a request: rate-limited over all requests (503 with
+    /// `Retry-After` beyond the rate), and "not registered" answers are remembered for
+    /// `negative_cache_ttl` so repeated unknown ids cost no RPC.
+    async fn request_lookup(&self, id: &BlobId) -> Result<BlobRecord, ApiError> {
+        if self
+            .lookups
+            .is_known_absent(id, self.limits.negative_cache_ttl)
+        {
+            return Err(ApiError::NotRegistered(*id));
+        }
+        self.lookups
+            .take(&self.limits)
+            .map_err(|retry_after_secs| ApiError::ChainBusy { retry_after_secs })?;
+        let record = self
+            .chain_record(id)
+            .await
+            .map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
+        if record.state == BlobState::None {
+            self.lookups.remember_absent(*id, &self.limits);
+        }
+        Ok(record)
+    }
+
+    /// Forgets a cached "not registered" (the follower saw the registration).
+    pub fn forget_absent(&self, id: &BlobId) {
+        self.lookups.forget(id);
     }
 
     /// What the node knows of `id`, asking the chain if it has no entry yet (and remembering
@@ -223,18 +378,12 @@ impl NodeState {
         if let Some(e) = self.store.blob(id)? {
             return Ok(e);
         }
-        let record = self
-            .source
-            .blob(*id)
-            .await
-            .map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
+        let record = self.request_lookup(id).await?;
         if record.state == BlobState::None {
             return Err(ApiError::NotRegistered(*id));
         }
-        let entry = BlobEntry::from_record(&record);
         let (store, id) = (self.store.clone(), *id);
-        blocking(move || store.put_blob(&id, &entry)).await?;
-        Ok(entry)
+        blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record))).await
     }
 
     /// Like [`NodeState::blob_entry`], but only for blobs that accept data now: registered or
@@ -242,15 +391,15 @@ impl NodeState {
     pub async fn live_blob(&self, view: &EpochView, id: &BlobId) -> Result<BlobEntry, ApiError> {
         let entry = self.blob_entry(id).await?;
         let epoch = view.epoch();
-        if !entry.is_live(epoch) {
-            // The follower may lag (a re-registration or an extension): ask the chain once.
-            if let Ok(record) = self.source.blob(*id).await
+        if !Liveness::of(&entry).is_live(epoch) {
+            // The follower may lag (a re-registration or an extension): ask the chain once
+            // (rate-limited like any lookup a request causes).
+            if let Ok(record) = self.request_lookup(id).await
                 && record.is_live(epoch)
             {
-                let entry = BlobEntry::from_record(&record);
                 let (store, id) = (self.store.clone(), *id);
-                blocking(move || store.put_blob(&id, &entry)).await?;
-                return Ok(entry);
+                return blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record)))
+                    .await;
             }
             return Err(ApiError::Gone {
                 id: *id,
@@ -258,6 +407,18 @@ impl NodeState {
             });
         }
         Ok(entry)
+    }
+
+    /// Stores an upload's metadata or sliver, if the blob still accepts writes: checked in
+    /// the write transaction, so a write racing garbage collection never leaves orphan data.
+    pub async fn store_if_live(&self, id: BlobId, put: Put) -> Result<(), ApiError> {
+        let store = self.store.clone();
+        match blocking(move || store.put_checked(put)).await {
+            Err(ApiError::Storage(StoreError::NotAccepting(reason))) => {
+                Err(ApiError::Gone { id, reason })
+            }
+            r => r,
+        }
     }
 
     /// How many of the slivers of `id` this node must hold in `view`'s epoch it holds:

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// A stored record does not decode.
     #[error("corrupt record in the node database: {0}")]
     Corrupt(String),
+    /// The blob no longer accepts writes (collected, deleted, invalid or unknown): checked
+    /// in the write transaction.
+    #[error("the blob is {0}; the write was not stored")]
+    NotAccepting(&'static str),
 }
 
 macro_rules! db_err {
@@ -82,9 +86,37 @@ pub struct BlobEntry {
 }
 
 impl BlobEntry {
-    /// Registered or certified, and not expired at `epoch`.
+    /// Registered or certified, and not expired at `epoch` (see [`crate::liveness`]).
     pub fn is_live(&self, epoch: u32) -> bool {
-        matches!(self.state, BlobState::Registered | BlobState::Certified) && epoch < self.end_epoch
+        crate::liveness::Liveness::of(self).is_live(epoch)
+    }
+
+    /// How recent the registration this entry describes is: a later registration, then a
+    /// later state of it (registered < certified < deleted), then a later end epoch; invalid
+    /// is final. Entries read from the chain at different times are merged by this order, so
+    /// a delayed write of an older answer never replaces a newer one.
+    pub fn version(&self) -> (bool, u32, u8, u32) {
+        let rank = match self.state {
+            BlobState::None => 0,
+            BlobState::Registered => 1,
+            BlobState::Certified => 2,
+            BlobState::Deleted => 3,
+            BlobState::Invalid => 4,
+        };
+        (
+            self.state == BlobState::Invalid,
+            self.registered_epoch,
+            rank,
+            self.end_epoch,
+        )
+    }
+}
+
+/// The entry to keep of `old` (stored) and `new` (just read from the chain).
+fn merged(old: Option<BlobEntry>, new: BlobEntry) -> BlobEntry {
+    match old {
+        Some(old) if old.version() >= new.version() => old,
+        _ => new,
     }
 }
 
@@ -96,17 +128,50 @@ pub struct Store {
 }
 
 /// One write for the group-commit thread.
-enum Put {
+#[derive(Debug)]
+pub enum Put {
+    /// A blob's metadata.
     Metadata([u8; 32], Vec<u8>),
+    /// A sliver.
     Sliver([u8; 35], Vec<u8>),
 }
+
+impl Put {
+    /// The metadata of `id`.
+    pub fn metadata(id: &BlobId, wire: Vec<u8>) -> Self {
+        Put::Metadata(id.0, wire)
+    }
+
+    /// A sliver of `id`.
+    pub fn sliver(id: &BlobId, pair: u16, kind: SliverKind, wire: Vec<u8>) -> Self {
+        Put::Sliver(sliver_key(id, pair, kind), wire)
+    }
+
+    fn blob(&self) -> [u8; 32] {
+        let mut id = [0; 32];
+        match self {
+            Put::Metadata(k, _) => id = *k,
+            Put::Sliver(k, _) => id.copy_from_slice(&k[..32]),
+        }
+        id
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Put::Metadata(_, v) | Put::Sliver(_, v) => v.len(),
+        }
+    }
+}
+
+/// A write and whether it must find its blob accepting writes.
+type Job = (Put, bool, Reply);
 
 type Reply = std::sync::mpsc::SyncSender<Result<(), StoreError>>;
 
 /// The group-commit thread; dropping the last handle stops and joins it (closing the file).
 #[derive(Debug)]
 struct Writer {
-    tx: Option<std::sync::mpsc::Sender<(Put, Reply)>>,
+    tx: Option<std::sync::mpsc::Sender<Job>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -123,37 +188,66 @@ impl Drop for Writer {
 const GROUP_MAX_WRITES: usize = 512;
 const GROUP_MAX_BYTES: usize = 256 << 20;
 
-fn writer_loop(db: Arc<Database>, rx: std::sync::mpsc::Receiver<(Put, Reply)>) {
+fn writer_loop(db: Arc<Database>, rx: std::sync::mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
+        let mut bytes = first.0.len();
         let mut batch = vec![first];
-        let mut bytes = 0usize;
         while batch.len() < GROUP_MAX_WRITES && bytes < GROUP_MAX_BYTES {
             match rx.try_recv() {
                 Ok(next) => {
-                    bytes += match &next.0 {
-                        Put::Metadata(_, v) | Put::Sliver(_, v) => v.len(),
-                    };
+                    bytes += next.0.len();
                     batch.push(next);
                 }
                 Err(_) => break,
             }
         }
-        let result = commit_batch(&db, &batch);
-        for (_, reply) in batch {
-            let _ = reply.send(match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(StoreError::Db(e.to_string())),
-            });
+        match commit_batch(&db, &batch) {
+            Ok(results) => {
+                for ((_, _, reply), r) in batch.into_iter().zip(results) {
+                    let _ = reply.send(r);
+                }
+            }
+            Err(e) => {
+                for (_, _, reply) in batch {
+                    let _ = reply.send(Err(StoreError::Db(e.to_string())));
+                }
+            }
         }
     }
 }
 
-fn commit_batch(db: &Database, batch: &[(Put, Reply)]) -> Result<(), StoreError> {
+/// Commits the batch in one transaction; checked writes whose blob does not accept writes
+/// (no entry, collected, deleted or invalid) are skipped with [`StoreError::NotAccepting`].
+fn commit_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
     let txn = db.begin_write()?;
+    let mut results = Vec::with_capacity(batch.len());
     {
+        let blobs = txn.open_table(BLOBS)?;
         let mut meta = txn.open_table(METADATA)?;
         let mut slivers = txn.open_table(SLIVERS)?;
-        for (put, _) in batch {
+        for (put, checked, _) in batch {
+            if *checked {
+                let entry = match blobs.get(&put.blob())? {
+                    Some(v) => Some(decode_entry(v.value())?),
+                    None => None,
+                };
+                let refused = match entry {
+                    None => Some("not registered"),
+                    Some(e) if e.collected => Some("garbage-collected"),
+                    Some(e) if !crate::liveness::Liveness::of(&e).accepts_writes() => {
+                        Some(if e.state == BlobState::Invalid {
+                            "invalid"
+                        } else {
+                            "deleted"
+                        })
+                    }
+                    Some(_) => None,
+                };
+                if let Some(reason) = refused {
+                    results.push(Err(StoreError::NotAccepting(reason)));
+                    continue;
+                }
+            }
             match put {
                 Put::Metadata(k, v) => {
                     meta.insert(k, v.as_slice())?;
@@ -162,10 +256,11 @@ fn commit_batch(db: &Database, batch: &[(Put, Reply)]) -> Result<(), StoreError>
                     slivers.insert(k, v.as_slice())?;
                 }
             }
+            results.push(Ok(()));
         }
     }
     txn.commit()?;
-    Ok(())
+    Ok(results)
 }
 
 fn sliver_key(id: &BlobId, pair: u16, kind: SliverKind) -> [u8; 35] {
@@ -185,7 +280,10 @@ impl Store {
             message,
         };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-        let db = Database::create(&path).map_err(|e| open_err(e.to_string()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(crate::memory::REDB_CACHE_BYTES as usize)
+            .create(&path)
+            .map_err(|e| open_err(e.to_string()))?;
         let txn = db.begin_write().map_err(|e| open_err(e.to_string()))?;
         {
             txn.open_table(BLOBS).map_err(|e| open_err(e.to_string()))?;
@@ -212,13 +310,25 @@ impl Store {
 
     /// Hands a write to the group-commit thread and waits until it is committed.
     fn put(&self, put: Put) -> Result<(), StoreError> {
+        self.submit(put, false)
+    }
+
+    /// Stores `put` only if its blob has an entry that accepts writes (not collected, deleted
+    /// or invalid), checked in the committing transaction: garbage collection, which marks the
+    /// entry collected in the transaction that deletes the data, either runs after this write
+    /// (and deletes it) or before (and this write is refused). Nothing is left orphaned.
+    pub fn put_checked(&self, put: Put) -> Result<(), StoreError> {
+        self.submit(put, true)
+    }
+
+    fn submit(&self, put: Put, checked: bool) -> Result<(), StoreError> {
         let (reply, done) = std::sync::mpsc::sync_channel(1);
         let tx = self
             .writer
             .tx
             .as_ref()
             .ok_or_else(|| StoreError::Db("the store is closing".into()))?;
-        tx.send((put, reply))
+        tx.send((put, checked, reply))
             .map_err(|_| StoreError::Db("the store writer stopped".into()))?;
         done.recv()
             .map_err(|_| StoreError::Db("the store writer stopped".into()))?
@@ -246,7 +356,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes blob entries and (if given) the event cursor in one transaction.
+    /// Merges blob entries read from the chain (by [`BlobEntry::version`]) and writes the
+    /// event cursor (if given), in one read-modify-write transaction.
     pub fn apply(
         &self,
         entries: &[(BlobId, BlobEntry)],
@@ -256,7 +367,14 @@ impl Store {
         {
             let mut t = txn.open_table(BLOBS)?;
             for (id, e) in entries {
-                t.insert(&id.0, encode_entry(e)?.as_slice())?;
+                let old = match t.get(&id.0)? {
+                    Some(v) => Some(decode_entry(v.value())?),
+                    None => None,
+                };
+                let keep = merged(old, *e);
+                if Some(keep) != old {
+                    t.insert(&id.0, encode_entry(&keep)?.as_slice())?;
+                }
             }
             if let Some(c) = cursor {
                 txn.open_table(META)?.insert("cursor", c)?;
@@ -266,9 +384,19 @@ impl Store {
         Ok(())
     }
 
-    /// Stores one blob entry.
+    /// Merges one blob entry read from the chain; returns the entry kept.
+    pub fn merge_blob(&self, id: &BlobId, entry: &BlobEntry) -> Result<BlobEntry, StoreError> {
+        self.apply(&[(*id, *entry)], None)?;
+        Ok(self.blob(id)?.unwrap_or(*entry))
+    }
+
+    /// Replaces one blob entry unconditionally (tests, and undoing a reorg).
     pub fn put_blob(&self, id: &BlobId, entry: &BlobEntry) -> Result<(), StoreError> {
-        self.apply(&[(*id, *entry)], None)
+        let txn = self.db.begin_write()?;
+        txn.open_table(BLOBS)?
+            .insert(&id.0, encode_entry(entry)?.as_slice())?;
+        txn.commit()?;
+        Ok(())
     }
 
     /// The next block to read events from.

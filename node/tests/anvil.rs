@@ -615,3 +615,26 @@ async fn a_node_restarted_after_an_extension_and_an_epoch_change_keeps_the_data(
         n.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bls_key_other_than_the_registered_one_stops_the_node() {
+    let mut net = network("keymismatch").await;
+    net.nodes[0].stop().await;
+    let mut config = net.nodes[0].config.clone();
+    let other = config.bls_key_file.with_file_name("other.key");
+    std::fs::write(&other, SecretKey::from_seed(&[99; 32]).to_hex()).unwrap();
+    config.bls_key_file = other;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = floe_node::run(config, listener, std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, floe_node::NodeError::KeyMismatch { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("does not match the key registered on-chain"),
+        "{err}"
+    );
+}

@@ -25,7 +25,9 @@ use floe_core::{
     recovery::RecoverySymbol,
     wire::Wire,
 };
-use floe_node::{BlobEntry, BlobSource, Confirmation, EpochView, Limits, NodeState, Store, app};
+use floe_node::{
+    BlobEntry, BlobSource, Confirmation, EpochView, Limits, NodeConfig, NodeState, Store, app,
+};
 use futures::future::BoxFuture;
 use tower::ServiceExt;
 
@@ -34,10 +36,20 @@ const EPOCH: u32 = 3;
 const CHAIN_ID: u64 = 31337;
 
 #[derive(Default)]
-struct FakeRegistry(Mutex<HashMap<BlobId, BlobRecord>>);
+struct FakeRegistry(
+    Mutex<HashMap<BlobId, BlobRecord>>,
+    std::sync::atomic::AtomicU64,
+);
+
+impl FakeRegistry {
+    fn calls(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
 
 impl BlobSource for FakeRegistry {
     fn blob(&self, id: BlobId) -> BoxFuture<'static, Result<BlobRecord, ChainError>> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let r = self
             .0
             .lock()
@@ -133,6 +145,7 @@ fn default_limits() -> Limits {
         max_metadata_bytes: 1 << 20,
         max_sliver_bytes: 1 << 20,
         upload_wait: Duration::from_secs(5),
+        ..Limits::default()
     }
 }
 
@@ -326,6 +339,7 @@ async fn oversize_bodies_are_rejected_with_413() {
         max_metadata_bytes: 64,
         max_sliver_bytes: 64,
         upload_wait: Duration::from_secs(1),
+        ..Limits::default()
     };
     let h = harness("oversize", limits);
     let blob = encode(1000, 6);
@@ -335,10 +349,15 @@ async fn oversize_bodies_are_rejected_with_413() {
         (status, code(&body).as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
     );
+    assert_eq!(h.state.store.metadata(&blob.blob_id).unwrap(), None);
+    // The sliver check needs the metadata first (a 409 otherwise): store it directly.
+    h.state
+        .store
+        .put_metadata(&blob.blob_id, &blob.metadata.to_wire())
+        .unwrap();
     let pair = h.my_pairs(&blob)[0];
     let (status, _) = h.put_sliver(&blob, pair, SliverKind::Primary).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(h.state.store.metadata(&blob.blob_id).unwrap(), None);
     assert!(
         h.state
             .store
@@ -539,7 +558,7 @@ async fn recovery_symbols_verify_against_the_metadata() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    let syms = floe_node::peers::decode_symbol_list(&body).unwrap();
+    let syms = floe_node::peers::decode_symbol_list(&body, usize::from(N)).unwrap();
     assert_eq!(
         syms.iter().map(|s| s.index).collect::<Vec<_>>(),
         vec![0, 5, 9]
@@ -594,7 +613,7 @@ async fn batch_recovery_indices_are_deduplicated_and_bounded() {
     // Repeats are answered once each, in ascending order.
     let (status, body) = h.call(Method::GET, &uri("9,0,5,9,0,0"), vec![]).await;
     assert_eq!(status, StatusCode::OK);
-    let syms = floe_node::peers::decode_symbol_list(&body).unwrap();
+    let syms = floe_node::peers::decode_symbol_list(&body, usize::from(N)).unwrap();
     assert_eq!(
         syms.iter().map(|s| s.index).collect::<Vec<_>>(),
         vec![0, 5, 9]
@@ -605,7 +624,9 @@ async fn batch_recovery_indices_are_deduplicated_and_bounded() {
     let (status, body) = h.call(Method::GET, &uri(&all.join(",")), vec![]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        floe_node::peers::decode_symbol_list(&body).unwrap().len(),
+        floe_node::peers::decode_symbol_list(&body, usize::from(N))
+            .unwrap()
+            .len(),
         usize::from(N)
     );
     let too_many = vec!["1"; usize::from(N) + 1].join(",");
@@ -717,7 +738,9 @@ async fn garbage_collection_asks_the_chain_before_deleting() {
             .unwrap();
     }
 
-    let mut queued = floe_node::tasks::collect_garbage(&h.state).await;
+    let mut queued = floe_node::services::gc::collect_garbage(&h.state)
+        .await
+        .unwrap();
     queued.sort();
     let mut expected = vec![stale.blob_id, live.blob_id];
     expected.sort();
@@ -744,7 +767,9 @@ async fn garbage_collection_asks_the_chain_before_deleting() {
     assert_eq!(collected(), 1);
 
     // A second pass finds nothing more to do.
-    floe_node::tasks::collect_garbage(&h.state).await;
+    floe_node::services::gc::collect_garbage(&h.state)
+        .await
+        .unwrap();
     assert_eq!(collected(), 1);
     assert_eq!(store.held_slivers(&stale.blob_id).unwrap().len(), 2);
 }
@@ -789,4 +814,397 @@ async fn confirmation_and_status_use_one_epoch_view() {
         (s.epoch, s.pairs_expected.len(), s.complete),
         (EPOCH + 1, 0, false)
     );
+}
+
+#[tokio::test]
+async fn bodies_are_capped_at_the_exact_size_the_blob_allows() {
+    // The configured caps (1 MiB) are far above what this 1000-byte blob can need.
+    let h = harness("exact-caps", default_limits());
+    let blob = encode(1000, 20);
+    h.register(&blob, BlobState::Registered, 10);
+    let id = blob.blob_id;
+    let mut meta = blob.metadata.to_wire();
+    meta.push(0);
+    let (status, body) = h
+        .call(Method::PUT, &format!("/v1/blobs/{id}/metadata"), meta)
+        .await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+    );
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+
+    let pair = h.my_pairs(&blob)[0];
+    let mut sliver = blob.pairs[usize::from(pair)].secondary.to_wire();
+    let exact = sliver.len();
+    sliver.push(0);
+    let uri = format!("/v1/blobs/{id}/slivers/{pair}/secondary");
+    let (status, body) = h.call(Method::PUT, &uri, sliver).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+    );
+    let msg: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        msg["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("at most {exact} bytes"))
+    );
+    assert!(h.state.store.held_slivers(&id).unwrap().is_empty());
+
+    // An inconsistency proof: at most n-f symbols with proofs of this blob's symbol size.
+    let limit = h.state.wire.inconsistency_proof(1000) as usize;
+    let uri = format!("/v1/blobs/{id}/inconsistency");
+    let (status, body) = h.call(Method::POST, &uri, vec![0; limit + 1]).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+    );
+    let (status, body) = h.call(Method::POST, &uri, vec![0; limit]).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    // 128 MiB announced is refused before a byte of it is read.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(&uri)
+        .header("content-length", (128u64 << 20).to_string())
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(h.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn extractor_rejections_unknown_routes_and_methods_answer_json() {
+    let h = harness("rejections", default_limits());
+    let blob = encode(100, 21);
+    h.register(&blob, BlobState::Certified, 10);
+    let id = blob.blob_id;
+    for (method, uri, status, want) in [
+        (
+            Method::GET,
+            "/v1/blobs/%FF/metadata".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Method::GET,
+            format!("/v1/blobs/{id}/slivers/%FF/primary"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Method::GET,
+            format!("/v1/blobs/{id}/recovery/1/primary"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Method::GET,
+            format!("/v1/blobs/{id}/recovery/1/primary?indices=1&indices=2"),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            Method::GET,
+            "/v1/nothing".to_owned(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/blobs/{id}/metadata"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        ),
+    ] {
+        let (got, body) = h.call(method, &uri, vec![]).await;
+        assert_eq!((got, code(&body).as_str()), (status, want), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_are_looked_up_once_and_lookups_are_rate_limited() {
+    let limits = Limits {
+        chain_lookups_per_sec: 1,
+        chain_lookup_burst: 3,
+        negative_cache_ttl: Duration::from_secs(60),
+        ..default_limits()
+    };
+    let h = harness("lookups", limits);
+    let unknown = BlobId([0x42; 32]);
+    for path in ["status", "confirmation", "status"] {
+        let (status, body) = h
+            .call(Method::GET, &format!("/v1/blobs/{unknown}/{path}"), vec![])
+            .await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (StatusCode::NOT_FOUND, "not_registered")
+        );
+    }
+    assert_eq!(h.registry.calls(), 1, "the negative answer is cached");
+    // Two more distinct ids use up the burst; the next gets 503 with Retry-After, no RPC.
+    for b in [1u8, 2] {
+        let (status, _) = h
+            .call(
+                Method::GET,
+                &format!("/v1/blobs/{}/status", BlobId([b; 32])),
+                vec![],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let req = Request::builder()
+        .uri(format!("/v1/blobs/{}/status", BlobId([3; 32])))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app(h.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    let body = to_bytes(resp.into_body(), 4096).await.unwrap();
+    assert_eq!(code(&body), "busy");
+    assert_eq!(h.registry.calls(), 3);
+    assert_eq!(
+        h.state
+            .metrics
+            .chain_lookups
+            .load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
+}
+
+#[tokio::test]
+async fn an_upload_racing_garbage_collection_leaves_nothing_behind() {
+    let h = harness("gc-race", default_limits());
+    let blob = encode(500, 22);
+    h.register(&blob, BlobState::Registered, 10);
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+    // GC collected the blob between the handler's liveness check and its write: the write
+    // transaction sees the collected entry and refuses.
+    h.state.store.remove_data(&blob.blob_id).unwrap();
+    let pair = h.my_pairs(&blob)[0];
+    let put = floe_node::storage::Put::sliver(
+        &blob.blob_id,
+        pair,
+        SliverKind::Primary,
+        blob.pairs[usize::from(pair)].primary.to_wire(),
+    );
+    let r = h.state.store_if_live(blob.blob_id, put).await;
+    assert!(
+        matches!(
+            r,
+            Err(floe_node::ApiError::Gone {
+                reason: "garbage-collected",
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    assert!(
+        h.state
+            .store
+            .held_slivers(&blob.blob_id)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(h.state.store.metadata(&blob.blob_id).unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_delayed_older_chain_answer_does_not_overwrite_a_newer_entry() {
+    let h = harness("merge", default_limits());
+    let id = BlobId([0x77; 32]);
+    let registered = BlobEntry {
+        state: BlobState::Registered,
+        size: 10,
+        deletable: false,
+        registered_epoch: 2,
+        end_epoch: 6,
+        collected: false,
+    };
+    let certified = BlobEntry {
+        state: BlobState::Certified,
+        ..registered
+    };
+    let extended = BlobEntry {
+        end_epoch: 9,
+        ..certified
+    };
+    let store = &h.state.store;
+    store.apply(&[(id, certified)], None).unwrap();
+    // A handler read "registered" before the certification and writes it late.
+    assert_eq!(store.merge_blob(&id, &registered).unwrap(), certified);
+    assert_eq!(store.merge_blob(&id, &extended).unwrap(), extended);
+    // A new registration (a later epoch) replaces a deleted one.
+    let deleted = BlobEntry {
+        state: BlobState::Deleted,
+        ..extended
+    };
+    store.apply(&[(id, deleted)], None).unwrap();
+    let again = BlobEntry {
+        registered_epoch: 4,
+        ..registered
+    };
+    assert_eq!(store.merge_blob(&id, &again).unwrap(), again);
+}
+
+#[test]
+fn worst_case_memory_is_the_documented_formula() {
+    let config = NodeConfig::parse(include_str!("../floe-node.example.toml")).unwrap();
+    let enc = EncodingConfig::new(N).unwrap();
+    let w = floe_core::protocol::WireLimits::new(enc);
+    let m = floe_node::memory::worst_case_memory(&config, &enc, 6, 2);
+    let b_s = w.max_sliver().min(config.max_sliver_bytes as u64);
+    // n = 10: the largest sliver is 7 symbols of 65534 bytes; the largest proof 7 symbols with
+    // 4-hash paths.
+    assert_eq!(b_s, 11 + 7 * 65534);
+    assert_eq!(w.max_inconsistency_proof(), 9 + 7 * (10 + 65534 + 128));
+    assert_eq!(
+        m.uploads,
+        32 * (3 * w.max_inconsistency_proof()).max(4 * b_s)
+    );
+    assert_eq!(m.reads, 64 * b_s);
+    assert_eq!(m.store, 64 << 20);
+    assert_eq!(
+        m.total(),
+        m.uploads + m.reads + m.cpu + m.recovery + m.connections + m.store
+    );
+    // 280 MiB for a 10-shard deployment with the example config (NODE-CHANGES.md).
+    assert_eq!(m.total(), 293_325_340, "{m:?}");
+}
+
+/// Reads from `s` until EOF or `deadline`; returns what was read.
+async fn read_until_closed(s: &mut tokio::net::TcpStream, secs: u64) -> Vec<u8> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(secs), s.read_to_end(&mut out)).await;
+    assert!(
+        read.is_ok(),
+        "the server did not close the connection within {secs} s"
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_time_out_and_real_uploads_still_succeed() {
+    use tokio::io::AsyncWriteExt as _;
+    let limits = Limits {
+        body_min_rate: 1 << 20,
+        body_min_time: Duration::from_millis(300),
+        upload_wait: Duration::from_secs(10),
+        ..default_limits()
+    };
+    let h = harness_with("slow-clients", limits, 2);
+    let blob = encode(1000, 23);
+    h.register(&blob, BlobState::Registered, 10);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let cfg = floe_node::server::ServerConfig {
+        header_read_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_millis(800),
+        max_connections: 16,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(floe_node::server::serve(
+        listener,
+        app(h.state.clone()),
+        cfg,
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let wire = blob.metadata.to_wire();
+    let id = blob.blob_id;
+
+    // Two uploads that hold both upload slots and trickle their bodies.
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "PUT /v1/blobs/{id}/metadata HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            wire.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&wire[..1]).await.unwrap();
+        slow.push(s);
+    }
+    // Wait until both hold a slot.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while h.state.free_upload_slots() != 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "slow uploads never took the slots"
+        );
+        tokio::task::yield_now().await;
+    }
+    // A client trickling its headers, and one that sends nothing at all.
+    let mut slow_headers = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow_headers
+        .write_all(b"GET /v1/health HTTP/1.1\r\nho")
+        .await
+        .unwrap();
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+
+    // A real upload gets a slot once the slow bodies time out, and is stored.
+    let resp = reqwest::Client::new()
+        .put(format!("http://{addr}/v1/blobs/{id}/metadata"))
+        .body(wire.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    assert_eq!(h.state.store.metadata(&id).unwrap(), Some(wire.clone()));
+
+    for mut s in slow {
+        let answer = String::from_utf8_lossy(&read_until_closed(&mut s, 10).await).into_owned();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("\"code\":\"timeout\""), "{answer}");
+    }
+    read_until_closed(&mut slow_headers, 10).await;
+    assert!(read_until_closed(&mut silent, 10).await.is_empty());
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_service_makes_health_degraded_and_shows_in_metrics() {
+    let h = harness("degraded", default_limits());
+    h.state.services.ok("gc");
+    h.state
+        .services
+        .failed("follower", "cannot reach the chain RPC");
+    let (status, body) = h.call(Method::GET, "/v1/health", vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let health: floe_core::protocol::Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "degraded");
+    let follower = health
+        .services
+        .iter()
+        .find(|s| s.name == "follower")
+        .unwrap();
+    assert_eq!(
+        (follower.state.as_str(), follower.failures),
+        ("restarting", 1)
+    );
+    assert_eq!(
+        follower.last_error.as_deref(),
+        Some("cannot reach the chain RPC")
+    );
+    let (_, text) = h.call(Method::GET, "/metrics", vec![]).await;
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("floe_node_service_up{service=\"follower\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("floe_node_service_up{service=\"gc\"} 1"),
+        "{text}"
+    );
+    h.state.services.ok("follower");
+    let (_, body) = h.call(Method::GET, "/v1/health", vec![]).await;
+    let health: floe_core::protocol::Health = serde_json::from_slice(&body).unwrap();
+    assert_eq!(health.status, "ok");
 }

@@ -58,11 +58,24 @@ async fn oversized_answers_are_refused_declared_or_streamed() {
         matches!(err, PeerError::TooLarge { limit, .. } if limit == MAX_SMALL_ANSWER),
         "{err}"
     );
+    // Metadata is capped at its exact size for n = 10 (under the configured 32 KiB).
     let err = peers.metadata(&member, &id, &enc).await.unwrap_err();
     assert!(
-        matches!(err, PeerError::TooLarge { limit, .. } if limit == 32 << 10),
+        matches!(err, PeerError::TooLarge { limit, .. } if limit == 15 + 64 * 10),
         "{err}"
     );
+    // A registered address that is not host:port is never put in a URL.
+    for bad in [
+        "http://127.0.0.1:1",
+        "127.0.0.1:1/x",
+        "evil@127.0.0.1:1",
+        "a b:1",
+    ] {
+        let mut m = member.clone();
+        m.network_address = bad.into();
+        let err = peers.confirmation(&m, &id, b"msg").await.unwrap_err();
+        assert!(matches!(err, PeerError::BadAddress(_)), "{bad}: {err}");
+    }
     let limit = symbol_list_limit(10, 100, 3);
     let err = peers
         .symbols(&member, &id, 0, SliverKind::Primary, &[1, 2, 3], limit)
