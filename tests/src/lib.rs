@@ -1,6 +1,6 @@
 //! floe-tests: the harness of the end-to-end tests and the e2e benchmark.
 //!
-//! Each test starts its own devnet ([`floe_client::devnet::Devnet`]: anvil, the deployed
+//! Each test starts its own devnet ([`floe_devnet::Devnet`]: anvil, the deployed
 //! contracts, and `floe-node` processes) with [`start_devnet`], drives it through the SDK and
 //! the nodes' HTTP API, and waits on conditions with [`wait_until`], never on bare sleeps.
 //!
@@ -18,10 +18,10 @@ use std::{
 use anyhow::{Context, Result, bail};
 use floe_client::{
     config::Timeouts,
-    devnet::{Devnet, DevnetOptions},
     node_api::{NodeClient, http_client},
 };
 use floe_core::ids::BlobId;
+use floe_devnet::{Devnet, DevnetOptions};
 
 /// The target directory holding the workspace's binaries: the test executable lives in
 /// `target/<profile>/deps`, the binaries in `target/<profile>`.
