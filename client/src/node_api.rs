@@ -3,16 +3,19 @@
 //! Bodies of metadata and slivers are floe-core's wire format (`application/octet-stream`);
 //! errors come back as JSON with a status code, kept here as [`NodeError::Status`].
 //!
-//! Every body is read through [`read_limited`] with a cap fitting what is asked for (metadata:
+//! Every body is read through `NodeClient::read_limited` with a cap fitting what is asked for (metadata:
 //! its exact size for `n` shards; a sliver: its exact size from the metadata; JSON: a few KiB),
 //! so a faulty or hostile node cannot make the client buffer more than that.
+//!
+//! A request's timeout grows with what it carries ([`RequestTimeout`]): the body of an upload,
+//! the cap of a download; a request that runs out of time ends with [`NodeError::Timeout`].
 
 use std::{future::Future, time::Duration};
 
 use floe_core::{encoding::SliverKind, ids::BlobId};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ClientError;
+use crate::{config::RequestTimeout, error::ClientError};
 
 /// A failed request to one storage node.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -34,6 +37,22 @@ pub enum NodeError {
         status: u16,
         /// The node's error message (its JSON `error` field, or the body).
         message: String,
+    },
+    /// The request did not finish within its timeout (base plus payload at the minimum
+    /// throughput).
+    #[error(
+        "node {node} did not finish a request carrying {bytes} bytes within {secs:.1}s (the timeout allows for {min_kib_per_sec} KiB/s); \
+         the node or the link is slow: raise timeouts.request_secs or lower timeouts.min_throughput_kib_per_sec in the client config"
+    )]
+    Timeout {
+        /// The node's network address.
+        node: String,
+        /// Bytes the request carried or could have been answered with.
+        bytes: u64,
+        /// The timeout, in seconds.
+        secs: f64,
+        /// The minimum throughput the timeout allowed for, in KiB/s.
+        min_kib_per_sec: u64,
     },
     /// The node's answer is larger than what was asked for can be.
     #[error(
@@ -76,7 +95,7 @@ impl NodeError {
     /// holds everything, 421 while it still follows the previous epoch's shards, 425, 429).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport { .. } => true,
+            Self::Transport { .. } | Self::Timeout { .. } => true,
             Self::Status { status, .. } => {
                 *status >= 500 || matches!(status, 404 | 408 | 409 | 421 | 425 | 429)
             }
@@ -125,45 +144,13 @@ pub fn sliver_wire_len(symbol_size: u16, symbols: u16) -> u64 {
     SLIVER_WIRE_HEADER + u64::from(symbol_size) * u64::from(symbols)
 }
 
-/// Reads `resp`'s body, refusing one over `max` bytes: first by its announced length, then
-/// while reading (chunk by chunk, so at most `max` bytes plus one chunk are ever buffered).
-/// `node` and `what` name the node and the body in the error.
-pub async fn read_limited(
-    resp: reqwest::Response,
-    max: u64,
-    node: &str,
-    what: &str,
-) -> Result<Vec<u8>, NodeError> {
-    let too_large = || NodeError::TooLarge {
-        node: node.to_owned(),
-        what: what.to_owned(),
-        limit: max,
-    };
-    let announced = resp.content_length();
-    if announced.is_some_and(|len| len > max) {
-        return Err(too_large());
-    }
-    let mut resp = resp;
-    let capacity = announced.unwrap_or(0).min(max);
-    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| NodeError::Transport {
-        node: node.to_owned(),
-        message: format!("reading the {what}: {}", error_chain(&e)),
-    })? {
-        if body.len() as u64 + chunk.len() as u64 > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Client of one storage node.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     http: reqwest::Client,
     address: String,
     base: String,
+    timeout: RequestTimeout,
 }
 
 impl NodeClient {
@@ -178,7 +165,14 @@ impl NodeClient {
             http,
             address: address.to_owned(),
             base,
+            timeout: RequestTimeout::default(),
         }
+    }
+
+    /// Sets the timeout of each request (by default that of the default client config).
+    pub fn with_timeout(mut self, timeout: RequestTimeout) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The node's network address.
@@ -190,10 +184,58 @@ impl NodeClient {
         format!("{}{path}", self.base)
     }
 
-    fn transport(&self, e: reqwest::Error) -> NodeError {
+    /// A failed request that carried (or asked for up to) `bytes` bytes.
+    fn transport(&self, e: &reqwest::Error, bytes: u64) -> NodeError {
+        if e.is_timeout() {
+            return NodeError::Timeout {
+                node: self.address.clone(),
+                bytes,
+                secs: self.timeout.for_payload(bytes).as_secs_f64(),
+                min_kib_per_sec: self.timeout.min_bytes_per_sec / 1024,
+            };
+        }
         NodeError::Transport {
             node: self.address.clone(),
-            message: error_chain(&e),
+            message: error_chain(e),
+        }
+    }
+
+    /// Reads `resp`'s body, refusing one over `max` bytes: first by its announced length, then
+    /// while reading (chunk by chunk, so at most `max` bytes plus one chunk are ever buffered).
+    /// `what` names the body in the error.
+    async fn read_limited(
+        &self,
+        mut resp: reqwest::Response,
+        max: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, NodeError> {
+        let too_large = || NodeError::TooLarge {
+            node: self.address.clone(),
+            what: what.to_owned(),
+            limit: max,
+        };
+        let announced = resp.content_length();
+        if announced.is_some_and(|len| len > max) {
+            return Err(too_large());
+        }
+        let capacity = announced.unwrap_or(0).min(max);
+        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => return Err(self.transport(&e, max)),
+                Err(e) => {
+                    return Err(NodeError::Transport {
+                        node: self.address.clone(),
+                        message: format!("reading the {what}: {}", error_chain(&e)),
+                    });
+                }
+            };
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
     }
 
@@ -202,7 +244,7 @@ impl NodeClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let message = match read_limited(resp, MAX_SMALL_BODY, &self.address, "error body").await {
+        let message = match self.read_limited(resp, MAX_SMALL_BODY, "error body").await {
             Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
@@ -217,27 +259,31 @@ impl NodeClient {
     }
 
     async fn put_bytes(&self, path: &str, body: Vec<u8>) -> Result<(), NodeError> {
+        let bytes = body.len() as u64;
         let resp = self
             .http
             .put(self.url(path))
+            .timeout(self.timeout.for_payload(bytes))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body)
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(&e, bytes))?;
         self.check(resp).await?;
         Ok(())
     }
 
     async fn get_bytes(&self, path: &str, max: u64, what: &str) -> Result<Vec<u8>, NodeError> {
+        // The timeout covers the body too, so it allows for the largest answer accepted.
         let resp = self
             .http
             .get(self.url(path))
+            .timeout(self.timeout.for_payload(max))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(&e, max))?;
         let resp = self.check(resp).await?;
-        read_limited(resp, max, &self.address, what).await
+        self.read_limited(resp, max, what).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -378,7 +424,10 @@ mod tests {
     };
 
     use super::*;
-    use crate::fake_node::{FakeNode, Serve};
+    use crate::{
+        config::RequestTimeout,
+        fake_node::{FakeNode, Serve},
+    };
 
     fn status(code: u16) -> NodeError {
         NodeError::Status {
@@ -546,6 +595,56 @@ mod tests {
             }
             other => panic!("expected a 404, got {:?}", other.map(|b| b.len())),
         }
+    }
+
+    #[tokio::test]
+    async fn a_large_upload_to_a_slow_node_gets_time_for_its_size() {
+        // The node reads uploads at 1 MiB/s: 1.5 MiB take it about 1.5 s, three times the base.
+        let node = fake(Serve::Honest).await;
+        node.state
+            .read_bytes_per_sec
+            .store(1 << 20, Ordering::SeqCst);
+        let body = vec![3u8; 1536 * 1024];
+        let base = Duration::from_millis(500);
+        // The shared HTTP client's own timeout is the base: the per-request one must win.
+        let http = http_client(Duration::from_secs(1), base).expect("http client");
+        let id = BlobId([1; 32]);
+        // Allowing for 512 KiB/s: 0.5 s + 3 s.
+        let sized = RequestTimeout {
+            base,
+            min_bytes_per_sec: 512 * 1024,
+        };
+        assert_eq!(
+            sized.for_payload(body.len() as u64),
+            Duration::from_millis(3500)
+        );
+        let client = NodeClient::new(http, &node.address).with_timeout(sized);
+        let started = std::time::Instant::now();
+        client
+            .put_sliver(&id, 0, SliverKind::Primary, body.clone())
+            .await
+            .expect("the upload gets the time its size needs");
+        assert!(started.elapsed() > base, "{:?}", started.elapsed());
+        assert_eq!(node.state.sliver_puts.load(Ordering::SeqCst), 1);
+
+        // With the base alone (an unbounded throughput), the same upload is cut.
+        let flat = RequestTimeout {
+            base,
+            min_bytes_per_sec: u64::MAX,
+        };
+        match client
+            .with_timeout(flat)
+            .put_sliver(&id, 0, SliverKind::Primary, body.clone())
+            .await
+        {
+            Err(e @ NodeError::Timeout { bytes, .. }) => {
+                assert_eq!(bytes, body.len() as u64);
+                assert!(e.is_retryable());
+                assert!(e.to_string().contains("within 0.5s"), "{e}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert_eq!(node.state.sliver_puts.load(Ordering::SeqCst), 1);
     }
 
     #[test]
