@@ -1,7 +1,11 @@
 //! An epoch's committee: who holds which shard, and quorum math.
 
 use alloy::primitives::Address;
-use floe_core::{bls::PublicKey, ids::BlobId};
+use floe_core::{
+    bls::PublicKey,
+    ids::BlobId,
+    protocol::{Quorum, quorum::max_faulty},
+};
 use serde::{Deserialize, Serialize};
 
 /// A member of an epoch's committee.
@@ -51,7 +55,7 @@ impl Committee {
 
     /// `f = floor((n-1)/3)`.
     pub fn f(&self) -> u16 {
-        self.n_shards.saturating_sub(1) / 3
+        max_faulty(self.n_shards)
     }
 
     /// True if there are no members (epoch 0).
@@ -114,17 +118,17 @@ impl Committee {
 
     /// Availability quorum: `3w >= 2n+1`.
     pub fn is_quorum(&self, weight: u64) -> bool {
-        3 * weight > 2 * u64::from(self.n_shards)
+        Quorum::Certify.is_met(weight, self.n_shards)
     }
 
-    /// Validity threshold (at least one honest shard): `3w >= n+1`.
+    /// Validity threshold (at least one honest shard): `3w >= n+1`, as the registry checks.
     pub fn is_validity(&self, weight: u64) -> bool {
-        3 * weight > u64::from(self.n_shards)
+        Quorum::Invalidate.is_met(weight, self.n_shards)
     }
 
     /// The least weight meeting the availability quorum.
     pub fn quorum_weight(&self) -> u64 {
-        2 * u64::from(self.n_shards) / 3 + 1
+        Quorum::Certify.required(self.n_shards)
     }
 }
 

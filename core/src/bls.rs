@@ -527,34 +527,8 @@ pub fn verify_proof_of_possession(
     proof.verify(key, &msg)
 }
 
-/// The share of the `n` shards a certificate's signers must hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Quorum {
-    /// Availability: `3w >= 2n + 1` (at least 2f+1 shards).
-    Certify,
-    /// Inconsistency: `3w >= n + 1` (at least f+1 shards).
-    Invalidate,
-}
-
-impl Quorum {
-    /// True if `weight` shards of `n` meet this quorum.
-    pub fn is_met(self, weight: u64, n: u16) -> bool {
-        let n = u64::from(n);
-        match self {
-            Quorum::Certify => weight.saturating_mul(3) > 2 * n,
-            Quorum::Invalidate => weight.saturating_mul(3) > n,
-        }
-    }
-
-    /// The least weight meeting this quorum out of `n` shards.
-    pub fn required(self, n: u16) -> u64 {
-        let n = u64::from(n);
-        match self {
-            Quorum::Certify => (2 * n) / 3 + 1,
-            Quorum::Invalidate => n / 3 + 1,
-        }
-    }
-}
+/// The quorum thresholds live in [`crate::protocol::quorum`], the one place they are computed.
+pub use crate::protocol::quorum::Quorum;
 
 /// Bytes in the signer bitmap of a committee of `committee_size` members: `ceil(size / 8)`.
 pub fn bitmap_len(committee_size: usize) -> usize {

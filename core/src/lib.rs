@@ -12,6 +12,8 @@
 //! - `bls`: BLS12-381 min-pk keys, signatures, proofs of possession, aggregation, certificates,
 //!   EIP-2537 encodings for the contracts.
 //! - `messages`: the exact 65-byte messages nodes sign and the contracts hash to G2.
+//! - [`protocol`]: the node ↔ client HTTP contract: routes, JSON bodies, error codes, wire
+//!   size limits, the symbol-list format, node address parsing and the quorum thresholds.
 
 pub mod bls;
 pub mod encoding;
@@ -19,6 +21,7 @@ pub mod ids;
 pub mod merkle;
 pub mod messages;
 pub mod metadata;
+pub mod protocol;
 pub mod recovery;
 mod rs;
 pub mod wire;

@@ -5,5 +5,6 @@ mod common;
 mod encoding;
 mod fuzz_bodies;
 mod kat;
+mod protocol;
 mod recovery;
 mod wire;

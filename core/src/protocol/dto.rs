@@ -1,0 +1,95 @@
+//! The JSON bodies of the node API.
+
+use serde::{Deserialize, Serialize};
+
+/// A node's signed confirmation (`GET /v1/blobs/{id}/confirmation`) or attestation that a
+/// blob is invalid (`POST /v1/blobs/{id}/inconsistency`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The epoch signed for.
+    pub epoch: u32,
+    /// BLS signature (96-byte compressed G2), `0x`-hex.
+    pub signature: String,
+    /// The node's operator address (informational).
+    #[serde(default)]
+    pub node: String,
+    /// The registration signed for, once registrations have ids (absent until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_id: Option<String>,
+}
+
+/// The node's view of a blob (`GET /v1/blobs/{id}/status`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStatus {
+    /// The blob.
+    pub blob_id: String,
+    /// `registered`, `certified`, `deleted`, `invalid` or `expired`.
+    pub state: String,
+    /// First epoch no longer covered.
+    pub end_epoch: u32,
+    /// Deletable by its owner.
+    pub deletable: bool,
+    /// Unencoded size.
+    pub size: u64,
+    /// The node's current epoch.
+    pub epoch: u32,
+    /// Whether the node holds the metadata.
+    pub metadata: bool,
+    /// Pairs this node must hold this epoch.
+    pub pairs_expected: Vec<u16>,
+    /// Pairs of which it holds both slivers.
+    pub pairs_held: Vec<u16>,
+    /// Holds the metadata and every sliver it must.
+    pub complete: bool,
+}
+
+/// One background service's state in [`Health`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceHealth {
+    /// The service (`follower`, `recovery`, `certify`, `advance`, `gc`).
+    pub name: String,
+    /// `ok`, `restarting` or `stopped`.
+    pub state: String,
+    /// Failures in a row.
+    pub failures: u32,
+    /// The last failure, if it has not recovered since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`, or `degraded` when a service is failing (named in `services`).
+    pub status: String,
+    /// The operator address.
+    pub node: String,
+    /// The BLS public key (compressed, hex).
+    pub public_key: String,
+    /// The current epoch.
+    pub epoch: u32,
+    /// Shards held this epoch.
+    pub shards: usize,
+    /// Total shards.
+    pub n_shards: u16,
+    /// Next block the follower reads.
+    pub cursor: u64,
+    /// The background services.
+    #[serde(default)]
+    pub services: Vec<ServiceHealth>,
+}
+
+/// The answer to a successful upload (`PUT` metadata or sliver).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+    /// `metadata` or `sliver`.
+    pub stored: String,
+    /// The blob.
+    pub blob_id: String,
+    /// The pair (slivers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pair: Option<u16>,
+    /// The kind (slivers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
