@@ -14,9 +14,9 @@ use std::{
 use alloy::primitives::{Address, B256, U256};
 use floe_chain::{BlobState, Chain, Committee};
 use floe_core::{
-    bls::Quorum,
     encoding::{DecodeError, EncodedBlob, EncodingConfig},
     ids::{BlobId, ENCODING_RED_STUFF},
+    protocol::{Quorum, quorum::max_faulty},
 };
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -534,7 +534,7 @@ impl Client {
             chain_id: self.config.deployment.chain_id,
             epoch,
             n_shards: n,
-            f: n.saturating_sub(1) / 3,
+            f: max_faulty(n),
             quorum: Quorum::Certify.required(n),
             storage_price: prices.storage_per_mib_epoch,
             write_price: prices.write_per_mib,

@@ -22,7 +22,12 @@ use axum::{
     routing::{get, put},
 };
 use floe_chain::{Committee, committee::Member};
-use floe_core::{bls::SecretKey, ids::BlobId, messages::certify_message};
+use floe_core::{
+    bls::SecretKey,
+    ids::BlobId,
+    messages::certify_message,
+    protocol::{Confirmation, ErrorBody, ErrorCode, routes},
+};
 use futures::StreamExt;
 
 /// Chain id the fake nodes sign for.
@@ -97,12 +102,9 @@ impl FakeNode {
             data: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
-            .route("/v1/blobs/{id}/metadata", put(put_metadata).get(get_data))
-            .route(
-                "/v1/blobs/{id}/slivers/{pair}/{kind}",
-                put(put_sliver).get(get_data),
-            )
-            .route("/v1/blobs/{id}/confirmation", get(confirmation))
+            .route(routes::METADATA, put(put_metadata).get(get_data))
+            .route(routes::SLIVER, put(put_sliver).get(get_data))
+            .route(routes::CONFIRMATION, get(confirmation))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -145,15 +147,21 @@ type St = State<Arc<FakeState>>;
 fn expired(s: &FakeState) -> Option<Response> {
     let epoch = s.epoch.load(Ordering::SeqCst);
     (epoch >= s.expired_from.load(Ordering::SeqCst)).then(|| {
-        (
-            StatusCode::GONE,
-            Json(serde_json::json!({
-                "error": format!("the blob's registration expired (epoch {epoch})"),
-                "code": "expired",
-            })),
+        error(
+            ErrorCode::Gone,
+            format!("the blob's registration expired (epoch {epoch})"),
         )
-            .into_response()
     })
+}
+
+/// An error answer as the protocol shapes it.
+fn error(code: ErrorCode, message: String) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = ErrorBody {
+        error: message,
+        code: code.as_str().to_owned(),
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn put_metadata(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
@@ -196,11 +204,7 @@ async fn put_sliver(
         if misdirect != u32::MAX {
             s.misdirect.fetch_sub(1, Ordering::SeqCst);
         }
-        return (
-            StatusCode::MISDIRECTED_REQUEST,
-            Json(serde_json::json!({"error": "not my shard", "code": "not_my_shard"})),
-        )
-            .into_response();
+        return error(ErrorCode::NotMyShard, "not my shard".into());
     }
     let Some(body) = read_throttled(&s, body).await else {
         return StatusCode::BAD_REQUEST.into_response();
@@ -228,7 +232,7 @@ async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
         Serve::EndlessError => (StatusCode::NOT_FOUND, endless()).into_response(),
         Serve::Honest => match s.data.lock().expect("lock").get(uri.path()) {
             Some(bytes) => bytes.clone().into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
+            None => error(ErrorCode::NotFound, "not held here".into()),
         },
     }
 }
@@ -242,10 +246,12 @@ async fn confirmation(State(s): St, Path(id): Path<String>) -> Response {
     }
     let epoch = s.epoch.load(Ordering::SeqCst);
     let message = certify_message(CHAIN_ID, REGISTRY, epoch, &[(id.0, false)]);
-    Json(serde_json::json!({
-        "epoch": epoch,
-        "signature": s.key.sign(&message).to_hex(),
-    }))
+    Json(Confirmation {
+        epoch,
+        signature: s.key.sign(&message).to_hex(),
+        node: String::new(),
+        registration_id: None,
+    })
     .into_response()
 }
 

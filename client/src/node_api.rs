@@ -1,10 +1,13 @@
 //! HTTP client of one storage node's API (`/v1/...`), plus retry with backoff.
 //!
-//! Bodies of metadata and slivers are floe-core's wire format (`application/octet-stream`);
-//! errors come back as JSON with a status code, kept here as [`NodeError::Status`].
+//! The contract is floe-core's [`protocol`](floe_core::protocol), shared with the node: routes,
+//! JSON bodies, error codes and size limits come from there, and a node's registered address is
+//! validated there ([`NodeAddress`]) before it becomes a URL. Bodies of metadata and slivers are
+//! floe-core's wire format (`application/octet-stream`); errors come back as the JSON
+//! [`ErrorBody`], kept here as [`NodeError::Status`] with its [`ErrorCode`].
 //!
-//! Every body is read through `NodeClient::read_limited` with a cap fitting what is asked for (metadata:
-//! its exact size for `n` shards; a sliver: its exact size from the metadata; JSON: a few KiB),
+//! Every body is read with a cap fitting what is asked for (metadata: its exact size for `n`
+//! shards; a sliver: its exact size from the metadata; JSON: the protocol's small-body caps),
 //! so a faulty or hostile node cannot make the client buffer more than that.
 //!
 //! A request's timeout grows with what it carries ([`RequestTimeout`]): the body of an upload,
@@ -12,8 +15,15 @@
 
 use std::{future::Future, time::Duration};
 
-use floe_core::{encoding::SliverKind, ids::BlobId};
-use serde::{Deserialize, Serialize};
+use floe_core::{
+    encoding::SliverKind,
+    ids::BlobId,
+    protocol::{
+        AddressError, BlobStatus, Confirmation, ErrorBody, ErrorCode, Health, NodeAddress,
+        limits::{MAX_SMALL_BODY, MAX_STATUS_BODY, metadata_wire_len},
+        routes,
+    },
+};
 
 use crate::{config::RequestTimeout, error::ClientError};
 
@@ -28,6 +38,9 @@ pub enum NodeError {
         /// What failed.
         message: String,
     },
+    /// The node's registered network address is not a valid `host:port`.
+    #[error("node address refused: {0}; the node cannot be reached until its operator fixes it")]
+    BadAddress(AddressError),
     /// The node answered with an error status.
     #[error("node {node} answered {status}: {message}")]
     Status {
@@ -35,6 +48,8 @@ pub enum NodeError {
         node: String,
         /// HTTP status code.
         status: u16,
+        /// The error code of the node's JSON error body, if it sent a known one.
+        code: Option<ErrorCode>,
         /// The node's error message (its JSON `error` field, or the body).
         message: String,
     },
@@ -90,16 +105,23 @@ pub enum NodeError {
 }
 
 impl NodeError {
-    /// Whether retrying the same request later may succeed: transport failures, 5xx, and the
-    /// statuses a node uses for "not yet" (404 before it sees a registration, 409 before it
-    /// holds everything, 421 while it still follows the previous epoch's shards, 425, 429).
+    /// Whether retrying the same request later may succeed: transport failures and timeouts,
+    /// and the answers the protocol calls retryable ([`ErrorCode::is_retryable`]: "not yet"
+    /// and 5xx). Without a known code (a proxy's answer, an older node) the status decides:
+    /// 5xx and 404, 408, 409, 421, 425, 429.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Status {
+                code: Some(code), ..
+            } => code.is_retryable(),
             Self::Status { status, .. } => {
                 *status >= 500 || matches!(status, 404 | 408 | 409 | 421 | 425 | 429)
             }
-            Self::BadResponse { .. } | Self::TooLarge { .. } | Self::EpochChanged { .. } => false,
+            Self::BadAddress(_)
+            | Self::BadResponse { .. }
+            | Self::TooLarge { .. }
+            | Self::EpochChanged { .. } => false,
         }
     }
 
@@ -112,59 +134,24 @@ impl NodeError {
     }
 }
 
-/// A node's signed confirmation that it holds all its slivers of a blob.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ConfirmationResponse {
-    /// The epoch signed for.
-    pub epoch: u32,
-    /// BLS signature (96-byte compressed G2), hex.
-    pub signature: String,
-    /// The node (operator address), informational.
-    #[serde(default)]
-    pub node: Option<String>,
-}
-
-/// Cap on a JSON answer that is a confirmation, or on an error body.
-pub const MAX_SMALL_BODY: u64 = 4 * 1024;
-/// Cap on the JSON of `/v1/health` and `/v1/blobs/{id}/status`.
-pub const MAX_STATUS_BODY: u64 = 64 * 1024;
-/// Wire bytes of metadata besides the 64 bytes per shard: version, tag, encoding type,
-/// unencoded length (u64) and the pair count (u32).
-pub const METADATA_WIRE_HEADER: u64 = 2 + 1 + 8 + 4;
-/// Wire bytes of a sliver besides its data: version, tag, kind, pair, symbol size, length.
-pub const SLIVER_WIRE_HEADER: u64 = 2 + 1 + 2 + 2 + 4;
-
-/// The wire size of the metadata of a blob on `n_shards` shards.
-pub fn metadata_wire_len(n_shards: u16) -> u64 {
-    METADATA_WIRE_HEADER + 64 * u64::from(n_shards)
-}
-
-/// The wire size of a sliver of `symbols` symbols of `symbol_size` bytes.
-pub fn sliver_wire_len(symbol_size: u16, symbols: u16) -> u64 {
-    SLIVER_WIRE_HEADER + u64::from(symbol_size) * u64::from(symbols)
-}
-
 /// Client of one storage node.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     http: reqwest::Client,
     address: String,
-    base: String,
+    /// The validated address, or why it was refused (then every request fails with it).
+    node: Result<NodeAddress, AddressError>,
     timeout: RequestTimeout,
 }
 
 impl NodeClient {
-    /// A client for the node at `address` (`host:port`, or a full `http://` URL).
+    /// A client for the node at `address` (`host:port`, as registered on-chain). An address
+    /// [`NodeAddress`] refuses makes every request fail with [`NodeError::BadAddress`].
     pub fn new(http: reqwest::Client, address: &str) -> Self {
-        let base = if address.starts_with("http://") || address.starts_with("https://") {
-            address.trim_end_matches('/').to_owned()
-        } else {
-            format!("http://{address}")
-        };
         Self {
             http,
             address: address.to_owned(),
-            base,
+            node: NodeAddress::parse(address),
             timeout: RequestTimeout::default(),
         }
     }
@@ -180,8 +167,11 @@ impl NodeClient {
         &self.address
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    fn url(&self, path: &str) -> Result<String, NodeError> {
+        match &self.node {
+            Ok(node) => Ok(node.url(path)),
+            Err(e) => Err(NodeError::BadAddress(e.clone())),
+        }
     }
 
     /// A failed request that carried (or asked for up to) `bytes` bytes.
@@ -244,16 +234,17 @@ impl NodeClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let message = match self.read_limited(resp, MAX_SMALL_BODY, "error body").await {
-            Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
-            Err(e) => format!("(error body dropped: {e})"),
+        let (code, message) = match self.read_limited(resp, MAX_SMALL_BODY, "error body").await {
+            Ok(body) => match serde_json::from_slice::<ErrorBody>(&body) {
+                Ok(error) => (error.code(), error.error),
+                Err(_) => (None, String::from_utf8_lossy(&body).into_owned()),
+            },
+            Err(e) => (None, format!("(error body dropped: {e})")),
         };
         Err(NodeError::Status {
             node: self.address.clone(),
             status: status.as_u16(),
+            code,
             message,
         })
     }
@@ -262,7 +253,7 @@ impl NodeClient {
         let bytes = body.len() as u64;
         let resp = self
             .http
-            .put(self.url(path))
+            .put(self.url(path)?)
             .timeout(self.timeout.for_payload(bytes))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body)
@@ -277,7 +268,7 @@ impl NodeClient {
         // The timeout covers the body too, so it allows for the largest answer accepted.
         let resp = self
             .http
-            .get(self.url(path))
+            .get(self.url(path)?)
             .timeout(self.timeout.for_payload(max))
             .send()
             .await
@@ -301,15 +292,14 @@ impl NodeClient {
 
     /// `PUT /v1/blobs/{id}/metadata` with the metadata's wire bytes.
     pub async fn put_metadata(&self, id: &BlobId, wire: Vec<u8>) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/metadata"), wire)
-            .await
+        self.put_bytes(&routes::metadata(id), wire).await
     }
 
     /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes, at most their size for
     /// `n_shards` shards.
     pub async fn get_metadata(&self, id: &BlobId, n_shards: u16) -> Result<Vec<u8>, NodeError> {
         self.get_bytes(
-            &format!("/v1/blobs/{id}/metadata"),
+            &routes::metadata(id),
             metadata_wire_len(n_shards),
             "metadata",
         )
@@ -324,8 +314,7 @@ impl NodeClient {
         kind: SliverKind,
         wire: Vec<u8>,
     ) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"), wire)
-            .await
+        self.put_bytes(&routes::sliver(id, pair, kind), wire).await
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most
@@ -338,7 +327,7 @@ impl NodeClient {
         max_bytes: u64,
     ) -> Result<Vec<u8>, NodeError> {
         self.get_bytes(
-            &format!("/v1/blobs/{id}/slivers/{pair}/{kind}"),
+            &routes::sliver(id, pair, kind),
             max_bytes,
             &format!("{kind} sliver {pair}"),
         )
@@ -346,28 +335,20 @@ impl NodeClient {
     }
 
     /// `GET /v1/blobs/{id}/confirmation`: the node's signature once it holds all its slivers.
-    pub async fn confirmation(&self, id: &BlobId) -> Result<ConfirmationResponse, NodeError> {
-        self.get_json(
-            &format!("/v1/blobs/{id}/confirmation"),
-            MAX_SMALL_BODY,
-            "confirmation",
-        )
-        .await
+    pub async fn confirmation(&self, id: &BlobId) -> Result<Confirmation, NodeError> {
+        self.get_json(&routes::confirmation(id), MAX_SMALL_BODY, "confirmation")
+            .await
     }
 
-    /// `GET /v1/blobs/{id}/status`: the node's view of the blob (JSON, shape owned by the node).
-    pub async fn blob_status(&self, id: &BlobId) -> Result<serde_json::Value, NodeError> {
-        self.get_json(
-            &format!("/v1/blobs/{id}/status"),
-            MAX_STATUS_BODY,
-            "blob status",
-        )
-        .await
+    /// `GET /v1/blobs/{id}/status`: the node's view of the blob.
+    pub async fn blob_status(&self, id: &BlobId) -> Result<BlobStatus, NodeError> {
+        self.get_json(&routes::status(id), MAX_STATUS_BODY, "blob status")
+            .await
     }
 
     /// `GET /v1/health`.
-    pub async fn health(&self) -> Result<serde_json::Value, NodeError> {
-        self.get_json("/v1/health", MAX_STATUS_BODY, "health report")
+    pub async fn health(&self) -> Result<Health, NodeError> {
+        self.get_json(routes::HEALTH, MAX_STATUS_BODY, "health report")
             .await
     }
 }
@@ -433,8 +414,28 @@ mod tests {
         NodeError::Status {
             node: "n".into(),
             status: code,
+            code: None,
             message: String::new(),
         }
+    }
+
+    fn coded(code: ErrorCode) -> NodeError {
+        NodeError::Status {
+            node: "n".into(),
+            status: code.status(),
+            code: Some(code),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn known_codes_decide_retries_as_the_protocol_says() {
+        for code in ErrorCode::ALL {
+            assert_eq!(coded(code).is_retryable(), code.is_retryable(), "{code}");
+        }
+        // A 404 is "not yet" only while the node has not seen the registration.
+        assert!(coded(ErrorCode::NotRegistered).is_retryable());
+        assert!(!coded(ErrorCode::Gone).is_retryable());
     }
 
     #[test]
@@ -491,30 +492,6 @@ mod tests {
         assert_eq!(r.err().and_then(|e| e.status()), Some(409));
         assert!(tokio::time::Instant::now() <= deadline);
         assert!(tokio::time::Instant::now() - start >= Duration::from_secs(3));
-    }
-
-    fn blob(n: u16) -> floe_core::encoding::EncodedBlob {
-        let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
-        cfg.encode(&[5u8; 5000]).expect("encode")
-    }
-
-    #[test]
-    fn wire_caps_are_the_exact_sizes_of_metadata_and_slivers() {
-        use floe_core::wire::Wire;
-        for n in [4u16, 10, 100] {
-            let b = blob(n);
-            assert_eq!(metadata_wire_len(n), b.metadata.to_wire().len() as u64);
-            let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
-            let pair = &b.pairs[0];
-            assert_eq!(
-                sliver_wire_len(pair.primary.symbol_size, cfg.primary_len()),
-                pair.primary.to_wire().len() as u64
-            );
-            assert_eq!(
-                sliver_wire_len(pair.secondary.symbol_size, cfg.secondary_len()),
-                pair.secondary.to_wire().len() as u64
-            );
-        }
     }
 
     async fn fake(serve: Serve) -> FakeNode {
@@ -648,15 +625,51 @@ mod tests {
     }
 
     #[test]
-    fn node_urls_accept_host_port_and_full_urls() {
+    fn node_urls_come_from_validated_addresses_only() {
         let http = reqwest::Client::new();
         assert_eq!(
-            NodeClient::new(http.clone(), "127.0.0.1:9100").url("/v1/health"),
-            "http://127.0.0.1:9100/v1/health"
+            NodeClient::new(http.clone(), "127.0.0.1:9100")
+                .url(routes::HEALTH)
+                .ok(),
+            Some("http://127.0.0.1:9100/v1/health".to_owned())
         );
-        assert_eq!(
-            NodeClient::new(http, "http://node.example:80/").url("/metrics"),
-            "http://node.example:80/metrics"
-        );
+        // Registered addresses are host:port: schemes, paths and userinfo are refused.
+        for bad in [
+            "http://node.example:80/",
+            "node.example:80/x",
+            "a@b:1",
+            "b:0",
+        ] {
+            let client = NodeClient::new(http.clone(), bad);
+            assert!(
+                matches!(client.url(routes::HEALTH), Err(NodeError::BadAddress(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_address_fails_requests_without_retrying() {
+        let client = NodeClient::new(reqwest::Client::new(), "http://evil.example/");
+        let err = client.health().await.expect_err("refused");
+        assert!(matches!(err, NodeError::BadAddress(_)), "{err}");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn error_bodies_give_their_protocol_code() {
+        let chain = Arc::new(AtomicU32::new(2));
+        let node = FakeNode::start(1, chain).await;
+        node.state.expired_from.store(2, Ordering::SeqCst);
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        match client.put_metadata(&BlobId([1; 32]), vec![1, 2, 3]).await {
+            Err(NodeError::Status {
+                status: 410,
+                code: Some(ErrorCode::Gone),
+                message,
+                ..
+            }) => assert!(message.contains("expired"), "{message}"),
+            other => panic!("expected a 410 gone, got {other:?}"),
+        }
     }
 }

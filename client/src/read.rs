@@ -8,17 +8,14 @@ use floe_core::{
     encoding::{EncodingConfig, Sliver, SliverKind},
     ids::BlobId,
     metadata::BlobMetadata,
+    protocol::limits::sliver_wire_len,
     wire::Wire,
 };
 use futures::{StreamExt, stream::FuturesUnordered};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
-use crate::{
-    config::RequestTimeout,
-    error::ClientError,
-    node_api::{NodeClient, sliver_wire_len},
-};
+use crate::{config::RequestTimeout, error::ClientError, node_api::NodeClient};
 
 /// Fetches metadata from the nodes in turn until one serves metadata matching `blob_id`; a
 /// node that fails, or sends more than metadata for `n` shards can be, is skipped.

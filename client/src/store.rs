@@ -14,9 +14,10 @@ use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use floe_chain::Committee;
 use floe_core::{
-    bls::{CertificateBuilder, PublicKey, Quorum, Signature},
+    bls::{CertificateBuilder, PublicKey, Signature},
     encoding::{EncodedBlob, SliverKind},
     messages::certify_message,
+    protocol::{ErrorCode, Quorum},
     wire::Wire,
 };
 use futures::{StreamExt, stream::FuturesUnordered};
@@ -332,6 +333,7 @@ async fn member_task(
                 return Err(NodeError::Status {
                     node: node.address().to_owned(),
                     status: 409,
+                    code: Some(ErrorCode::Incomplete),
                     message: format!(
                         "confirmation for epoch {} instead of {}; the node lags behind the chain",
                         c.epoch, ctx.epoch
@@ -374,6 +376,7 @@ fn misdirected(e: NodeError, placement_epoch: u32) -> NodeError {
             node,
             status: 421,
             message,
+            ..
         } => NodeError::EpochChanged {
             node,
             placement_epoch,

@@ -511,12 +511,8 @@ impl Devnet {
                 || {
                     let client = client.clone();
                     async move {
-                        let health = client.health().await.ok();
-                        let seen = health
-                            .as_ref()
-                            .and_then(|h| h.get("epoch"))
-                            .and_then(serde_json::Value::as_u64);
-                        Ok(seen.filter(|e| *e >= u64::from(epoch)).map(|_| ()))
+                        let seen = client.health().await.ok().map(|h| h.epoch);
+                        Ok(seen.filter(|e| *e >= epoch).map(|_| ()))
                     }
                 },
             )

@@ -20,7 +20,7 @@ use floe_client::{
     config::Timeouts,
     node_api::{NodeClient, http_client},
 };
-use floe_core::ids::BlobId;
+use floe_core::{ids::BlobId, protocol::BlobStatus};
 use floe_devnet::{Devnet, DevnetOptions};
 
 /// The target directory holding the workspace's binaries: the test executable lives in
@@ -129,11 +129,7 @@ pub fn node_client(devnet: &Devnet, i: usize) -> Result<NodeClient> {
 }
 
 /// Node `i`'s `/v1/blobs/{id}/status`, or `None` if it does not answer with one.
-pub async fn node_blob_status(
-    devnet: &Devnet,
-    i: usize,
-    blob_id: &BlobId,
-) -> Option<serde_json::Value> {
+pub async fn node_blob_status(devnet: &Devnet, i: usize, blob_id: &BlobId) -> Option<BlobStatus> {
     node_client(devnet, i).ok()?.blob_status(blob_id).await.ok()
 }
 
@@ -141,6 +137,5 @@ pub async fn node_blob_status(
 pub async fn node_complete(devnet: &Devnet, i: usize, blob_id: &BlobId) -> bool {
     node_blob_status(devnet, i, blob_id)
         .await
-        .and_then(|s| s.get("complete").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false)
+        .is_some_and(|s| s.complete)
 }
