@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every floe test: formatting and lints, the forge suite (unit, fuzz, invariant, gas), and the
-# cargo workspace (unit, property, integration and end-to-end tests against anvil and node processes).
+# Runs every floe test: formatting and lints, the forge suite (unit, fuzz, invariant, gas), the
+# cargo workspace (unit, property, integration and end-to-end tests against anvil and node
+# processes), and a bounded run of every cargo-fuzz target from its committed corpus.
 # Works on a fresh clone: installs the pinned npm toolchain first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,8 @@ npx --no-install forge fmt --check
 step "forge test"
 npx --no-install forge test
 
-step "forge snapshot --check (committed gas figures)"
-npx --no-install forge snapshot --check --match-path contracts/test/Gas.t.sol
+step "forge snapshot --check (committed gas figures of every contracts/test/Gas*.t.sol)"
+npx --no-install forge snapshot --check --match-path 'contracts/test/Gas*.t.sol'
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -32,3 +33,6 @@ cargo build --workspace --bins --locked
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "cargo fuzz (every target, ${FUZZ_SECS:-20}s each, from core/fuzz/corpus)"
+bash scripts/fuzz.sh

@@ -14,9 +14,9 @@ use std::{
 use alloy::primitives::{Address, B256, U256};
 use floe_chain::{BlobState, Chain, Committee};
 use floe_core::{
-    bls::Quorum,
     encoding::{DecodeError, EncodedBlob, EncodingConfig},
     ids::{BlobId, ENCODING_RED_STUFF},
+    protocol::{Quorum, quorum::max_faulty},
 };
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -305,7 +305,7 @@ impl Client {
         let info = self.chain.blob(&blob_id).await?;
         let mut transactions = Vec::new();
         let unexpired = info.end_epoch > epoch;
-        let (outcome, deletable, end_epoch) = match info.state {
+        let (outcome, deletable, end_epoch, bought_epochs) = match info.state {
             BlobState::Certified if unexpired => {
                 timings.chain_secs += t.elapsed().as_secs_f64();
                 return Ok(StoreResult {
@@ -324,6 +324,7 @@ impl Client {
                     StoreOutcome::ReusedRegistration,
                     info.deletable,
                     info.end_epoch,
+                    info.end_epoch.saturating_sub(info.registered_epoch),
                 )
             }
             _ => {
@@ -355,7 +356,12 @@ impl Client {
                         reg.blob_id
                     )));
                 }
-                (StoreOutcome::NewlyCertified, opts.deletable, reg.end_epoch)
+                (
+                    StoreOutcome::NewlyCertified,
+                    opts.deletable,
+                    reg.end_epoch,
+                    opts.epochs,
+                )
             }
         };
         timings.chain_secs += t.elapsed().as_secs_f64();
@@ -373,9 +379,11 @@ impl Client {
             registry: self.config.deployment.registry.into_array(),
             deletable,
             end_epoch,
+            bought_epochs,
             timeout: self.config.timeouts.confirmation(),
             extra: self.config.timeouts.extra_confirmation(),
             lag_retry: LAG_RETRY,
+            request_timeout: self.config.timeouts.request_timeout(),
         };
         let uploaded = store::upload_and_confirm(
             &self.http,
@@ -447,7 +455,8 @@ impl Client {
         }
         let cfg = self.encoding().await?;
         let committee = self.committee(epoch).await?;
-        let metadata = read::fetch_metadata(&self.http, &committee, &cfg, blob_id).await?;
+        let timeout = self.config.timeouts.request_timeout();
+        let metadata = read::fetch_metadata(&self.http, timeout, &committee, &cfg, blob_id).await?;
         let len = metadata.unencoded_length;
         let primary_total = u64::from(cfg.secondary_len())
             * u64::from(cfg.primary_len())
@@ -455,6 +464,7 @@ impl Client {
         let bar = self.progress.bar("reading", primary_total, len, true);
         let slivers = read::fetch_primaries(
             &self.http,
+            timeout,
             self.limit.clone(),
             &committee,
             &cfg,
@@ -524,7 +534,7 @@ impl Client {
             chain_id: self.config.deployment.chain_id,
             epoch,
             n_shards: n,
-            f: n.saturating_sub(1) / 3,
+            f: max_faulty(n),
             quorum: Quorum::Certify.required(n),
             storage_price: prices.storage_per_mib_epoch,
             write_price: prices.write_per_mib,

@@ -18,7 +18,8 @@
 //! start_block = 0
 //!
 //! [timeouts]            # all optional
-//! request_secs = 30
+//! request_secs = 30                # base timeout of one node request ...
+//! min_throughput_kib_per_sec = 256  # ... plus its payload at this rate
 //! connect_secs = 5
 //! confirmation_secs = 60
 //! ```
@@ -40,8 +41,11 @@ pub const HOME_ENV: &str = "FLOE_HOME";
 
 /// Default values of the optional fields.
 pub mod defaults {
-    /// Timeout of one HTTP request to a storage node, in seconds.
+    /// Base timeout of one HTTP request to a storage node, in seconds.
     pub const REQUEST_SECS: u64 = 30;
+    /// The slowest transfer to or from a storage node that is still waited for, in KiB/s: a
+    /// request carrying `b` bytes may take `REQUEST_SECS + b / (this × 1024)` seconds.
+    pub const MIN_THROUGHPUT_KIB_PER_SEC: u64 = 256;
     /// Timeout of establishing a TCP connection to a storage node, in seconds.
     pub const CONNECT_SECS: u64 = 5;
     /// How long a store keeps retrying uploads and confirmations before giving up, in seconds.
@@ -71,8 +75,11 @@ pub struct ClientConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {
-    /// Timeout of one HTTP request to a storage node, in seconds.
+    /// Base timeout of one HTTP request to a storage node, in seconds; requests carrying a
+    /// payload (slivers up or down) get its transfer time at `min_throughput_kib_per_sec` on top.
     pub request_secs: u64,
+    /// The slowest transfer rate to or from a storage node still waited for, in KiB/s.
+    pub min_throughput_kib_per_sec: u64,
     /// Timeout of establishing a TCP connection to a storage node, in seconds.
     pub connect_secs: u64,
     /// How long a store keeps retrying uploads and confirmations before giving up, in seconds
@@ -88,6 +95,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Self {
             request_secs: defaults::REQUEST_SECS,
+            min_throughput_kib_per_sec: defaults::MIN_THROUGHPUT_KIB_PER_SEC,
             connect_secs: defaults::CONNECT_SECS,
             confirmation_secs: defaults::CONFIRMATION_SECS,
             max_concurrent_requests: defaults::MAX_CONCURRENT_REQUESTS,
@@ -101,6 +109,14 @@ impl Timeouts {
     pub fn request(&self) -> Duration {
         Duration::from_secs(self.request_secs.max(1))
     }
+    /// The timeout of each node request: [`Timeouts::request`] plus the payload at
+    /// [`Timeouts::min_throughput_kib_per_sec`].
+    pub fn request_timeout(&self) -> RequestTimeout {
+        RequestTimeout {
+            base: self.request(),
+            min_bytes_per_sec: self.min_throughput_kib_per_sec.max(1).saturating_mul(1024),
+        }
+    }
     /// [`Timeouts::connect_secs`] as a duration.
     pub fn connect(&self) -> Duration {
         Duration::from_secs(self.connect_secs.max(1))
@@ -112,6 +128,34 @@ impl Timeouts {
     /// [`Timeouts::extra_confirmation_ms`] as a duration.
     pub fn extra_confirmation(&self) -> Duration {
         Duration::from_millis(self.extra_confirmation_ms)
+    }
+}
+
+/// How long one request to a storage node may take: a base (connection, the node's work, the
+/// answer) plus the payload's transfer time at the slowest throughput still accepted. A fixed
+/// timeout would either cut large slivers on slow links or wait far too long for small answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout {
+    /// The timeout of a request without payload.
+    pub base: Duration,
+    /// The slowest transfer still waited for, in bytes per second (at least 1).
+    pub min_bytes_per_sec: u64,
+}
+
+impl Default for RequestTimeout {
+    fn default() -> Self {
+        Timeouts::default().request_timeout()
+    }
+}
+
+impl RequestTimeout {
+    /// The timeout of a request carrying (or answering with up to) `bytes` bytes:
+    /// `base + bytes / min_bytes_per_sec`, saturating instead of overflowing.
+    pub fn for_payload(&self, bytes: u64) -> Duration {
+        let rate = u128::from(self.min_bytes_per_sec.max(1));
+        let nanos = u128::from(bytes) * 1_000_000_000 / rate;
+        let transfer = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        self.base.saturating_add(transfer)
     }
 }
 
@@ -250,6 +294,43 @@ mod tests {
             }
             other => panic!("expected a parse error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn request_timeouts_grow_with_the_payload_at_the_minimum_throughput() {
+        let t = Timeouts {
+            request_secs: 30,
+            min_throughput_kib_per_sec: 256,
+            ..Timeouts::default()
+        }
+        .request_timeout();
+        assert_eq!(t.base, Duration::from_secs(30));
+        assert_eq!(t.min_bytes_per_sec, 256 * 1024);
+        assert_eq!(t.for_payload(0), Duration::from_secs(30));
+        // 1 MiB at 256 KiB/s: 4 s on top.
+        assert_eq!(t.for_payload(1 << 20), Duration::from_secs(34));
+        // Half a second's worth of bytes.
+        assert_eq!(t.for_payload(128 * 1024), Duration::from_millis(30_500));
+        // The largest sliver at n = 1000 (667 symbols of 65534 bytes): about 3 minutes.
+        assert_eq!(
+            t.for_payload(667 * 65_534).as_secs(),
+            30 + 667 * 65_534 / (256 * 1024)
+        );
+    }
+
+    #[test]
+    fn request_timeouts_saturate_and_never_divide_by_zero() {
+        let zero = Timeouts {
+            min_throughput_kib_per_sec: 0,
+            ..Timeouts::default()
+        }
+        .request_timeout();
+        assert_eq!(zero.min_bytes_per_sec, 1024);
+        let t = RequestTimeout {
+            base: Duration::MAX,
+            min_bytes_per_sec: 0,
+        };
+        assert_eq!(t.for_payload(u64::MAX), Duration::MAX);
     }
 
     #[test]

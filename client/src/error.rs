@@ -72,6 +72,26 @@ pub enum ClientError {
         /// One line per failing node.
         failures: String,
     },
+    /// The registration's storage ended while the blob was being uploaded (e.g. `--epochs 1`
+    /// near the end of an epoch): the nodes no longer accept it (410) and it cannot be certified.
+    #[error(
+        "store of {blob_id} failed: its storage ran out during the upload: it was paid until epoch {end_epoch} and the network \
+         is now in epoch {epoch}, so the nodes no longer accept the blob. Buy more: run `floe store --epochs {epochs}` \
+         (one epoch more than the {bought} bought, so that the storage outlasts an upload that crosses an epoch boundary); \
+         the expired registration cannot be reused"
+    )]
+    StorageRanOut {
+        /// The blob.
+        blob_id: BlobId,
+        /// End epoch (exclusive) of the registration.
+        end_epoch: u32,
+        /// The chain's epoch when the upload gave up.
+        epoch: u32,
+        /// Epochs the registration had paid for.
+        bought: u32,
+        /// Epochs to buy when storing again.
+        epochs: u32,
+    },
     /// The committee changed again and again while the blob was being stored.
     #[error(
         "store of {blob_id} failed: the committee changed {replacements} times while uploading (last epoch {epoch}); \

@@ -1,13 +1,15 @@
 //! Fake storage nodes for the unit tests: an axum server on 127.0.0.1 speaking the node API
-//! the client uses, whose behaviour (epoch followed, 421s, oversized answers) a test sets.
+//! the client uses, whose behaviour (epoch followed, 421s, 410s once storage ends, oversized
+//! answers, slow reading of uploads) a test sets.
 
 use std::{
     collections::HashMap,
     convert::Infallible,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU32, Ordering},
+        atomic::{AtomicU32, AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
 use alloy::primitives::Address;
@@ -20,7 +22,13 @@ use axum::{
     routing::{get, put},
 };
 use floe_chain::{Committee, committee::Member};
-use floe_core::{bls::SecretKey, ids::BlobId, messages::certify_message};
+use floe_core::{
+    bls::SecretKey,
+    ids::BlobId,
+    messages::certify_message,
+    protocol::{Confirmation, ErrorBody, ErrorCode, routes},
+};
+use futures::StreamExt;
 
 /// Chain id the fake nodes sign for.
 pub(crate) const CHAIN_ID: u64 = 31337;
@@ -49,6 +57,11 @@ pub(crate) struct FakeState {
     pub(crate) epoch: Arc<AtomicU32>,
     /// Answers 421 to this many sliver uploads (`u32::MAX`: to all).
     pub(crate) misdirect: AtomicU32,
+    /// From this epoch on, blobs are expired: uploads and confirmations answer 410 (`u32::MAX`:
+    /// never).
+    pub(crate) expired_from: AtomicU32,
+    /// Reads sliver uploads at this many bytes per second (0: as fast as they come).
+    pub(crate) read_bytes_per_sec: AtomicU64,
     /// How it serves data.
     pub(crate) serve: Mutex<Serve>,
     /// Sliver uploads accepted.
@@ -81,18 +94,17 @@ impl FakeNode {
             key: SecretKey::from_seed(&[seed; 32]),
             epoch,
             misdirect: AtomicU32::new(0),
+            expired_from: AtomicU32::new(u32::MAX),
+            read_bytes_per_sec: AtomicU64::new(0),
             serve: Mutex::new(Serve::Honest),
             sliver_puts: AtomicU32::new(0),
             gets: AtomicU32::new(0),
             data: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
-            .route("/v1/blobs/{id}/metadata", put(put_metadata).get(get_data))
-            .route(
-                "/v1/blobs/{id}/slivers/{pair}/{kind}",
-                put(put_sliver).get(get_data),
-            )
-            .route("/v1/blobs/{id}/confirmation", get(confirmation))
+            .route(routes::METADATA, put(put_metadata).get(get_data))
+            .route(routes::SLIVER, put(put_sliver).get(get_data))
+            .route(routes::CONFIRMATION, get(confirmation))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -131,35 +143,77 @@ pub(crate) fn committee(epoch: u32, nodes: &[FakeNode], owners: Vec<u16>) -> Com
 
 type St = State<Arc<FakeState>>;
 
-async fn put_metadata(State(s): St, Path(id): Path<String>, body: Bytes) -> StatusCode {
+/// The 410 a node answers for a blob whose registration expired, if it has.
+fn expired(s: &FakeState) -> Option<Response> {
+    let epoch = s.epoch.load(Ordering::SeqCst);
+    (epoch >= s.expired_from.load(Ordering::SeqCst)).then(|| {
+        error(
+            ErrorCode::Gone,
+            format!("the blob's registration expired (epoch {epoch})"),
+        )
+    })
+}
+
+/// An error answer as the protocol shapes it.
+fn error(code: ErrorCode, message: String) -> Response {
+    let status = StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = ErrorBody {
+        error: message,
+        code: code.as_str().to_owned(),
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn put_metadata(State(s): St, Path(id): Path<String>, body: Bytes) -> Response {
+    if let Some(gone) = expired(&s) {
+        return gone;
+    }
     s.data
         .lock()
         .expect("lock")
         .insert(format!("/v1/blobs/{id}/metadata"), body.to_vec());
-    StatusCode::OK
+    StatusCode::OK.into_response()
+}
+
+/// Reads an upload's body at [`FakeState::read_bytes_per_sec`], as a node on a slow link would.
+async fn read_throttled(s: &FakeState, body: Body) -> Option<Vec<u8>> {
+    let rate = s.read_bytes_per_sec.load(Ordering::SeqCst);
+    let start = tokio::time::Instant::now();
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk.ok()?);
+        if rate > 0 {
+            let due = Duration::from_secs_f64(out.len() as f64 / rate as f64);
+            tokio::time::sleep_until(start + due).await;
+        }
+    }
+    Some(out)
 }
 
 async fn put_sliver(
     State(s): St,
     Path((id, pair, kind)): Path<(String, u16, String)>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    if let Some(gone) = expired(&s) {
+        return gone;
+    }
     let misdirect = s.misdirect.load(Ordering::SeqCst);
     if misdirect > 0 {
         if misdirect != u32::MAX {
             s.misdirect.fetch_sub(1, Ordering::SeqCst);
         }
-        return (
-            StatusCode::MISDIRECTED_REQUEST,
-            Json(serde_json::json!({"error": "not my shard", "code": "not_my_shard"})),
-        )
-            .into_response();
+        return error(ErrorCode::NotMyShard, "not my shard".into());
     }
+    let Some(body) = read_throttled(&s, body).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
     s.sliver_puts.fetch_add(1, Ordering::SeqCst);
-    s.data.lock().expect("lock").insert(
-        format!("/v1/blobs/{id}/slivers/{pair}/{kind}"),
-        body.to_vec(),
-    );
+    s.data
+        .lock()
+        .expect("lock")
+        .insert(format!("/v1/blobs/{id}/slivers/{pair}/{kind}"), body);
     StatusCode::OK.into_response()
 }
 
@@ -178,7 +232,7 @@ async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
         Serve::EndlessError => (StatusCode::NOT_FOUND, endless()).into_response(),
         Serve::Honest => match s.data.lock().expect("lock").get(uri.path()) {
             Some(bytes) => bytes.clone().into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
+            None => error(ErrorCode::NotFound, "not held here".into()),
         },
     }
 }
@@ -187,12 +241,17 @@ async fn confirmation(State(s): St, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<BlobId>() else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    if let Some(gone) = expired(&s) {
+        return gone;
+    }
     let epoch = s.epoch.load(Ordering::SeqCst);
     let message = certify_message(CHAIN_ID, REGISTRY, epoch, &[(id.0, false)]);
-    Json(serde_json::json!({
-        "epoch": epoch,
-        "signature": s.key.sign(&message).to_hex(),
-    }))
+    Json(Confirmation {
+        epoch,
+        signature: s.key.sign(&message).to_hex(),
+        node: String::new(),
+        registration_id: None,
+    })
     .into_response()
 }
 

@@ -1,4 +1,4 @@
-//! floe-client: the SDK behind the `floe` CLI, and the local network `floe devnet`.
+//! floe-client: the SDK behind the `floe` CLI.
 //!
 //! A [`Client`] stores a blob by encoding it (floe-core's Red Stuff), paying for and registering
 //! it on-chain, uploading each shard's sliver pair to the node holding that shard, collecting
@@ -10,19 +10,16 @@
 //! - [`config`]: the client config file and where it is looked up (`FLOE_CONFIG`, `FLOE_HOME`).
 //! - [`error`]: [`ClientError`], messages that say what to do next.
 //! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
-//! - [`devnet`]: a whole local network (anvil, contracts, node processes) as a library, used
-//!   by `floe devnet` and the end-to-end tests.
-//! - [`process`]: child processes, free ports, finding `anvil` and `floe-node`.
 //! - [`progress`]: indicatif progress bars.
+//!
+//! The local network of `floe devnet` lives in the floe-devnet crate, above this one.
 
 pub mod client;
 pub mod config;
-pub mod devnet;
 pub mod error;
 #[cfg(test)]
 mod fake_node;
 pub mod node_api;
-pub mod process;
 pub mod progress;
 mod read;
 mod store;

@@ -1,18 +1,31 @@
 //! HTTP client of one storage node's API (`/v1/...`), plus retry with backoff.
 //!
-//! Bodies of metadata and slivers are floe-core's wire format (`application/octet-stream`);
-//! errors come back as JSON with a status code, kept here as [`NodeError::Status`].
+//! The contract is floe-core's [`protocol`](floe_core::protocol), shared with the node: routes,
+//! JSON bodies, error codes and size limits come from there, and a node's registered address is
+//! validated there ([`NodeAddress`]) before it becomes a URL. Bodies of metadata and slivers are
+//! floe-core's wire format (`application/octet-stream`); errors come back as the JSON
+//! [`ErrorBody`], kept here as [`NodeError::Status`] with its [`ErrorCode`].
 //!
-//! Every body is read through [`read_limited`] with a cap fitting what is asked for (metadata:
-//! its exact size for `n` shards; a sliver: its exact size from the metadata; JSON: a few KiB),
+//! Every body is read with a cap fitting what is asked for (metadata: its exact size for `n`
+//! shards; a sliver: its exact size from the metadata; JSON: the protocol's small-body caps),
 //! so a faulty or hostile node cannot make the client buffer more than that.
+//!
+//! A request's timeout grows with what it carries ([`RequestTimeout`]): the body of an upload,
+//! the cap of a download; a request that runs out of time ends with [`NodeError::Timeout`].
 
 use std::{future::Future, time::Duration};
 
-use floe_core::{encoding::SliverKind, ids::BlobId};
-use serde::{Deserialize, Serialize};
+use floe_core::{
+    encoding::SliverKind,
+    ids::BlobId,
+    protocol::{
+        AddressError, BlobStatus, Confirmation, ErrorBody, ErrorCode, Health, NodeAddress,
+        limits::{MAX_SMALL_BODY, MAX_STATUS_BODY, metadata_wire_len},
+        routes,
+    },
+};
 
-use crate::error::ClientError;
+use crate::{config::RequestTimeout, error::ClientError};
 
 /// A failed request to one storage node.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -25,6 +38,9 @@ pub enum NodeError {
         /// What failed.
         message: String,
     },
+    /// The node's registered network address is not a valid `host:port`.
+    #[error("node address refused: {0}; the node cannot be reached until its operator fixes it")]
+    BadAddress(AddressError),
     /// The node answered with an error status.
     #[error("node {node} answered {status}: {message}")]
     Status {
@@ -32,8 +48,26 @@ pub enum NodeError {
         node: String,
         /// HTTP status code.
         status: u16,
+        /// The error code of the node's JSON error body, if it sent a known one.
+        code: Option<ErrorCode>,
         /// The node's error message (its JSON `error` field, or the body).
         message: String,
+    },
+    /// The request did not finish within its timeout (base plus payload at the minimum
+    /// throughput).
+    #[error(
+        "node {node} did not finish a request carrying {bytes} bytes within {secs:.1}s (the timeout allows for {min_kib_per_sec} KiB/s); \
+         the node or the link is slow: raise timeouts.request_secs or lower timeouts.min_throughput_kib_per_sec in the client config"
+    )]
+    Timeout {
+        /// The node's network address.
+        node: String,
+        /// Bytes the request carried or could have been answered with.
+        bytes: u64,
+        /// The timeout, in seconds.
+        secs: f64,
+        /// The minimum throughput the timeout allowed for, in KiB/s.
+        min_kib_per_sec: u64,
     },
     /// The node's answer is larger than what was asked for can be.
     #[error(
@@ -71,16 +105,23 @@ pub enum NodeError {
 }
 
 impl NodeError {
-    /// Whether retrying the same request later may succeed: transport failures, 5xx, and the
-    /// statuses a node uses for "not yet" (404 before it sees a registration, 409 before it
-    /// holds everything, 421 while it still follows the previous epoch's shards, 425, 429).
+    /// Whether retrying the same request later may succeed: transport failures and timeouts,
+    /// and the answers the protocol calls retryable ([`ErrorCode::is_retryable`]: "not yet"
+    /// and 5xx). Without a known code (a proxy's answer, an older node) the status decides:
+    /// 5xx and 404, 408, 409, 421, 425, 429.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Transport { .. } => true,
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Status {
+                code: Some(code), ..
+            } => code.is_retryable(),
             Self::Status { status, .. } => {
                 *status >= 500 || matches!(status, 404 | 408 | 409 | 421 | 425 | 429)
             }
-            Self::BadResponse { .. } | Self::TooLarge { .. } | Self::EpochChanged { .. } => false,
+            Self::BadAddress(_)
+            | Self::BadResponse { .. }
+            | Self::TooLarge { .. }
+            | Self::EpochChanged { .. } => false,
         }
     }
 
@@ -93,92 +134,32 @@ impl NodeError {
     }
 }
 
-/// A node's signed confirmation that it holds all its slivers of a blob.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ConfirmationResponse {
-    /// The epoch signed for.
-    pub epoch: u32,
-    /// BLS signature (96-byte compressed G2), hex.
-    pub signature: String,
-    /// The node (operator address), informational.
-    #[serde(default)]
-    pub node: Option<String>,
-}
-
-/// Cap on a JSON answer that is a confirmation, or on an error body.
-pub const MAX_SMALL_BODY: u64 = 4 * 1024;
-/// Cap on the JSON of `/v1/health` and `/v1/blobs/{id}/status`.
-pub const MAX_STATUS_BODY: u64 = 64 * 1024;
-/// Wire bytes of metadata besides the 64 bytes per shard: version, tag, encoding type,
-/// unencoded length (u64) and the pair count (u32).
-pub const METADATA_WIRE_HEADER: u64 = 2 + 1 + 8 + 4;
-/// Wire bytes of a sliver besides its data: version, tag, kind, pair, symbol size, length.
-pub const SLIVER_WIRE_HEADER: u64 = 2 + 1 + 2 + 2 + 4;
-
-/// The wire size of the metadata of a blob on `n_shards` shards.
-pub fn metadata_wire_len(n_shards: u16) -> u64 {
-    METADATA_WIRE_HEADER + 64 * u64::from(n_shards)
-}
-
-/// The wire size of a sliver of `symbols` symbols of `symbol_size` bytes.
-pub fn sliver_wire_len(symbol_size: u16, symbols: u16) -> u64 {
-    SLIVER_WIRE_HEADER + u64::from(symbol_size) * u64::from(symbols)
-}
-
-/// Reads `resp`'s body, refusing one over `max` bytes: first by its announced length, then
-/// while reading (chunk by chunk, so at most `max` bytes plus one chunk are ever buffered).
-/// `node` and `what` name the node and the body in the error.
-pub async fn read_limited(
-    resp: reqwest::Response,
-    max: u64,
-    node: &str,
-    what: &str,
-) -> Result<Vec<u8>, NodeError> {
-    let too_large = || NodeError::TooLarge {
-        node: node.to_owned(),
-        what: what.to_owned(),
-        limit: max,
-    };
-    let announced = resp.content_length();
-    if announced.is_some_and(|len| len > max) {
-        return Err(too_large());
-    }
-    let mut resp = resp;
-    let capacity = announced.unwrap_or(0).min(max);
-    let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| NodeError::Transport {
-        node: node.to_owned(),
-        message: format!("reading the {what}: {}", error_chain(&e)),
-    })? {
-        if body.len() as u64 + chunk.len() as u64 > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Client of one storage node.
 #[derive(Debug, Clone)]
 pub struct NodeClient {
     http: reqwest::Client,
     address: String,
-    base: String,
+    /// The validated address, or why it was refused (then every request fails with it).
+    node: Result<NodeAddress, AddressError>,
+    timeout: RequestTimeout,
 }
 
 impl NodeClient {
-    /// A client for the node at `address` (`host:port`, or a full `http://` URL).
+    /// A client for the node at `address` (`host:port`, as registered on-chain). An address
+    /// [`NodeAddress`] refuses makes every request fail with [`NodeError::BadAddress`].
     pub fn new(http: reqwest::Client, address: &str) -> Self {
-        let base = if address.starts_with("http://") || address.starts_with("https://") {
-            address.trim_end_matches('/').to_owned()
-        } else {
-            format!("http://{address}")
-        };
         Self {
             http,
             address: address.to_owned(),
-            base,
+            node: NodeAddress::parse(address),
+            timeout: RequestTimeout::default(),
         }
+    }
+
+    /// Sets the timeout of each request (by default that of the default client config).
+    pub fn with_timeout(mut self, timeout: RequestTimeout) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The node's network address.
@@ -186,14 +167,65 @@ impl NodeClient {
         &self.address
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    fn url(&self, path: &str) -> Result<String, NodeError> {
+        match &self.node {
+            Ok(node) => Ok(node.url(path)),
+            Err(e) => Err(NodeError::BadAddress(e.clone())),
+        }
     }
 
-    fn transport(&self, e: reqwest::Error) -> NodeError {
+    /// A failed request that carried (or asked for up to) `bytes` bytes.
+    fn transport(&self, e: &reqwest::Error, bytes: u64) -> NodeError {
+        if e.is_timeout() {
+            return NodeError::Timeout {
+                node: self.address.clone(),
+                bytes,
+                secs: self.timeout.for_payload(bytes).as_secs_f64(),
+                min_kib_per_sec: self.timeout.min_bytes_per_sec / 1024,
+            };
+        }
         NodeError::Transport {
             node: self.address.clone(),
-            message: error_chain(&e),
+            message: error_chain(e),
+        }
+    }
+
+    /// Reads `resp`'s body, refusing one over `max` bytes: first by its announced length, then
+    /// while reading (chunk by chunk, so at most `max` bytes plus one chunk are ever buffered).
+    /// `what` names the body in the error.
+    async fn read_limited(
+        &self,
+        mut resp: reqwest::Response,
+        max: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, NodeError> {
+        let too_large = || NodeError::TooLarge {
+            node: self.address.clone(),
+            what: what.to_owned(),
+            limit: max,
+        };
+        let announced = resp.content_length();
+        if announced.is_some_and(|len| len > max) {
+            return Err(too_large());
+        }
+        let capacity = announced.unwrap_or(0).min(max);
+        let mut body = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => return Err(self.transport(&e, max)),
+                Err(e) => {
+                    return Err(NodeError::Transport {
+                        node: self.address.clone(),
+                        message: format!("reading the {what}: {}", error_chain(&e)),
+                    });
+                }
+            };
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
     }
 
@@ -202,42 +234,47 @@ impl NodeClient {
         if status.is_success() {
             return Ok(resp);
         }
-        let message = match read_limited(resp, MAX_SMALL_BODY, &self.address, "error body").await {
-            Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
-            Err(e) => format!("(error body dropped: {e})"),
+        let (code, message) = match self.read_limited(resp, MAX_SMALL_BODY, "error body").await {
+            Ok(body) => match serde_json::from_slice::<ErrorBody>(&body) {
+                Ok(error) => (error.code(), error.error),
+                Err(_) => (None, String::from_utf8_lossy(&body).into_owned()),
+            },
+            Err(e) => (None, format!("(error body dropped: {e})")),
         };
         Err(NodeError::Status {
             node: self.address.clone(),
             status: status.as_u16(),
+            code,
             message,
         })
     }
 
     async fn put_bytes(&self, path: &str, body: Vec<u8>) -> Result<(), NodeError> {
+        let bytes = body.len() as u64;
         let resp = self
             .http
-            .put(self.url(path))
+            .put(self.url(path)?)
+            .timeout(self.timeout.for_payload(bytes))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body)
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(&e, bytes))?;
         self.check(resp).await?;
         Ok(())
     }
 
     async fn get_bytes(&self, path: &str, max: u64, what: &str) -> Result<Vec<u8>, NodeError> {
+        // The timeout covers the body too, so it allows for the largest answer accepted.
         let resp = self
             .http
-            .get(self.url(path))
+            .get(self.url(path)?)
+            .timeout(self.timeout.for_payload(max))
             .send()
             .await
-            .map_err(|e| self.transport(e))?;
+            .map_err(|e| self.transport(&e, max))?;
         let resp = self.check(resp).await?;
-        read_limited(resp, max, &self.address, what).await
+        self.read_limited(resp, max, what).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -255,15 +292,14 @@ impl NodeClient {
 
     /// `PUT /v1/blobs/{id}/metadata` with the metadata's wire bytes.
     pub async fn put_metadata(&self, id: &BlobId, wire: Vec<u8>) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/metadata"), wire)
-            .await
+        self.put_bytes(&routes::metadata(id), wire).await
     }
 
     /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes, at most their size for
     /// `n_shards` shards.
     pub async fn get_metadata(&self, id: &BlobId, n_shards: u16) -> Result<Vec<u8>, NodeError> {
         self.get_bytes(
-            &format!("/v1/blobs/{id}/metadata"),
+            &routes::metadata(id),
             metadata_wire_len(n_shards),
             "metadata",
         )
@@ -278,8 +314,7 @@ impl NodeClient {
         kind: SliverKind,
         wire: Vec<u8>,
     ) -> Result<(), NodeError> {
-        self.put_bytes(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"), wire)
-            .await
+        self.put_bytes(&routes::sliver(id, pair, kind), wire).await
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most
@@ -292,7 +327,7 @@ impl NodeClient {
         max_bytes: u64,
     ) -> Result<Vec<u8>, NodeError> {
         self.get_bytes(
-            &format!("/v1/blobs/{id}/slivers/{pair}/{kind}"),
+            &routes::sliver(id, pair, kind),
             max_bytes,
             &format!("{kind} sliver {pair}"),
         )
@@ -300,28 +335,20 @@ impl NodeClient {
     }
 
     /// `GET /v1/blobs/{id}/confirmation`: the node's signature once it holds all its slivers.
-    pub async fn confirmation(&self, id: &BlobId) -> Result<ConfirmationResponse, NodeError> {
-        self.get_json(
-            &format!("/v1/blobs/{id}/confirmation"),
-            MAX_SMALL_BODY,
-            "confirmation",
-        )
-        .await
+    pub async fn confirmation(&self, id: &BlobId) -> Result<Confirmation, NodeError> {
+        self.get_json(&routes::confirmation(id), MAX_SMALL_BODY, "confirmation")
+            .await
     }
 
-    /// `GET /v1/blobs/{id}/status`: the node's view of the blob (JSON, shape owned by the node).
-    pub async fn blob_status(&self, id: &BlobId) -> Result<serde_json::Value, NodeError> {
-        self.get_json(
-            &format!("/v1/blobs/{id}/status"),
-            MAX_STATUS_BODY,
-            "blob status",
-        )
-        .await
+    /// `GET /v1/blobs/{id}/status`: the node's view of the blob.
+    pub async fn blob_status(&self, id: &BlobId) -> Result<BlobStatus, NodeError> {
+        self.get_json(&routes::status(id), MAX_STATUS_BODY, "blob status")
+            .await
     }
 
     /// `GET /v1/health`.
-    pub async fn health(&self) -> Result<serde_json::Value, NodeError> {
-        self.get_json("/v1/health", MAX_STATUS_BODY, "health report")
+    pub async fn health(&self) -> Result<Health, NodeError> {
+        self.get_json(routes::HEALTH, MAX_STATUS_BODY, "health report")
             .await
     }
 }
@@ -378,14 +405,37 @@ mod tests {
     };
 
     use super::*;
-    use crate::fake_node::{FakeNode, Serve};
+    use crate::{
+        config::RequestTimeout,
+        fake_node::{FakeNode, Serve},
+    };
 
     fn status(code: u16) -> NodeError {
         NodeError::Status {
             node: "n".into(),
             status: code,
+            code: None,
             message: String::new(),
         }
+    }
+
+    fn coded(code: ErrorCode) -> NodeError {
+        NodeError::Status {
+            node: "n".into(),
+            status: code.status(),
+            code: Some(code),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn known_codes_decide_retries_as_the_protocol_says() {
+        for code in ErrorCode::ALL {
+            assert_eq!(coded(code).is_retryable(), code.is_retryable(), "{code}");
+        }
+        // A 404 is "not yet" only while the node has not seen the registration.
+        assert!(coded(ErrorCode::NotRegistered).is_retryable());
+        assert!(!coded(ErrorCode::Gone).is_retryable());
     }
 
     #[test]
@@ -442,30 +492,6 @@ mod tests {
         assert_eq!(r.err().and_then(|e| e.status()), Some(409));
         assert!(tokio::time::Instant::now() <= deadline);
         assert!(tokio::time::Instant::now() - start >= Duration::from_secs(3));
-    }
-
-    fn blob(n: u16) -> floe_core::encoding::EncodedBlob {
-        let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
-        cfg.encode(&[5u8; 5000]).expect("encode")
-    }
-
-    #[test]
-    fn wire_caps_are_the_exact_sizes_of_metadata_and_slivers() {
-        use floe_core::wire::Wire;
-        for n in [4u16, 10, 100] {
-            let b = blob(n);
-            assert_eq!(metadata_wire_len(n), b.metadata.to_wire().len() as u64);
-            let cfg = floe_core::encoding::EncodingConfig::new(n).expect("valid n");
-            let pair = &b.pairs[0];
-            assert_eq!(
-                sliver_wire_len(pair.primary.symbol_size, cfg.primary_len()),
-                pair.primary.to_wire().len() as u64
-            );
-            assert_eq!(
-                sliver_wire_len(pair.secondary.symbol_size, cfg.secondary_len()),
-                pair.secondary.to_wire().len() as u64
-            );
-        }
     }
 
     async fn fake(serve: Serve) -> FakeNode {
@@ -548,16 +574,102 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_large_upload_to_a_slow_node_gets_time_for_its_size() {
+        // The node reads uploads at 1 MiB/s: 1.5 MiB take it about 1.5 s, three times the base.
+        let node = fake(Serve::Honest).await;
+        node.state
+            .read_bytes_per_sec
+            .store(1 << 20, Ordering::SeqCst);
+        let body = vec![3u8; 1536 * 1024];
+        let base = Duration::from_millis(500);
+        // The shared HTTP client's own timeout is the base: the per-request one must win.
+        let http = http_client(Duration::from_secs(1), base).expect("http client");
+        let id = BlobId([1; 32]);
+        // Allowing for 512 KiB/s: 0.5 s + 3 s.
+        let sized = RequestTimeout {
+            base,
+            min_bytes_per_sec: 512 * 1024,
+        };
+        assert_eq!(
+            sized.for_payload(body.len() as u64),
+            Duration::from_millis(3500)
+        );
+        let client = NodeClient::new(http, &node.address).with_timeout(sized);
+        let started = std::time::Instant::now();
+        client
+            .put_sliver(&id, 0, SliverKind::Primary, body.clone())
+            .await
+            .expect("the upload gets the time its size needs");
+        assert!(started.elapsed() > base, "{:?}", started.elapsed());
+        assert_eq!(node.state.sliver_puts.load(Ordering::SeqCst), 1);
+
+        // With the base alone (an unbounded throughput), the same upload is cut.
+        let flat = RequestTimeout {
+            base,
+            min_bytes_per_sec: u64::MAX,
+        };
+        match client
+            .with_timeout(flat)
+            .put_sliver(&id, 0, SliverKind::Primary, body.clone())
+            .await
+        {
+            Err(e @ NodeError::Timeout { bytes, .. }) => {
+                assert_eq!(bytes, body.len() as u64);
+                assert!(e.is_retryable());
+                assert!(e.to_string().contains("within 0.5s"), "{e}");
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert_eq!(node.state.sliver_puts.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
-    fn node_urls_accept_host_port_and_full_urls() {
+    fn node_urls_come_from_validated_addresses_only() {
         let http = reqwest::Client::new();
         assert_eq!(
-            NodeClient::new(http.clone(), "127.0.0.1:9100").url("/v1/health"),
-            "http://127.0.0.1:9100/v1/health"
+            NodeClient::new(http.clone(), "127.0.0.1:9100")
+                .url(routes::HEALTH)
+                .ok(),
+            Some("http://127.0.0.1:9100/v1/health".to_owned())
         );
-        assert_eq!(
-            NodeClient::new(http, "http://node.example:80/").url("/metrics"),
-            "http://node.example:80/metrics"
-        );
+        // Registered addresses are host:port: schemes, paths and userinfo are refused.
+        for bad in [
+            "http://node.example:80/",
+            "node.example:80/x",
+            "a@b:1",
+            "b:0",
+        ] {
+            let client = NodeClient::new(http.clone(), bad);
+            assert!(
+                matches!(client.url(routes::HEALTH), Err(NodeError::BadAddress(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_address_fails_requests_without_retrying() {
+        let client = NodeClient::new(reqwest::Client::new(), "http://evil.example/");
+        let err = client.health().await.expect_err("refused");
+        assert!(matches!(err, NodeError::BadAddress(_)), "{err}");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn error_bodies_give_their_protocol_code() {
+        let chain = Arc::new(AtomicU32::new(2));
+        let node = FakeNode::start(1, chain).await;
+        node.state.expired_from.store(2, Ordering::SeqCst);
+        let client = NodeClient::new(reqwest::Client::new(), &node.address);
+        match client.put_metadata(&BlobId([1; 32]), vec![1, 2, 3]).await {
+            Err(NodeError::Status {
+                status: 410,
+                code: Some(ErrorCode::Gone),
+                message,
+                ..
+            }) => assert!(message.contains("expired"), "{message}"),
+            other => panic!("expected a 410 gone, got {other:?}"),
+        }
     }
 }

@@ -8,21 +8,20 @@ use floe_core::{
     encoding::{EncodingConfig, Sliver, SliverKind},
     ids::BlobId,
     metadata::BlobMetadata,
+    protocol::limits::sliver_wire_len,
     wire::Wire,
 };
 use futures::{StreamExt, stream::FuturesUnordered};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
-use crate::{
-    error::ClientError,
-    node_api::{NodeClient, sliver_wire_len},
-};
+use crate::{config::RequestTimeout, error::ClientError, node_api::NodeClient};
 
 /// Fetches metadata from the nodes in turn until one serves metadata matching `blob_id`; a
 /// node that fails, or sends more than metadata for `n` shards can be, is skipped.
 pub(crate) async fn fetch_metadata(
     http: &reqwest::Client,
+    timeout: RequestTimeout,
     committee: &Committee,
     cfg: &EncodingConfig,
     blob_id: &BlobId,
@@ -36,7 +35,7 @@ pub(crate) async fn fetch_metadata(
         .collect();
     let start = usize::from(blob_id.0[31]) % members.len().max(1);
     for member in members.iter().cycle().skip(start).take(members.len()) {
-        let node = NodeClient::new(http.clone(), &member.network_address);
+        let node = NodeClient::new(http.clone(), &member.network_address).with_timeout(timeout);
         let bytes = match node.get_metadata(blob_id, cfg.n_shards()).await {
             Ok(b) => b,
             Err(e) => {
@@ -69,6 +68,7 @@ pub(crate) async fn fetch_metadata(
 /// another pair's (from another node).
 pub(crate) async fn fetch_primaries(
     http: &reqwest::Client,
+    timeout: RequestTimeout,
     limit: Arc<Semaphore>,
     committee: &Committee,
     cfg: &EncodingConfig,
@@ -109,6 +109,7 @@ pub(crate) async fn fetch_primaries(
             let bytes = {
                 let _permit = limit.acquire().await;
                 NodeClient::new(http, &address)
+                    .with_timeout(timeout)
                     .get_sliver(blob_id, pair, SliverKind::Primary, max_bytes)
                     .await
                     .map_err(|e| format!("pair {pair}: {e}"))?
@@ -205,7 +206,7 @@ mod tests {
         let first = usize::from(blob.blob_id.0[31]) % 2;
         *nodes[first].state.serve.lock().expect("lock") = Serve::Endless;
         let http = reqwest::Client::new();
-        let m = fetch_metadata(&http, &c, &cfg, &blob.blob_id)
+        let m = fetch_metadata(&http, RequestTimeout::default(), &c, &cfg, &blob.blob_id)
             .await
             .expect("metadata from the other node");
         assert_eq!(m, blob.metadata);
@@ -213,7 +214,7 @@ mod tests {
 
         // With both hostile, the error names them.
         *nodes[1 - first].state.serve.lock().expect("lock") = Serve::Announced(1 << 20);
-        match fetch_metadata(&http, &c, &cfg, &blob.blob_id).await {
+        match fetch_metadata(&http, RequestTimeout::default(), &c, &cfg, &blob.blob_id).await {
             Err(ClientError::NoMetadata { failures, .. }) => {
                 for node in &nodes {
                     assert!(
@@ -240,6 +241,7 @@ mod tests {
             Serve::Announced(usize::try_from(exact + 1).expect("small"));
         let slivers = fetch_primaries(
             &reqwest::Client::new(),
+            RequestTimeout::default(),
             Arc::new(Semaphore::new(8)),
             &c,
             &cfg,

@@ -14,9 +14,10 @@ use std::{collections::BTreeMap, future::Future, sync::Arc, time::Duration};
 
 use floe_chain::Committee;
 use floe_core::{
-    bls::{CertificateBuilder, PublicKey, Quorum, Signature},
+    bls::{CertificateBuilder, PublicKey, Signature},
     encoding::{EncodedBlob, SliverKind},
     messages::certify_message,
+    protocol::{ErrorCode, Quorum},
     wire::Wire,
 };
 use futures::{StreamExt, stream::FuturesUnordered};
@@ -24,6 +25,7 @@ use indicatif::ProgressBar;
 use tokio::{sync::Semaphore, time::Instant};
 
 use crate::{
+    config::RequestTimeout,
     error::ClientError,
     node_api::{NodeClient, NodeError, retry},
 };
@@ -40,14 +42,18 @@ pub(crate) struct UploadParams {
     pub registry: [u8; 20],
     /// The registration's deletable flag (bound into confirmations).
     pub deletable: bool,
-    /// The registration's end epoch (for the error when the committee keeps changing).
+    /// The registration's end epoch (exclusive): uploads stop once the chain reaches it.
     pub end_epoch: u32,
+    /// How many epochs the registration paid for (for the advice when it ran out).
+    pub bought_epochs: u32,
     /// How long to keep retrying on one committee.
     pub timeout: Duration,
     /// How long to keep collecting confirmations after a quorum.
     pub extra: Duration,
     /// The pause before asking again a node that lags behind the chain's epoch.
     pub lag_retry: Duration,
+    /// The timeout of each request, growing with its payload.
+    pub request_timeout: RequestTimeout,
 }
 
 /// The confirmations collected for one blob.
@@ -97,6 +103,9 @@ where
     let mut committee = committee;
     let mut replacements = 0;
     loop {
+        if committee.epoch >= params.end_epoch {
+            return Err(storage_ran_out(&blob, params, committee.epoch));
+        }
         let round = upload_round(
             http,
             limit.clone(),
@@ -110,6 +119,9 @@ where
         match round {
             Round::Done(confirmations) => return Ok((committee, confirmations)),
             Round::Replaced(next) => {
+                if next.epoch >= params.end_epoch {
+                    return Err(storage_ran_out(&blob, params, next.epoch));
+                }
                 if replacements == MAX_REPLACEMENTS {
                     return Err(ClientError::CommitteeKeptChanging {
                         blob_id: blob.blob_id,
@@ -129,6 +141,17 @@ where
                 committee = next;
             }
         }
+    }
+}
+
+/// The error of a store whose registration ended (the chain reached `epoch`) during the upload.
+fn storage_ran_out(blob: &EncodedBlob, params: &UploadParams, epoch: u32) -> ClientError {
+    ClientError::StorageRanOut {
+        blob_id: blob.blob_id,
+        end_epoch: params.end_epoch,
+        epoch,
+        bought: params.bought_epochs,
+        epochs: params.bought_epochs.saturating_add(1).max(2),
     }
 }
 
@@ -198,7 +221,8 @@ where
         }
         let plan = Arc::new(MemberPlan {
             index,
-            node: NodeClient::new(http.clone(), &member.network_address),
+            node: NodeClient::new(http.clone(), &member.network_address)
+                .with_timeout(params.request_timeout),
             public_key: member.public_key,
             pairs: committee.pairs_of(member.node, &blob_id),
             weight: member.shards.len() as u64,
@@ -253,6 +277,16 @@ where
                     .failures
                     .push(format!("{e} (but reading the epoch failed: {chain})")),
             },
+            Err(e) if e.status() == Some(410) => {
+                // Gone: the registration may have expired because the epoch moved on.
+                match refresh(committee.epoch).await {
+                    Ok(Some(next)) if next.epoch > committee.epoch => return Round::Replaced(next),
+                    _ => {
+                        tracing::warn!(error = %e, "a node refused the blob as gone");
+                        out.failures.push(e.to_string());
+                    }
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "storing on a node failed");
                 out.failures.push(e.to_string());
@@ -299,6 +333,7 @@ async fn member_task(
                 return Err(NodeError::Status {
                     node: node.address().to_owned(),
                     status: 409,
+                    code: Some(ErrorCode::Incomplete),
                     message: format!(
                         "confirmation for epoch {} instead of {}; the node lags behind the chain",
                         c.epoch, ctx.epoch
@@ -341,6 +376,7 @@ fn misdirected(e: NodeError, placement_epoch: u32) -> NodeError {
             node,
             status: 421,
             message,
+            ..
         } => NodeError::EpochChanged {
             node,
             placement_epoch,
@@ -419,9 +455,11 @@ mod tests {
             registry: REGISTRY,
             deletable: false,
             end_epoch: 50,
+            bought_epochs: 49,
             timeout: Duration::from_secs(20),
             extra: Duration::from_secs(5),
             lag_retry: Duration::from_millis(10),
+            request_timeout: RequestTimeout::default(),
         }
     }
 
@@ -447,16 +485,131 @@ mod tests {
         R: Fn(u32) -> Fut,
         Fut: Future<Output = Result<Option<Committee>, String>>,
     {
+        upload_with(&params(), committee, refresh).await
+    }
+
+    async fn upload_with<R, Fut>(
+        params: &UploadParams,
+        committee: Committee,
+        refresh: R,
+    ) -> Result<(Committee, Confirmations), ClientError>
+    where
+        R: Fn(u32) -> Fut,
+        Fut: Future<Output = Result<Option<Committee>, String>>,
+    {
         upload_and_confirm(
             &reqwest::Client::new(),
             Arc::new(Semaphore::new(16)),
             committee,
             blob(),
-            &params(),
+            params,
             &ProgressBar::hidden(),
             refresh,
         )
         .await
+    }
+
+    /// `--epochs 1` bought in epoch 1: the registration ends when epoch 2 begins.
+    fn one_epoch_params() -> UploadParams {
+        UploadParams {
+            end_epoch: 2,
+            bought_epochs: 1,
+            ..params()
+        }
+    }
+
+    fn assert_storage_ran_out(result: Result<(Committee, Confirmations), ClientError>) {
+        match result {
+            Err(
+                e @ ClientError::StorageRanOut {
+                    end_epoch: 2,
+                    epoch: 2,
+                    bought: 1,
+                    epochs: 2,
+                    ..
+                },
+            ) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "store of {} failed: its storage ran out during the upload: it was paid until epoch 2 and the network \
+                     is now in epoch 2, so the nodes no longer accept the blob. Buy more: run `floe store --epochs 2` \
+                     (one epoch more than the 1 bought, so that the storage outlasts an upload that crosses an epoch \
+                     boundary); the expired registration cannot be reused",
+                    blob().blob_id
+                )
+            ),
+            other => panic!("expected StorageRanOut, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    #[tokio::test]
+    async fn nodes_answering_gone_after_the_storage_ended_end_the_store_with_how_much_to_buy() {
+        // The chain moved to epoch 2 after the client read epoch 1's committee; the blob's
+        // storage ended there, so every node answers 410 to the upload.
+        let chain = Arc::new(AtomicU32::new(2));
+        let nodes = nodes(&chain).await;
+        for node in &nodes {
+            node.state.expired_from.store(2, Ordering::SeqCst);
+        }
+        let refreshes = AtomicU32::new(0);
+        let result = upload_with(
+            &one_epoch_params(),
+            committee(1, &nodes, vec![0, 1, 2, 3]),
+            |epoch| {
+                refreshes.fetch_add(1, Ordering::SeqCst);
+                let next = committee(2, &nodes, vec![0, 1, 2, 3]);
+                async move { Ok((epoch < 2).then_some(next)) }
+            },
+        )
+        .await;
+        assert_storage_ran_out(result);
+        // The first 410 ends it: no other committee is tried, no sliver was sent.
+        assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+        for node in &nodes {
+            assert_eq!(node.state.sliver_puts.load(Ordering::SeqCst), 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_epoch_change_past_the_storage_end_during_the_round_ends_the_store() {
+        // Every node confirms for epoch 1, then the chain reaches the registration's end.
+        let chain = Arc::new(AtomicU32::new(1));
+        let nodes = nodes(&chain).await;
+        let result = upload_with(
+            &one_epoch_params(),
+            committee(1, &nodes, vec![0, 1, 2, 3]),
+            |epoch| {
+                chain.store(2, Ordering::SeqCst);
+                let next = committee(2, &nodes, vec![0, 1, 2, 3]);
+                async move { Ok((epoch < 2).then_some(next)) }
+            },
+        )
+        .await;
+        assert_storage_ran_out(result);
+    }
+
+    #[tokio::test]
+    async fn a_gone_answer_while_the_chain_stays_in_the_epoch_is_a_node_failure() {
+        // A node answers 410 although the registration lives (it is faulty, or behind): the
+        // store goes on with the others.
+        let chain = Arc::new(AtomicU32::new(1));
+        let nodes = nodes(&chain).await;
+        nodes[3].state.expired_from.store(0, Ordering::SeqCst);
+        let (placed, confirmations) = upload_with(
+            &one_epoch_params(),
+            committee(1, &nodes, vec![0, 1, 2, 3]),
+            |_| async { Ok(None) },
+        )
+        .await
+        .expect("a quorum without node 3");
+        assert_eq!(placed.epoch, 1);
+        assert_eq!(confirmations.weight, 3);
+        assert_eq!(confirmations.failures.len(), 1);
+        assert!(
+            confirmations.failures[0].contains("410"),
+            "{:?}",
+            confirmations.failures
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! floe-tests: the harness of the end-to-end tests and the e2e benchmark.
 //!
-//! Each test starts its own devnet ([`floe_client::devnet::Devnet`]: anvil, the deployed
+//! Each test starts its own devnet ([`floe_devnet::Devnet`]: anvil, the deployed
 //! contracts, and `floe-node` processes) with [`start_devnet`], drives it through the SDK and
 //! the nodes' HTTP API, and waits on conditions with [`wait_until`], never on bare sleeps.
 //!
@@ -18,10 +18,10 @@ use std::{
 use anyhow::{Context, Result, bail};
 use floe_client::{
     config::Timeouts,
-    devnet::{Devnet, DevnetOptions},
     node_api::{NodeClient, http_client},
 };
-use floe_core::ids::BlobId;
+use floe_core::{ids::BlobId, protocol::BlobStatus};
+use floe_devnet::{Devnet, DevnetOptions};
 
 /// The target directory holding the workspace's binaries: the test executable lives in
 /// `target/<profile>/deps`, the binaries in `target/<profile>`.
@@ -129,11 +129,7 @@ pub fn node_client(devnet: &Devnet, i: usize) -> Result<NodeClient> {
 }
 
 /// Node `i`'s `/v1/blobs/{id}/status`, or `None` if it does not answer with one.
-pub async fn node_blob_status(
-    devnet: &Devnet,
-    i: usize,
-    blob_id: &BlobId,
-) -> Option<serde_json::Value> {
+pub async fn node_blob_status(devnet: &Devnet, i: usize, blob_id: &BlobId) -> Option<BlobStatus> {
     node_client(devnet, i).ok()?.blob_status(blob_id).await.ok()
 }
 
@@ -141,6 +137,5 @@ pub async fn node_blob_status(
 pub async fn node_complete(devnet: &Devnet, i: usize, blob_id: &BlobId) -> bool {
     node_blob_status(devnet, i, blob_id)
         .await
-        .and_then(|s| s.get("complete").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false)
+        .is_some_and(|s| s.complete)
 }

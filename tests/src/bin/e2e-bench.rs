@@ -22,11 +22,8 @@ use std::{
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
-use floe_client::{
-    StoreOptions, StoreOutcome,
-    config::Timeouts,
-    devnet::{Devnet, DevnetOptions},
-};
+use floe_client::{StoreOptions, StoreOutcome, config::Timeouts};
+use floe_devnet::{Devnet, DevnetOptions};
 use floe_tests::test_bytes;
 use serde::Serialize;
 

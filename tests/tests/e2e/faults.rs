@@ -52,11 +52,7 @@ async fn one_node_down_store_certifies_and_the_node_recovers_after_restart() -> 
     )
     .await?;
     let status = node_blob_status(&devnet, 3, &stored.blob_id).await;
-    let held = status
-        .as_ref()
-        .and_then(|s| s.get("pairs_held"))
-        .and_then(|p| p.as_array())
-        .map(Vec::len);
+    let held = status.as_ref().map(|s| s.pairs_held.len());
     assert!(
         held.unwrap_or(0) > 0,
         "node 3 status after recovery: {status:?}"

@@ -125,8 +125,7 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
                 let held = node
                     .blob_status(blob)
                     .await
-                    .ok()
-                    .and_then(|s| s.get("pairs_held").and_then(|p| p.as_array()).map(Vec::len))
+                    .map(|s| s.pairs_held.len())
                     .unwrap_or(0);
                 (gone && held == 0).then_some(())
             })

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use floe_core::{
     encoding::{EncodingConfig, Sliver, SliverKind},
     ids::ENCODING_RED_STUFF,
+    protocol::BlobStatus,
     wire::Wire,
 };
 use floe_tests::{node_blob_status, start_devnet, test_bytes};
@@ -31,12 +32,10 @@ async fn get_status(http: &reqwest::Client, url: String) -> Result<u16> {
         .as_u16())
 }
 
-fn pairs_held(status: &Option<serde_json::Value>) -> Vec<u64> {
+fn pairs_held(status: &Option<BlobStatus>) -> Vec<u16> {
     status
         .as_ref()
-        .and_then(|s| s.get("pairs_held"))
-        .and_then(|p| p.as_array())
-        .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
+        .map(|s| s.pairs_held.clone())
         .unwrap_or_default()
 }
 
@@ -164,10 +163,7 @@ async fn bad_uploads_are_rejected_with_4xx_and_change_nothing() -> Result<()> {
     // Nothing changed.
     let after = node_blob_status(&devnet, 0, &id).await;
     assert_eq!(pairs_held(&after), pairs_held(&before));
-    assert_eq!(
-        after.as_ref().and_then(|s| s.get("complete")).cloned(),
-        Some(serde_json::Value::Bool(false))
-    );
+    assert_eq!(after.as_ref().map(|s| s.complete), Some(false));
 
     // The genuine sliver pair is accepted (so the rejections above were about the bodies).
     let genuine = &blob.pairs[usize::from(pair)];
@@ -182,7 +178,7 @@ async fn bad_uploads_are_rejected_with_4xx_and_change_nothing() -> Result<()> {
     )
     .await?;
     assert_eq!(code, 200);
-    assert!(pairs_held(&node_blob_status(&devnet, 0, &id).await).contains(&u64::from(pair)));
+    assert!(pairs_held(&node_blob_status(&devnet, 0, &id).await).contains(&pair));
     let served = floe_tests::node_client(&devnet, 0)?
         .get_sliver(
             &id,

@@ -12,10 +12,10 @@ use floe_client::{
     Client, ClientConfig, Progress, StoreOptions, StoreOutcome,
     client::Transaction,
     config,
-    devnet::{Devnet, DevnetOptions},
     units::{format_wal, parse_wal},
 };
 use floe_core::ids::BlobId;
+use floe_devnet::{Devnet, DevnetOptions};
 
 /// `println!` that ignores a closed stdout (e.g. piped into `head`) instead of panicking.
 macro_rules! say {
@@ -145,7 +145,7 @@ struct DevnetArgs {
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "warn",
-        1 => "info,floe_client=info",
+        1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -22,75 +22,18 @@ use alloy::{
 use floe_chain::{Chain, DeployParams, Deployment};
 use floe_core::bls::SecretKey;
 
-use crate::{
-    client::Client,
-    config::{ClientConfig, Timeouts},
-    error::ClientError,
+use floe_client::{
+    Client, ClientConfig, ClientError,
+    config::Timeouts,
     node_api::{NodeClient, http_client},
-    process::{ManagedChild, find_anvil, find_floe_node, free_port},
+    units::FROST_PER_WAL,
 };
 
-/// What can go wrong starting or driving a devnet.
-#[derive(Debug, thiserror::Error)]
-pub enum DevnetError {
-    /// anvil is not installed.
-    #[error(
-        "anvil not found in node_modules/.bin (searched upward from here and from this executable) nor on PATH; run `npm install` in the repository"
-    )]
-    AnvilNotFound,
-    /// The floe-node executable is not built.
-    #[error(
-        "floe-node not found next to {exe} nor on PATH; build it with `cargo build --workspace --bins`"
-    )]
-    FloeNodeNotFound {
-        /// The running executable.
-        exe: String,
-    },
-    /// A local file operation failed.
-    #[error("{context}: {error}")]
-    Io {
-        /// What was being done.
-        context: String,
-        /// Why.
-        error: std::io::Error,
-    },
-    /// A chain call failed.
-    #[error(transparent)]
-    Chain(#[from] floe_chain::ChainError),
-    /// The client failed.
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// A process exited during start-up.
-    #[error("{name} exited during start-up ({status}); the end of its log {log}:\n{tail}")]
-    Exited {
-        /// Which process.
-        name: String,
-        /// Its exit status.
-        status: String,
-        /// Its log file.
-        log: PathBuf,
-        /// The end of the log.
-        tail: String,
-    },
-    /// Something did not become ready in time.
-    #[error("timed out after {secs}s waiting for {what}; see the logs in {dir}")]
-    Timeout {
-        /// What was awaited.
-        what: String,
-        /// How long.
-        secs: u64,
-        /// The devnet directory.
-        dir: PathBuf,
-    },
-    /// A bad option.
-    #[error("invalid devnet option: {0}")]
-    BadOption(String),
-}
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DevnetError {
-    let context = context.into();
-    move |error| DevnetError::Io { context, error }
-}
+use crate::{
+    config_files::{NodeConfigFile, NodeOptions, write_toml},
+    error::{DevnetError, io},
+    process::{ManagedChild, find_anvil, find_floe_node, free_port},
+};
 
 /// Options of [`Devnet::start`].
 #[derive(Debug, Clone)]
@@ -136,8 +79,8 @@ impl Default for DevnetOptions {
             dir: None,
             anvil: None,
             floe_node: None,
-            stake: U256::from(1_000u64) * U256::from(crate::units::FROST_PER_WAL),
-            client_funds: U256::from(100_000u64) * U256::from(crate::units::FROST_PER_WAL),
+            stake: U256::from(1_000u64) * U256::from(FROST_PER_WAL),
+            client_funds: U256::from(100_000u64) * U256::from(FROST_PER_WAL),
             timeouts: Timeouts::default(),
             node_log_filter: "info".into(),
             startup_timeout: Duration::from_secs(60),
@@ -178,7 +121,7 @@ pub struct Devnet {
     node_log_filter: String,
     startup_timeout: Duration,
     chain_port: Option<u16>,
-    node_extra_config: String,
+    node_options: NodeOptions,
     deployment: Deployment,
     accounts: Vec<String>,
     client_config: ClientConfig,
@@ -298,12 +241,9 @@ impl Devnet {
             node_log_filter: opts.node_log_filter.clone(),
             startup_timeout: opts.startup_timeout,
             chain_port: opts.chain_port,
-            node_extra_config: {
-                let mut extra = format!("poll_interval_ms = {}\n", opts.node_poll_interval_ms);
-                if let Some(grace) = opts.node_certify_grace_secs {
-                    extra.push_str(&format!("certify_grace_secs = {grace}\n"));
-                }
-                extra
+            node_options: NodeOptions {
+                poll_interval_ms: opts.node_poll_interval_ms,
+                certify_grace_secs: opts.node_certify_grace_secs,
             },
             deployment: UNDEPLOYED,
             accounts: Vec::new(),
@@ -334,10 +274,11 @@ impl Devnet {
             return Err(e.into());
         }
         devnet.wait_nodes_in_epoch(1).await?;
-        devnet
-            .client_config
-            .save(&dir.join("client.toml"))
-            .map_err(io("cannot write the client config"))?;
+        write_toml(
+            &dir.join("client.toml"),
+            &devnet.client_config,
+            "client config",
+        )?;
         devnet
             .deployment
             .save(&dir.join("deployment.json"))
@@ -495,28 +436,18 @@ impl Devnet {
     }
 
     fn write_node_config(&self, node: &DevnetNode) -> Result<(), DevnetError> {
-        let bls_file = node.dir.join("bls.key");
-        std::fs::write(&bls_file, node.bls_key.to_hex()).map_err(io("cannot write a BLS key"))?;
-        let operator_file = node.dir.join("operator.key");
-        std::fs::write(&operator_file, &node.operator_key)
-            .map_err(io("cannot write an operator key"))?;
-        let toml = format!(
-            "bls_key_file = {bls:?}\noperator_key_file = {op:?}\nrpc_url = {rpc:?}\nlisten_address = \"127.0.0.1:{port}\"\n\
-             public_address = \"127.0.0.1:{port}\"\nstorage_dir = {storage:?}\n{extra}\n[deployment]\nwal = \"{wal}\"\nstaking = \"{staking}\"\n\
-             registry = \"{registry}\"\nchain_id = {chain_id}\nstart_block = {start_block}\n",
-            bls = bls_file.display().to_string(),
-            op = operator_file.display().to_string(),
-            rpc = self.rpc_url,
-            port = node.port,
-            storage = node.dir.join("db").display().to_string(),
-            wal = self.deployment.wal,
-            staking = self.deployment.staking,
-            registry = self.deployment.registry,
-            chain_id = self.deployment.chain_id,
-            start_block = self.deployment.start_block,
-            extra = self.node_extra_config,
+        let file = NodeConfigFile::new(
+            &node.dir,
+            node.port,
+            &self.rpc_url,
+            self.deployment,
+            &self.node_options,
         );
-        std::fs::write(&node.config, toml).map_err(io("cannot write a node config"))
+        std::fs::write(&file.bls_key_file, node.bls_key.to_hex())
+            .map_err(io("cannot write a BLS key"))?;
+        std::fs::write(&file.operator_key_file, &node.operator_key)
+            .map_err(io("cannot write an operator key"))?;
+        write_toml(&node.config, &file, "node config")
     }
 
     fn spawn_node(&mut self, i: usize) -> Result<(), DevnetError> {
@@ -580,12 +511,8 @@ impl Devnet {
                 || {
                     let client = client.clone();
                     async move {
-                        let health = client.health().await.ok();
-                        let seen = health
-                            .as_ref()
-                            .and_then(|h| h.get("epoch"))
-                            .and_then(serde_json::Value::as_u64);
-                        Ok(seen.filter(|e| *e >= u64::from(epoch)).map(|_| ()))
+                        let seen = client.health().await.ok().map(|h| h.epoch);
+                        Ok(seen.filter(|e| *e >= epoch).map(|_| ()))
                     }
                 },
             )

@@ -1,0 +1,7 @@
+//! Fuzzes the batch answer of recovery symbols (floe_core::protocol; body in src/protocol_bodies.rs).
+#![no_main]
+
+#[path = "../src/protocol_bodies.rs"]
+mod protocol_bodies;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| protocol_bodies::symbol_list(data));
