@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A node's signed confirmation (`GET /v1/blobs/{id}/confirmation`) or attestation that a
-/// blob is invalid (`POST /v1/blobs/{id}/inconsistency`).
+/// A node's signed confirmation of a registration
+/// (`GET /v1/blobs/{id}/registrations/{registration}/confirmation`) or attestation that a blob is
+/// invalid (`POST /v1/blobs/{id}/inconsistency`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
     /// The epoch signed for.
@@ -13,9 +14,12 @@ pub struct Confirmation {
     /// The node's operator address (informational).
     #[serde(default)]
     pub node: String,
-    /// The registration signed for, once registrations have ids (absent until then).
+    /// The registration signed for (absent in an invalidity attestation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_id: Option<String>,
+    pub registration_id: Option<u64>,
+    /// The registration's deletable flag that was signed (absent in an invalidity attestation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletable: Option<bool>,
 }
 
 /// The node's view of a blob (`GET /v1/blobs/{id}/status`).
@@ -23,12 +27,16 @@ pub struct Confirmation {
 pub struct BlobStatus {
     /// The blob.
     pub blob_id: String,
-    /// `registered`, `certified`, `deleted`, `invalid` or `expired`.
+    /// Over all its registrations: `certified` (some certified registration lives),
+    /// `registered` (some registration lives, none certified), `invalid`, or `expired` (none
+    /// lives: all expired or deleted).
     pub state: String,
-    /// First epoch no longer covered.
+    /// First epoch no registration covers (the max end epoch over live registrations).
     pub end_epoch: u32,
-    /// Deletable by its owner.
-    pub deletable: bool,
+    /// First epoch no certified registration covers (0 if none is certified).
+    pub certified_end_epoch: u32,
+    /// Live registrations the node knows of.
+    pub registrations: u32,
     /// Unencoded size.
     pub size: u64,
     /// The node's current epoch.

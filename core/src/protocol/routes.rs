@@ -14,8 +14,9 @@ pub const METRICS: &str = "/metrics";
 pub const METADATA: &str = "/v1/blobs/{id}/metadata";
 /// `GET` / `PUT`: one sliver.
 pub const SLIVER: &str = "/v1/blobs/{id}/slivers/{pair}/{kind}";
-/// `GET`: the node's signed confirmation ([`super::Confirmation`]).
-pub const CONFIRMATION: &str = "/v1/blobs/{id}/confirmation";
+/// `GET`: the node's signed confirmation of one registration of the blob
+/// ([`super::Confirmation`]): it signs `(blob id, registration id, deletable)`.
+pub const CONFIRMATION: &str = "/v1/blobs/{id}/registrations/{registration}/confirmation";
 /// `GET ?indices=a,b`: several recovery symbols of one sliver ([`super::symbols`]).
 pub const RECOVERY_BATCH: &str = "/v1/blobs/{id}/recovery/{pair}/{kind}";
 /// `GET`: one recovery symbol.
@@ -36,8 +37,8 @@ pub fn sliver(id: &BlobId, pair: u16, kind: SliverKind) -> String {
 }
 
 /// Path of [`CONFIRMATION`].
-pub fn confirmation(id: &BlobId) -> String {
-    format!("/v1/blobs/{id}/confirmation")
+pub fn confirmation(id: &BlobId, registration_id: u64) -> String {
+    format!("/v1/blobs/{id}/registrations/{registration_id}/confirmation")
 }
 
 /// Path and query of [`RECOVERY_BATCH`].
@@ -88,8 +89,8 @@ mod tests {
             )
         );
         assert_eq!(
-            confirmation(&id),
-            fill(CONFIRMATION, std::slice::from_ref(&ids))
+            confirmation(&id, 42),
+            fill(CONFIRMATION, &[ids.clone(), ("registration", "42".into())])
         );
         assert_eq!(status(&id), fill(STATUS, std::slice::from_ref(&ids)));
         assert_eq!(
