@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {BlobFixture} from "./handlers/BlobFixture.sol";
-import {BlobHandler} from "./handlers/BlobHandler.sol";
+import {BlobHandler, ICertifyBody} from "./handlers/BlobHandler.sol";
 import {BlobRegistry} from "../src/BlobRegistry.sol";
 import {IBlobRegistry} from "../src/interfaces/IBlobRegistry.sol";
 
@@ -10,7 +10,7 @@ import {IBlobRegistry} from "../src/interfaces/IBlobRegistry.sol";
 /// real WAL + Staking + BLS with a 10-member committee of vector keys.
 /// forge-config: default.invariant.depth = 48
 /// forge-config: default.invariant.runs = 32
-contract BlobRegistryInvariantTest is BlobFixture {
+contract BlobRegistryInvariantTest is BlobFixture, ICertifyBody {
     /// @dev Foundry's selector filter (forge-std's FuzzSelector).
     struct FuzzSelector {
         address addr;
@@ -23,14 +23,19 @@ contract BlobRegistryInvariantTest is BlobFixture {
     function setUp() public {
         _deploy();
         _committee(10);
-        handler = new BlobHandler(registry, staking, wal, json);
+        handler = new BlobHandler(registry, staking, wal, json, this);
         stakingBaseline = wal.balanceOf(address(staking));
         targetContract(address(handler));
     }
 
+    /// @notice The handler signs certify bodies with the fixture's signer.
+    function certifyBody(uint256 registrationId) external view returns (bytes32) {
+        return _certifyBody(_ids(registrationId));
+    }
+
     /// @notice Only the handler's actions are called (not its ghost-state views).
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](9);
+        bytes4[] memory selectors = new bytes4[](10);
         selectors[0] = BlobHandler.register.selector;
         selectors[1] = BlobHandler.register.selector; // weighted: registrations feed the rest
         selectors[2] = BlobHandler.certify.selector;
@@ -40,6 +45,7 @@ contract BlobRegistryInvariantTest is BlobFixture {
         selectors[6] = BlobHandler.remove.selector;
         selectors[7] = BlobHandler.invalidate.selector;
         selectors[8] = BlobHandler.advanceEpoch.selector;
+        selectors[9] = BlobHandler.reRegisterReplay.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }
@@ -158,18 +164,29 @@ contract BlobRegistryInvariantTest is BlobFixture {
             + handler.reverts("certify", BlobRegistry.BlobIsInvalid.selector)
             + handler.reverts("certify", BlobRegistry.ShortOfQuorum.selector);
         assertEq(certifyAccounted, certifyCalls, "certify: every outcome is an expected one");
+        // The delete + re-register + replay sequence reaches its replay, which is refused, unless
+        // the blob was invalid (skipped).
+        uint256 sequences = handler.reRegisterCalls();
+        uint256 refused = handler.reverts("reRegisterReplay", BlobRegistry.BadSignature.selector);
+        assertEq(handler.successes("reRegisterReplay"), 0, "re-registration replay accepted");
+        assertEq(refused + handler.reRegisterSkipped(), sequences, "every sequence reached its replay");
     }
 }
 
 /// @notice The handler reaches every action's success path and its expected reverts on a fixed
 /// sequence (so a handler that could never reach its target fails here, not silently).
-contract BlobHandlerCoverageTest is BlobFixture {
+contract BlobHandlerCoverageTest is BlobFixture, ICertifyBody {
     BlobHandler internal handler;
 
     function setUp() public {
         _deploy();
         _committee(10);
-        handler = new BlobHandler(registry, staking, wal, json);
+        handler = new BlobHandler(registry, staking, wal, json, this);
+    }
+
+    /// @notice The handler signs certify bodies with the fixture's signer.
+    function certifyBody(uint256 registrationId) external view returns (bytes32) {
+        return _certifyBody(_ids(registrationId));
     }
 
     function test_handler_reachesEveryOutcome() external {
@@ -190,6 +207,7 @@ contract BlobHandlerCoverageTest is BlobFixture {
         handler.invalidate(1, 0); // twice: BlobIsInvalid
         handler.register(2, 1, false, 2, false); // invalid blob: BlobIsInvalid
         handler.invalidate(2, 0); // never registered: UnknownBlob
+        handler.reRegisterReplay(2, 2); // actor 2, blob 2: certify, delete, re-register, replay
         handler.advanceEpoch(0);
         assertEq(handler.mismatches(), 0, "as predicted");
         assertEq(handler.replaysAccepted(), 0, "no replay");
@@ -206,5 +224,9 @@ contract BlobHandlerCoverageTest is BlobFixture {
         assertEq(handler.reverts("invalidate", BlobRegistry.UnknownBlob.selector), 1, "invalidate unknown");
         assertEq(handler.reverts("registerWithNewStorage", BlobRegistry.BlobIsInvalid.selector), 1, "register invalid");
         assertEq(handler.successes("advanceEpoch"), 1, "epoch advanced");
+        assertEq(
+            handler.reverts("reRegisterReplay", BlobRegistry.BadSignature.selector), 1, "re-registration replay refused"
+        );
+        assertEq(handler.calls("reRegisterReplay"), 1, "re-registration replay tried");
     }
 }

@@ -4,10 +4,12 @@ pragma solidity 0.8.30;
 import {StakingFixture} from "./handlers/StakingFixture.sol";
 import {StakingHandler} from "./handlers/StakingHandler.sol";
 import {BLS} from "../src/libraries/BLS.sol";
+import {Staking} from "../src/Staking.sol";
 
-/// @notice Invariants of Staking under random sequences of every user action and epoch advances:
-/// WAL conservation, exact accounting of obligations, shards with exactly one owner each, the
-/// committee key, the certificate data of every epoch, and stake bookkeeping.
+/// @notice Invariants of Staking under random sequences of every user action (deregistration and
+/// bond returns included) and epoch advances: WAL conservation, exact accounting of obligations
+/// (bonds included), shards with exactly one owner each, the committee key, the certificate data of
+/// every epoch, stake bookkeeping, and deregistered nodes leaving the candidate set and committees.
 contract StakingInvariantTest is StakingFixture {
     uint256 internal constant NODES = 8;
 
@@ -46,7 +48,7 @@ contract StakingInvariantTest is StakingFixture {
     /// revert by reason), the actions that cannot lack state did their job whenever called, and a
     /// run reached its targets at all.
     function afterInvariant() external view {
-        bytes32[8] memory names = handler.actionNames();
+        bytes32[10] memory names = handler.actionNames();
         uint256 calls;
         uint256 successes;
         for (uint256 i; i < names.length; ++i) {
@@ -61,11 +63,52 @@ contract StakingInvariantTest is StakingFixture {
         for (uint256 i; i < always.length; ++i) {
             assertEq(handler.successes(always[i]), handler.calls(always[i]), "never skipped nor reverted");
         }
+        // The first deregistration is always allowed (no node left yet, under the cap).
+        if (handler.calls("deregisterNode") != 0) {
+            assertGe(handler.successes("deregisterNode"), 1, "a node deregistered");
+        }
+        assertEq(handler.successes("deregisterNode"), handler.ghostDeregistrations(), "deregistrations counted");
+        assertLe(handler.ghostDeregistrations(), handler.MAX_DEREGISTRATIONS(), "deregistrations bounded");
+        // Once a bond was returnable, every later withdrawBond call either returned one or found
+        // every returnable bond already returned: so at least one return.
+        if (handler.withdrawBondCallsWhileReady() != 0) {
+            assertGe(handler.successes("withdrawBond"), 1, "a bond was returned");
+        }
+        assertEq(handler.skips("withdrawBond"), 0, "withdrawBond never skips");
     }
 
     /// forge-config: default.invariant.fail-on-revert = true
     function invariant_walHeldEqualsObligations() external view {
         assertEq(wal.balanceOf(address(staking)), staking.accountedBalance(), "WAL held == obligations");
+    }
+
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_bondsConserved() external view {
+        address[] memory nodes = handler.nodes();
+        uint256 held;
+        for (uint256 i; i < nodes.length; ++i) {
+            (bool active,, uint256 bond, uint32 ready) = staking.nodeStatus(nodes[i]);
+            assertEq(bond, handler.ghostBond(nodes[i]), "bond held as the ghost");
+            assertEq(ready, handler.ghostLeft(nodes[i]), "bond ready epoch as the ghost");
+            assertEq(active, ready == 0, "active iff not deregistered");
+            held += bond;
+        }
+        assertEq(staking.totalBonds(), held, "total bonds == sum of bonds held");
+        assertEq(handler.ghostBondsPaid(), held + handler.ghostBondsReturned(), "bonds paid == held + returned");
+    }
+
+    /// @notice A node deregistered in epoch d sits in no committee from epoch d + 1 on (nor in the
+    /// candidate set, checked by invariant_candidateSetBoundedAndExact).
+    /// forge-config: default.invariant.fail-on-revert = true
+    function invariant_deregisteredNodesLeaveTheCommittee() external view {
+        uint32 current = staking.currentEpoch();
+        for (uint32 e = 1; e <= current; ++e) {
+            (address[] memory members,) = staking.committee(e);
+            for (uint256 i; i < members.length; ++i) {
+                uint32 left = handler.ghostLeft(members[i]);
+                assertTrue(left == 0 || e < left, "deregistered node in a later committee");
+            }
+        }
     }
 
     /// forge-config: default.invariant.fail-on-revert = true
@@ -201,5 +244,71 @@ contract StakingInvariantTest is StakingFixture {
             (keys[i],) = staking.member(epoch, i);
         }
         assertEq(agg, BLS.aggregate(keys), "aggregate key == sum of member keys");
+    }
+}
+
+/// @notice The handler's deregistration and bond actions reach success and each expected revert on
+/// a fixed sequence (so a handler that could never reach them fails here, not silently).
+contract StakingHandlerCoverageTest is StakingFixture {
+    StakingHandler internal handler;
+
+    function setUp() public {
+        _deploy(N, 1 hours, MIN_STAKE, 6);
+        _registerNodes(8);
+        address[] memory nodes = new address[](8);
+        for (uint256 i; i < 8; ++i) {
+            nodes[i] = _operator(i);
+        }
+        address[] memory delegators = new address[](1);
+        delegators[0] = address(0xD1);
+        handler = new StakingHandler(staking, wal, nodes, delegators);
+        vm.prank(DEPLOYER);
+        staking.setRegistry(address(handler));
+    }
+
+    function test_handler_reachesDeregistrationOutcomes() external {
+        for (uint256 i; i < 8; ++i) {
+            handler.stake(8, i, 2_000e9); // delegator 0xD1 stakes to every node
+        }
+        handler.advance(0); // epoch 1: committee of 6
+        handler.withdrawBond(0); // node 0 active: NodeNotDeregistered
+        handler.deregisterNode(0); // node 0 leaves in epoch 1
+        handler.deregisterNode(0); // again: NodeNotActive
+        handler.withdrawBond(0); // epoch 1 < 2: BondNotReady
+        handler.setCommission(0, 500); // deregistered: NodeNotActive
+        handler.stake(0, 0, 1e9); // node 0 refuses stake; goes to node 1
+        handler.deregisterNode(1);
+        handler.deregisterNode(2); // cap of 3 reached
+        handler.deregisterNode(3); // active but capped: skip
+        handler.requestWithdrawal(8 * 8, 2_000e9); // 0xD1 leaves node 0 (pair index 64 = (D1, node 0))
+        handler.advance(0); // epoch 2: nodes 0..2 out of the committee
+        handler.withdrawBond(0); // node 0's bond returned
+        handler.withdrawBond(1); // node 1's
+        handler.withdrawBond(2); // node 2's
+        handler.withdrawBond(0); // none left returnable, node 0: BondAlreadyReturned
+        handler.withdraw(8 * 8); // 0xD1's withdrawal from node 0
+        handler.advance(0);
+
+        assertEq(handler.successes("deregisterNode"), 3, "three deregistrations");
+        assertEq(handler.skips("deregisterNode"), 1, "capped");
+        assertEq(handler.expectedReverts("deregisterNode", Staking.NodeNotActive.selector), 1, "twice");
+        assertEq(handler.successes("withdrawBond"), 3, "three bonds returned");
+        assertEq(handler.expectedReverts("withdrawBond", Staking.NodeNotDeregistered.selector), 1, "active");
+        assertEq(handler.expectedReverts("withdrawBond", Staking.BondNotReady.selector), 1, "too early");
+        assertEq(handler.expectedReverts("withdrawBond", Staking.BondAlreadyReturned.selector), 1, "returned");
+        assertEq(handler.expectedReverts("setCommission", Staking.NodeNotActive.selector), 1, "inactive update");
+        assertEq(handler.successes("withdraw"), 1, "withdrawn after deregistration");
+        assertEq(staking.totalBonds(), 5 * BOND, "five bonds held");
+        assertEq(handler.ghostBondsReturned(), 3 * BOND, "three returned");
+        (address[] memory members,) = staking.committee(staking.currentEpoch());
+        // Nodes 3..5 stay; 6 and 7 were never candidates (they enter at their next stake change).
+        assertEq(members.length, 3, "the remaining candidates");
+        for (uint256 i; i < members.length; ++i) {
+            assertEq(handler.ghostLeft(members[i]), 0, "only active nodes");
+        }
+        bytes32[10] memory names = handler.actionNames();
+        for (uint256 i; i < names.length; ++i) {
+            assertTrue(handler.accounted(names[i]), "every call counted once");
+        }
     }
 }

@@ -11,18 +11,28 @@ import {Staking} from "../../src/Staking.sol";
 import {WAL} from "../../src/WAL.sol";
 import {BLS} from "../../src/libraries/BLS.sol";
 
+/// @notice The certify body a certificate over registration `registrationId` signs: the test
+/// contract answers with BlobFixture._certifyBody, so the handler and the unit tests sign the same
+/// body by one definition.
+interface ICertifyBody {
+    function certifyBody(uint256 registrationId) external view returns (bytes32);
+}
+
 /// @notice Drives the blob registry for the invariant tests with bounded random calls by three
 /// actors on three blob ids: registering (new or freed storage), certifying (certificates signed
 /// here with the vector keys of a 10-member committee, random signer subsets), replaying every kind
-/// of old certificate onto other registrations, extending, deleting, invalidating and advancing
-/// epochs. Every call's outcome is predicted from the ghost state first (success, or the exact
-/// custom error the registry must raise first); the handler counts calls, successes and reverts by
-/// error selector per action, and counts mismatches, which the invariants require to be zero. So
-/// no revert is swallowed silently, and a handler that never reaches its target shows in the counts.
+/// of old certificate onto other registrations, deleting a certified registration and registering
+/// the same blob again in the same epoch then replaying the old certificate onto it, extending,
+/// deleting, invalidating and advancing epochs. Every call's outcome is predicted from the ghost
+/// state first (success, or the exact custom error the registry must raise first); the handler
+/// counts calls, successes and reverts by error selector per action, and counts mismatches, which
+/// the invariants require to be zero. So no revert is swallowed silently, and a handler that never
+/// reaches its target shows in the counts.
 contract BlobHandler is Test {
     BlobRegistry internal immutable registry;
     Staking internal immutable staking;
     WAL internal immutable wal;
+    ICertifyBody internal immutable bodies;
 
     address[3] internal actors = [address(0xAC01), address(0xAC02), address(0xAC03)];
     uint256 internal constant MEMBERS = 10;
@@ -77,11 +87,16 @@ contract BlobHandler is Test {
     uint256 public ghostPaid;
     uint256 public ghostByteEpochs;
     uint256 public wrongCharges;
+    /// @notice reRegisterReplay sequences started, and those skipped on an invalid blob (nothing
+    /// to register); the replay that ends a sequence is booked as action "reRegisterReplay".
+    uint256 public reRegisterCalls;
+    uint256 public reRegisterSkipped;
 
-    constructor(BlobRegistry registry_, Staking staking_, WAL wal_, string memory json) {
+    constructor(BlobRegistry registry_, Staking staking_, WAL wal_, string memory json, ICertifyBody bodies_) {
         registry = registry_;
         staking = staking_;
         wal = wal_;
+        bodies = bodies_;
         uint256[] memory sks = vm.parseJsonUintArray(json, ".keys.secretKeys");
         for (uint256 i; i < MEMBERS; ++i) {
             secretKeys.push(sks[i]);
@@ -280,15 +295,71 @@ contract BlobHandler is Test {
         Ghost storage g = ghosts[regSeed % ghosts.length];
         uint256 mask = _mask(maskSeed);
         bytes4 expected = _certifyError(g, _weight(mask));
-        IBlobRegistry.Certificate memory c =
-            _sign(_message(1, keccak256(abi.encodePacked(g.blobId, g.id, g.deletable))), mask);
-        certs.push(Cert({id: g.id, cert: c}));
+        IBlobRegistry.Certificate memory c = _certificateFor(g, mask);
         (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.certifyRegistration, (g.id, c)));
         _outcome("certify", ok, ret, expected);
         if (!ok) return;
         if (3 * _weight(mask) < 2 * N + 1) ++certifiedWithoutQuorum;
         if (expected != bytes4(0)) ++certifiedDead;
         g.state = 2;
+    }
+
+    /// @dev A fresh certificate over ghost `g` by the members in `mask`, kept for replays. The body
+    /// comes from the test's signer (BlobFixture._certifyBody), which reads blob id and deletable
+    /// flag from the registry: they must be the ghost's.
+    function _certificateFor(Ghost storage g, uint256 mask) internal returns (IBlobRegistry.Certificate memory c) {
+        IBlobRegistry.RegistrationInfo memory info = registry.registration(g.id);
+        assertEq(info.blobId, g.blobId, "registered blob id as the ghost");
+        assertEq(info.deletable, g.deletable, "registered deletable flag as the ghost");
+        c = _sign(_message(1, bodies.certifyBody(g.id)), mask);
+        certs.push(Cert({id: g.id, cert: c}));
+    }
+
+    /// @dev The finding-6 sequence in one epoch: actor registers blob `blobSeed % 3` (deletable,
+    /// new storage), has it certified by every member, deletes it, registers the same blob again on
+    /// the freed storage (same owner, blob id and flag: only the registration id differs), and
+    /// replays the first certificate onto the new registration, which must refuse it
+    /// (BadSignature). Every step's outcome is predicted and booked like the single actions; the
+    /// replay is booked as action "reRegisterReplay" (a success there is a mismatch and a replay).
+    function reRegisterReplay(uint256 actorSeed, uint256 blobSeed) external {
+        address who = actors[actorSeed % 3];
+        uint256 j = blobSeed % BLOBS;
+        ++reRegisterCalls;
+        if (ghostInvalid[blobId(j)]) {
+            ++reRegisterSkipped; // register() covers BlobIsInvalid
+            return;
+        }
+        uint256 before = _balances();
+        (bool ok, bytes memory ret) = _callRegister(who, j, true, 2, 0);
+        _outcome("registerWithNewStorage", ok, ret, bytes4(0));
+        if (!ok) return;
+        _booked(who, j, true, 2, 0, ret, before);
+        Ghost storage first = ghosts[ghosts.length - 1];
+        uint256 all = (1 << MEMBERS) - 1;
+        IBlobRegistry.Certificate memory c = _certificateFor(first, all);
+        uint256 serial = certs.length - 1;
+        (ok, ret) = address(registry).call(abi.encodeCall(registry.certifyRegistration, (first.id, c)));
+        _outcome("certify", ok, ret, bytes4(0));
+        if (!ok) return;
+        first.state = 2;
+        vm.prank(who);
+        (ok, ret) = address(registry).call(abi.encodeCall(registry.deleteRegistration, (first.id)));
+        _outcome("delete", ok, ret, bytes4(0));
+        if (!ok) return;
+        first.state = 3;
+        uint256 storageId = first.storageId;
+        before = _balances();
+        (ok, ret) = _callRegister(who, j, true, 0, storageId);
+        _outcome("registerBlob", ok, ret, bytes4(0));
+        if (!ok) return;
+        _booked(who, j, true, 0, storageId, ret, before);
+        Ghost storage second = ghosts[ghosts.length - 1];
+        (ok, ret) = address(registry).call(abi.encodeCall(registry.certifyRegistration, (second.id, c)));
+        _outcome("reRegisterReplay", ok, ret, BlobRegistry.BadSignature.selector);
+        if (!ok) return;
+        // Accepted: a certificate signed before `second` existed certified it.
+        if (second.certsBefore > serial) ++replaysAccepted;
+        second.state = 2;
     }
 
     /// @dev Replays certificate `certSeed` (any the handler ever produced) onto every registration

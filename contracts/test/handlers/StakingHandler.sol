@@ -6,8 +6,8 @@ import {WAL} from "../../src/WAL.sol";
 import {Staking} from "../../src/Staking.sol";
 
 /// @notice Drives Staking through random sequences of stake, withdrawal, claims, price votes,
-/// reward funding (it is the registry) and epoch advances, and keeps the ghost totals the
-/// invariants compare against.
+/// commission changes, reward funding (it is the registry), node deregistration, bond returns and
+/// epoch advances, and keeps the ghost totals the invariants compare against.
 contract StakingHandler is Test {
     Staking internal immutable staking;
     WAL internal immutable wal;
@@ -32,6 +32,21 @@ contract StakingHandler is Test {
     /// when delegators could still leave), and delegator payouts checked against it.
     mapping(uint32 epoch => mapping(address node => uint256 bpsPlusOne)) public advertised;
     uint256 public ghostPayoutsChecked;
+    /// @notice At most this many nodes deregister in a run, so the committee never empties for
+    /// want of nodes (8 registered, 6 seats).
+    uint256 public constant MAX_DEREGISTRATIONS = 3;
+    /// @notice Ghost lifecycle: nodes deregistered so far, each node's deregistration epoch + 1
+    /// (0: active; its bond is returnable from that epoch on) and bond still held.
+    uint256 public ghostDeregistrations;
+    mapping(address node => uint32 leftEpochPlusOne) public ghostLeft;
+    mapping(address node => uint256 bond) public ghostBond;
+    /// @notice Bonds paid at registration (all before the run) and returned during it.
+    uint256 public ghostBondsPaid;
+    uint256 public ghostBondsReturned;
+    /// @notice withdrawBond calls made while some bond was returnable (each must succeed), and the
+    /// epoch from which the first deregistered node's bond was returnable (0: none yet).
+    uint256 public withdrawBondCallsWhileReady;
+    uint32 public firstBondReadyEpoch;
 
     constructor(Staking staking_, WAL wal_, address[] memory nodes_, address[] memory delegators) {
         staking = staking_;
@@ -43,13 +58,29 @@ contract StakingHandler is Test {
         for (uint256 i; i < delegators.length; ++i) {
             _actors.push(delegators[i]);
         }
+        for (uint256 i; i < nodes_.length; ++i) {
+            (,, uint256 bond,) = staking_.nodeStatus(nodes_[i]);
+            ghostBond[nodes_[i]] = bond;
+            ghostBondsPaid += bond;
+        }
         _recordAdvertised(0);
         _recordAdvertised(1);
     }
 
     /// @notice The actions whose counters the invariant test checks.
-    function actionNames() external pure returns (bytes32[8] memory) {
-        return [bytes32("stake"), "requestWithdrawal", "withdraw", "claim", "fund", "vote", "setCommission", "advance"];
+    function actionNames() external pure returns (bytes32[10] memory) {
+        return [
+            bytes32("stake"),
+            "requestWithdrawal",
+            "withdraw",
+            "claim",
+            "fund",
+            "vote",
+            "setCommission",
+            "advance",
+            "deregisterNode",
+            "withdrawBond"
+        ];
     }
 
     /// @notice True if every call of `action` is counted exactly once.
@@ -70,6 +101,17 @@ contract StakingHandler is Test {
             }
         }
         ++expectedReverts[action][sel];
+        ++expectedRevertTotal[action];
+    }
+
+    /// @dev Counts an expected revert whose full revert data must be `want` (re-raises any other).
+    function _expectedExact(bytes32 action, bytes memory err, bytes memory want) internal {
+        if (keccak256(err) != keccak256(want)) {
+            assembly ("memory-safe") {
+                revert(add(err, 0x20), mload(err))
+            }
+        }
+        ++expectedReverts[action][bytes4(want)];
         ++expectedRevertTotal[action];
     }
 
@@ -94,8 +136,21 @@ contract StakingHandler is Test {
     function stake(uint256 actorSeed, uint256 nodeSeed, uint256 amount) external {
         ++calls["stake"];
         address actor = _actors[actorSeed % _actors.length];
-        address node = _nodes[nodeSeed % _nodes.length];
+        uint256 n = nodeSeed % _nodes.length;
         amount = bound(amount, 1, 5_000e9);
+        if (ghostLeft[_nodes[n]] != 0) {
+            // A deregistered node takes no new stake; the action stakes to the next active node.
+            vm.prank(actor);
+            try staking.stake(_nodes[n], amount) {
+                revert("stake to a deregistered node accepted");
+            } catch (bytes memory err) {
+                assertEq(err, abi.encodeWithSelector(Staking.NodeNotActive.selector, _nodes[n]), "NodeNotActive");
+            }
+            while (ghostLeft[_nodes[n]] != 0) {
+                n = (n + 1) % _nodes.length; // at most MAX_DEREGISTRATIONS < nodes deregistered
+            }
+        }
+        address node = _nodes[n];
         vm.startPrank(actor);
         wal.faucet(amount);
         wal.approve(address(staking), amount);
@@ -201,16 +256,95 @@ contract StakingHandler is Test {
         uint32 cur = staking.currentEpoch();
         uint16 now_ = staking.commissionAt(node, cur);
         uint16 next = staking.commissionAt(node, cur + 1);
+        bool left = ghostLeft[node] != 0;
         vm.prank(node);
         try staking.updateNode("127.0.0.1:9000", uint16(bound(bps, 0, 10_000))) {
+            assertFalse(left, "a deregistered node cannot update");
             ++successes["setCommission"];
         } catch (bytes memory err) {
-            _expected(
-                "setCommission", err, Staking.CommissionStepTooLarge.selector, Staking.CommissionChangePending.selector
-            );
+            if (left) {
+                // Deregistered: the first check, whatever the commission asked for.
+                _expectedExact("setCommission", err, abi.encodeWithSelector(Staking.NodeNotActive.selector, node));
+            } else {
+                _expected(
+                    "setCommission",
+                    err,
+                    Staking.CommissionStepTooLarge.selector,
+                    Staking.CommissionChangePending.selector
+                );
+            }
         }
         assertEq(staking.commissionAt(node, cur), now_, "commission of the running epoch never changes");
         assertEq(staking.commissionAt(node, cur + 1), next, "commission of the next epoch never changes");
+    }
+
+    /// @dev The seeded node deregisters: success if it is active and fewer than
+    /// MAX_DEREGISTRATIONS nodes left (its bond becomes returnable next epoch, it leaves the
+    /// candidate set at once and the committee from next epoch on), skipped if active but the cap
+    /// is reached, and exactly NodeNotActive(node) if it already deregistered.
+    function deregisterNode(uint256 nodeSeed) external {
+        ++calls["deregisterNode"];
+        address node = _nodes[nodeSeed % _nodes.length];
+        uint32 cur = staking.currentEpoch();
+        if (ghostLeft[node] == 0 && ghostDeregistrations >= MAX_DEREGISTRATIONS) return _skip("deregisterNode");
+        vm.prank(node);
+        try staking.deregisterNode() {
+            assertEq(ghostLeft[node], 0, "deregistered twice");
+            ghostLeft[node] = cur + 1;
+            ++ghostDeregistrations;
+            if (firstBondReadyEpoch == 0) firstBondReadyEpoch = cur + 1;
+            (bool active, bool candidate, uint256 bond, uint32 ready) = staking.nodeStatus(node);
+            assertFalse(active, "inactive after deregistering");
+            assertFalse(candidate, "out of the candidate set at once");
+            assertEq(bond, ghostBond[node], "bond still held");
+            assertEq(ready, cur + 1, "bond returnable from the next epoch");
+            ++successes["deregisterNode"];
+        } catch (bytes memory err) {
+            _expectedExact("deregisterNode", err, abi.encodeWithSelector(Staking.NodeNotActive.selector, node));
+        }
+    }
+
+    /// @dev Starting at the seeded node, the first whose bond is returnable now: it withdraws it
+    /// (must succeed and pay the bond). If there is none, the seeded node tries and gets exactly the
+    /// error its state requires: NodeNotDeregistered, BondNotReady or BondAlreadyReturned.
+    function withdrawBond(uint256 nodeSeed) external {
+        ++calls["withdrawBond"];
+        uint32 cur = staking.currentEpoch();
+        if (firstBondReadyEpoch != 0 && cur >= firstBondReadyEpoch) ++withdrawBondCallsWhileReady;
+        address node;
+        for (uint256 k; k < _nodes.length; ++k) {
+            address c = _nodes[(nodeSeed % _nodes.length + k) % _nodes.length];
+            if (ghostLeft[c] != 0 && cur >= ghostLeft[c] && ghostBond[c] != 0) {
+                node = c;
+                break;
+            }
+        }
+        if (node != address(0)) {
+            uint256 bond = ghostBond[node];
+            uint256 balance = wal.balanceOf(node);
+            vm.prank(node);
+            uint256 paid = staking.withdrawBond();
+            assertEq(paid, bond, "the bond is returned in full");
+            assertEq(wal.balanceOf(node) - balance, bond, "operator received the bond");
+            (,, uint256 held,) = staking.nodeStatus(node);
+            assertEq(held, 0, "no bond held after the return");
+            ghostBond[node] = 0;
+            ghostBondsReturned += paid;
+            ++successes["withdrawBond"];
+            return;
+        }
+        node = _nodes[nodeSeed % _nodes.length];
+        uint32 left = ghostLeft[node];
+        bytes memory want;
+        if (left == 0) want = abi.encodeWithSelector(Staking.NodeNotDeregistered.selector, node);
+        else if (cur < left) want = abi.encodeWithSelector(Staking.BondNotReady.selector, node, left, cur);
+        else want = abi.encodeWithSelector(Staking.BondAlreadyReturned.selector, node);
+        vm.prank(node);
+        try staking.withdrawBond() {
+            revert("withdrawBond succeeded where a revert was due");
+        } catch (bytes memory err) {
+            _expectedExact("withdrawBond", err, want);
+        }
     }
 
     function advance(uint256 extraSeconds) external {
