@@ -135,12 +135,14 @@ contract BLSTest is Test {
         return vm.parseJsonBytes32(json, string.concat(".blobs.ids[", vm.toString(j), "]"));
     }
 
+    /// @dev The certify message over vector blobs [from, to), as registrations from + 1 .. to.
     function _certifyMessage(uint32 epoch, uint256 from, uint256 to) internal view returns (bytes memory) {
         bytes32[] memory ids = vm.parseJsonBytes32Array(json, ".blobs.ids");
         bool[] memory deletable = vm.parseJsonBoolArray(json, ".blobs.deletable");
         bytes memory packed;
         for (uint256 j = from; j < to; ++j) {
-            packed = abi.encodePacked(packed, ids[j], deletable[j]);
+            // Vector blob j is registration j + 1 (see contracts/test/vectors/README.md).
+            packed = abi.encodePacked(packed, ids[j], j + 1, deletable[j]);
         }
         return abi.encodePacked(uint8(1), CHAIN_ID, REGISTRY, epoch, keccak256(packed));
     }
