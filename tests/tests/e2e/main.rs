@@ -7,5 +7,6 @@ mod cli;
 mod epoch_change;
 mod faults;
 mod lifecycle;
+mod registrations;
 mod rejects;
 mod store_read;
