@@ -58,9 +58,9 @@ for target in "${targets[@]}"; do
   if ! fuzz run "$target" "$scratch/$target" "$seeds" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       >"$log" 2>&1; then
-    tail -n 40 "$log" >&2
+    grep -m 5 -B 2 -A 3 "panicked\|ERROR: libFuzzer\|SUMMARY" "$log" >&2 || tail -n 40 "$log" >&2
     echo "error: fuzz target $target failed; the input is in core/fuzz/artifacts/$target/; reproduce with:" >&2
-    echo "  cd core/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $target -s none --debug-assertions core/fuzz/artifacts/$target/<file>" >&2
+    echo "  cd core/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $target -s none --debug-assertions artifacts/$target/<file>" >&2
     exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

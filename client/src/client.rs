@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use crate::{
     config::ClientConfig,
     error::ClientError,
-    node_api::http_client,
+    node_api::{NodeHttp, http_client},
     progress::Progress,
     read,
     registrations::{self, ANY_LIMIT, OWN_LIMIT, Plan},
@@ -553,16 +553,18 @@ impl Client {
         }
         let cfg = self.encoding().await?;
         let committee = self.committee(epoch).await?;
-        let timeout = self.config.timeouts.request_timeout();
-        let metadata = read::fetch_metadata(&self.http, timeout, &committee, &cfg, blob_id).await?;
+        let nodes = NodeHttp {
+            http: self.http.clone(),
+            timeout: self.config.timeouts.request_timeout(),
+        };
+        let metadata = read::fetch_metadata(&nodes, &committee, &cfg, blob_id).await?;
         let len = metadata.unencoded_length;
         let primary_total = u64::from(cfg.secondary_len())
             * u64::from(cfg.primary_len())
             * u64::from(cfg.symbol_size(len).unwrap_or(2));
         let bar = self.progress.bar("reading", primary_total, len, true);
         let slivers = read::fetch_primaries(
-            &self.http,
-            timeout,
+            &nodes,
             self.limit.clone(),
             &committee,
             &cfg,

@@ -362,6 +362,22 @@ impl NodeClient {
     }
 }
 
+/// What every request to the storage nodes shares: the HTTP client and the timeout policy.
+#[derive(Debug, Clone)]
+pub struct NodeHttp {
+    /// The HTTP client (connection pool, connect timeout).
+    pub http: reqwest::Client,
+    /// The timeout of each request.
+    pub timeout: RequestTimeout,
+}
+
+impl NodeHttp {
+    /// A client of the node at `address`.
+    pub fn node(&self, address: &str) -> NodeClient {
+        NodeClient::new(self.http.clone(), address).with_timeout(self.timeout)
+    }
+}
+
 /// Builds the shared HTTP client for storage nodes, with its timeouts.
 pub fn http_client(connect: Duration, request: Duration) -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()

@@ -15,13 +15,12 @@ use futures::{StreamExt, stream::FuturesUnordered};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
-use crate::{config::RequestTimeout, error::ClientError, node_api::NodeClient};
+use crate::{error::ClientError, node_api::NodeHttp};
 
 /// Fetches metadata from the nodes in turn until one serves metadata matching `blob_id`; a
 /// node that fails, or sends more than metadata for `n` shards can be, is skipped.
 pub(crate) async fn fetch_metadata(
-    http: &reqwest::Client,
-    timeout: RequestTimeout,
+    nodes: &NodeHttp,
     committee: &Committee,
     cfg: &EncodingConfig,
     blob_id: &BlobId,
@@ -35,7 +34,7 @@ pub(crate) async fn fetch_metadata(
         .collect();
     let start = usize::from(blob_id.0[31]) % members.len().max(1);
     for member in members.iter().cycle().skip(start).take(members.len()) {
-        let node = NodeClient::new(http.clone(), &member.network_address).with_timeout(timeout);
+        let node = nodes.node(&member.network_address);
         let bytes = match node.get_metadata(blob_id, cfg.n_shards()).await {
             Ok(b) => b,
             Err(e) => {
@@ -67,8 +66,7 @@ pub(crate) async fn fetch_metadata(
 /// sliver that fails, or is larger than the metadata's symbol size allows, is replaced by
 /// another pair's (from another node).
 pub(crate) async fn fetch_primaries(
-    http: &reqwest::Client,
-    timeout: RequestTimeout,
+    nodes: &NodeHttp,
     limit: Arc<Semaphore>,
     committee: &Committee,
     cfg: &EncodingConfig,
@@ -99,7 +97,6 @@ pub(crate) async fn fetch_primaries(
 
     let shared = Arc::new((metadata.clone(), *cfg));
     let fetch = |pair: u16, address: Option<String>| {
-        let http = http.clone();
         let limit = limit.clone();
         let shared = shared.clone();
         async move {
@@ -108,8 +105,8 @@ pub(crate) async fn fetch_primaries(
             };
             let bytes = {
                 let _permit = limit.acquire().await;
-                NodeClient::new(http, &address)
-                    .with_timeout(timeout)
+                nodes
+                    .node(&address)
                     .get_sliver(blob_id, pair, SliverKind::Primary, max_bytes)
                     .await
                     .map_err(|e| format!("pair {pair}: {e}"))?
@@ -179,6 +176,14 @@ mod tests {
     use floe_core::encoding::EncodedBlob;
 
     use super::*;
+    use crate::config::RequestTimeout;
+
+    fn nodes_http() -> NodeHttp {
+        NodeHttp {
+            http: reqwest::Client::new(),
+            timeout: RequestTimeout::default(),
+        }
+    }
     use crate::fake_node::{FakeNode, Serve, committee, seed};
 
     fn encoded(cfg: &EncodingConfig) -> EncodedBlob {
@@ -205,8 +210,8 @@ mod tests {
         // The node asked first sends an endless body.
         let first = usize::from(blob.blob_id.0[31]) % 2;
         *nodes[first].state.serve.lock().expect("lock") = Serve::Endless;
-        let http = reqwest::Client::new();
-        let m = fetch_metadata(&http, RequestTimeout::default(), &c, &cfg, &blob.blob_id)
+        let http = nodes_http();
+        let m = fetch_metadata(&http, &c, &cfg, &blob.blob_id)
             .await
             .expect("metadata from the other node");
         assert_eq!(m, blob.metadata);
@@ -214,7 +219,7 @@ mod tests {
 
         // With both hostile, the error names them.
         *nodes[1 - first].state.serve.lock().expect("lock") = Serve::Announced(1 << 20);
-        match fetch_metadata(&http, RequestTimeout::default(), &c, &cfg, &blob.blob_id).await {
+        match fetch_metadata(&http, &c, &cfg, &blob.blob_id).await {
             Err(ClientError::NoMetadata { failures, .. }) => {
                 for node in &nodes {
                     assert!(
@@ -240,8 +245,7 @@ mod tests {
         *nodes[hostile].state.serve.lock().expect("lock") =
             Serve::Announced(usize::try_from(exact + 1).expect("small"));
         let slivers = fetch_primaries(
-            &reqwest::Client::new(),
-            RequestTimeout::default(),
+            &nodes_http(),
             Arc::new(Semaphore::new(8)),
             &c,
             &cfg,

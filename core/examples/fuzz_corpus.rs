@@ -61,20 +61,40 @@ fn main() -> Result<()> {
         .ok_or("usage: fuzz_corpus <corpus dir>")?;
     let out = Path::new(&out);
     let (c4, b4) = encode(4, 100)?;
-    let (c7, b7) = encode(7, 700)?;
+    let (_, b7) = encode(7, 700)?;
     let (_, empty) = encode(4, 0)?;
 
     // Wire types.
     for (name, blob) in [("n4", &b4), ("n7", &b7), ("empty", &empty)] {
         write(out, "wire_metadata", name, &blob.metadata.to_wire())?;
     }
-    write(out, "wire_sliver", "n4_primary_1", &b4.pairs[1].primary.to_wire())?;
-    write(out, "wire_sliver", "n4_secondary_3", &b4.pairs[3].secondary.to_wire())?;
-    write(out, "wire_sliver", "n7_primary_0", &b7.pairs[0].primary.to_wire())?;
+    write(
+        out,
+        "wire_sliver",
+        "n4_primary_1",
+        &b4.pairs[1].primary.to_wire(),
+    )?;
+    write(
+        out,
+        "wire_sliver",
+        "n4_secondary_3",
+        &b4.pairs[3].secondary.to_wire(),
+    )?;
+    write(
+        out,
+        "wire_sliver",
+        "n7_primary_0",
+        &b7.pairs[0].primary.to_wire(),
+    )?;
     let sym_p = symbol(&c4, &b4, SliverKind::Primary, 2, 3)?;
     let sym_s = symbol(&c4, &b4, SliverKind::Secondary, 0, 1)?;
     write(out, "wire_recovery_symbol", "n4_primary", &sym_p.to_wire())?;
-    write(out, "wire_recovery_symbol", "n4_secondary", &sym_s.to_wire())?;
+    write(
+        out,
+        "wire_recovery_symbol",
+        "n4_secondary",
+        &sym_s.to_wire(),
+    )?;
     let proof = InconsistencyProof {
         target_kind: SliverKind::Primary,
         target_pair: 1,
@@ -91,10 +111,24 @@ fn main() -> Result<()> {
         symbol(&c4, &b4, SliverKind::Secondary, 0, 1)?,
         symbol(&c4, &b4, SliverKind::Secondary, 2, 1)?,
     ];
-    write(out, "protocol_symbol_list", "two", &encode_symbol_list(&list))?;
-    write(out, "protocol_symbol_list", "one", &encode_symbol_list(&list[..1]))?;
-    write(out, "protocol_symbol_list", "none", &encode_symbol_list(&[]))?;
-    let _ = c7;
+    write(
+        out,
+        "protocol_symbol_list",
+        "two",
+        &encode_symbol_list(&list),
+    )?;
+    write(
+        out,
+        "protocol_symbol_list",
+        "one",
+        &encode_symbol_list(&list[..1]),
+    )?;
+    write(
+        out,
+        "protocol_symbol_list",
+        "none",
+        &encode_symbol_list(&[]),
+    )?;
 
     // Request parsing: a selector byte, then the text (see core/fuzz/src/protocol_bodies.rs).
     // Indices carry `n` (two bytes, here 100) before the list.

@@ -10,7 +10,7 @@
 //! - [`network`]: [`Devnet`], start-up, stopping and restarting nodes, moving epochs.
 //! - [`config_files`]: the node configs and the client config it writes (serde + `toml`).
 //! - [`process`]: child processes with logs, free ports, finding `anvil` and `floe-node`.
-//! - [`error`]: [`DevnetError`].
+//! - [`error`]: what can go wrong, [`DevnetError`].
 
 pub mod config_files;
 pub mod error;
