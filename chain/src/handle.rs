@@ -391,7 +391,10 @@ impl Chain {
     }
 
     /// Registration `registration_id`; `state == RegistrationState::None` if there is none.
-    pub async fn registration(&self, registration_id: u64) -> Result<RegistrationRecord, ChainError> {
+    pub async fn registration(
+        &self,
+        registration_id: u64,
+    ) -> Result<RegistrationRecord, ChainError> {
         let g = view!(
             "registration",
             self.deployment.registry,

@@ -68,13 +68,33 @@ fn main() -> Result<()> {
     for (name, blob) in [("n4", &b4), ("n7", &b7), ("empty", &empty)] {
         write(out, "wire_metadata", name, &blob.metadata.to_wire())?;
     }
-    write(out, "wire_sliver", "n4_primary_1", &b4.pairs[1].primary.to_wire())?;
-    write(out, "wire_sliver", "n4_secondary_3", &b4.pairs[3].secondary.to_wire())?;
-    write(out, "wire_sliver", "n7_primary_0", &b7.pairs[0].primary.to_wire())?;
+    write(
+        out,
+        "wire_sliver",
+        "n4_primary_1",
+        &b4.pairs[1].primary.to_wire(),
+    )?;
+    write(
+        out,
+        "wire_sliver",
+        "n4_secondary_3",
+        &b4.pairs[3].secondary.to_wire(),
+    )?;
+    write(
+        out,
+        "wire_sliver",
+        "n7_primary_0",
+        &b7.pairs[0].primary.to_wire(),
+    )?;
     let sym_p = symbol(&c4, &b4, SliverKind::Primary, 2, 3)?;
     let sym_s = symbol(&c4, &b4, SliverKind::Secondary, 0, 1)?;
     write(out, "wire_recovery_symbol", "n4_primary", &sym_p.to_wire())?;
-    write(out, "wire_recovery_symbol", "n4_secondary", &sym_s.to_wire())?;
+    write(
+        out,
+        "wire_recovery_symbol",
+        "n4_secondary",
+        &sym_s.to_wire(),
+    )?;
     let proof = InconsistencyProof {
         target_kind: SliverKind::Primary,
         target_pair: 1,
@@ -91,9 +111,24 @@ fn main() -> Result<()> {
         symbol(&c4, &b4, SliverKind::Secondary, 0, 1)?,
         symbol(&c4, &b4, SliverKind::Secondary, 2, 1)?,
     ];
-    write(out, "protocol_symbol_list", "two", &encode_symbol_list(&list))?;
-    write(out, "protocol_symbol_list", "one", &encode_symbol_list(&list[..1]))?;
-    write(out, "protocol_symbol_list", "none", &encode_symbol_list(&[]))?;
+    write(
+        out,
+        "protocol_symbol_list",
+        "two",
+        &encode_symbol_list(&list),
+    )?;
+    write(
+        out,
+        "protocol_symbol_list",
+        "one",
+        &encode_symbol_list(&list[..1]),
+    )?;
+    write(
+        out,
+        "protocol_symbol_list",
+        "none",
+        &encode_symbol_list(&[]),
+    )?;
     let _ = c7;
 
     // Request parsing: a selector byte, then the text (see core/fuzz/src/protocol_bodies.rs).
@@ -123,7 +158,8 @@ fn main() -> Result<()> {
                 epoch: 3,
                 signature: format!("0x{}", "ab".repeat(96)),
                 node: "0x00000000000000000000000000000000000000aa".into(),
-                registration_id: None,
+                registration_id: Some(7),
+                deletable: Some(true),
             })?,
         ),
         (
@@ -133,7 +169,8 @@ fn main() -> Result<()> {
                 blob_id: id.clone(),
                 state: "certified".into(),
                 end_epoch: 9,
-                deletable: false,
+                certified_end_epoch: 9,
+                registrations: 2,
                 size: 100,
                 epoch: 3,
                 metadata: true,

@@ -256,7 +256,10 @@ impl BlobEntry {
                 certified: r.state == RegistrationState::Certified,
                 end_epoch: r.end_epoch,
             });
-        } else if matches!(r.state, RegistrationState::Deleted | RegistrationState::None) {
+        } else if matches!(
+            r.state,
+            RegistrationState::Deleted | RegistrationState::None
+        ) {
             let id = r.registration_id;
             self.known.retain(|k| k.id != id);
         }
@@ -502,7 +505,11 @@ impl Store {
 
     /// Read-modify-writes blob entries and writes the event cursor (if given), in one
     /// transaction.
-    pub fn apply(&self, updates: Vec<(BlobId, Modify)>, cursor: Option<u64>) -> Result<(), StoreError> {
+    pub fn apply(
+        &self,
+        updates: Vec<(BlobId, Modify)>,
+        cursor: Option<u64>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut t = txn.open_table(BLOBS)?;
@@ -526,7 +533,11 @@ impl Store {
     }
 
     /// Read-modify-writes one blob entry; returns the entry stored afterwards.
-    pub fn modify_blob(&self, id: &BlobId, modify: Modify) -> Result<Option<BlobEntry>, StoreError> {
+    pub fn modify_blob(
+        &self,
+        id: &BlobId,
+        modify: Modify,
+    ) -> Result<Option<BlobEntry>, StoreError> {
         self.apply(vec![(*id, modify)], None)?;
         self.blob(id)
     }
@@ -793,7 +804,7 @@ mod tests {
             owner: floe_chain::alloy::primitives::Address::ZERO,
             size: 10,
             encoding_type: 1,
-            deletable: id % 2 == 0,
+            deletable: id.is_multiple_of(2),
             epoch: 1,
             end_epoch,
             storage_id: floe_chain::alloy::primitives::U256::from(id),
@@ -878,12 +889,19 @@ mod tests {
         )
         .unwrap();
         // A delayed handler answer read at rev 0 (live) does not bring it back.
-        let kept = s.put_blob_if_unchanged(&id, Some(0), entry(1)).unwrap().unwrap();
+        let kept = s
+            .put_blob_if_unchanged(&id, Some(0), entry(1))
+            .unwrap()
+            .unwrap();
         assert_eq!((kept.registrations, kept.rev), (0, 1));
         // One read at rev 1 is written.
         let mut fresh = entry(2);
         fresh.rev = 1;
-        assert_eq!(s.put_blob_if_unchanged(&id, Some(1), fresh.clone()).unwrap(), Some(fresh));
+        assert_eq!(
+            s.put_blob_if_unchanged(&id, Some(1), fresh.clone())
+                .unwrap(),
+            Some(fresh)
+        );
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -149,7 +149,9 @@ pub async fn step(ctx: &Ctx, start: u64) -> Result<bool, FollowError> {
         let mut pending = lock(&ctx.pending);
         for (id, e) in &entries {
             state.forget_absent(id);
-            if e.as_ref().is_some_and(|e| e.pending(epoch).next().is_some()) {
+            if e.as_ref()
+                .is_some_and(|e| e.pending(epoch).next().is_some())
+            {
                 pending.insert(*id);
             } else {
                 pending.remove(id);
@@ -158,9 +160,10 @@ pub async fn step(ctx: &Ctx, start: u64) -> Result<bool, FollowError> {
     }
     // An epoch change may expire blobs; a batch may have deleted a blob's last registration
     // or invalidated it: garbage collection (which asks the chain again) removes their data.
-    let died = entries
-        .iter()
-        .any(|(_, e)| e.as_ref().is_some_and(|e| !e.collected && !e.is_live(epoch)));
+    let died = entries.iter().any(|(_, e)| {
+        e.as_ref()
+            .is_some_and(|e| !e.collected && !e.is_live(epoch))
+    });
     if epoch_changed || died {
         ctx.gc_wake.notify_one();
     }
