@@ -16,7 +16,7 @@ use std::{path::Path, sync::Arc};
 
 use floe_chain::{BlobStatusRecord, FloeEvent, RegistrationRecord, RegistrationState};
 use floe_core::{encoding::SliverKind, ids::BlobId};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 // `blobs2`: entries of the registration model (the single-registration `blobs` table of
@@ -25,6 +25,61 @@ const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs
 const METADATA: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("metadata");
 const SLIVERS: TableDefinition<'_, &[u8; 35], &[u8]> = TableDefinition::new("slivers");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+// `followed`: last block of each applied follower batch -> its hash ‖ first block (u64 BE) ‖
+// the blob ids the batch touched; the most recent [`FOLLOWED_WINDOW`] batches.
+const FOLLOWED: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("followed");
+
+/// Follower batches remembered for reorg detection (each names its last block's hash).
+pub const FOLLOWED_WINDOW: usize = 256;
+
+/// One applied follower batch, as remembered for undoing it after a reorg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedBatch {
+    /// Its first block.
+    pub from: u64,
+    /// Its last block.
+    pub to: u64,
+    /// The hash of its last block when it was applied.
+    pub hash: [u8; 32],
+    /// The blobs its events touched.
+    pub touched: Vec<BlobId>,
+}
+
+impl FollowedBatch {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(40 + 32 * self.touched.len());
+        v.extend_from_slice(&self.hash);
+        v.extend_from_slice(&self.from.to_be_bytes());
+        for id in &self.touched {
+            v.extend_from_slice(&id.0);
+        }
+        v
+    }
+
+    fn decode(to: u64, v: &[u8]) -> Result<Self, StoreError> {
+        if v.len() < 40 || !(v.len() - 40).is_multiple_of(32) {
+            return Err(StoreError::Corrupt(format!("followed batch at block {to}")));
+        }
+        let mut hash = [0; 32];
+        hash.copy_from_slice(&v[..32]);
+        let mut from = [0; 8];
+        from.copy_from_slice(&v[32..40]);
+        let touched = v[40..]
+            .chunks_exact(32)
+            .map(|c| {
+                let mut id = [0; 32];
+                id.copy_from_slice(c);
+                BlobId(id)
+            })
+            .collect();
+        Ok(FollowedBatch {
+            from: u64::from_be_bytes(from),
+            to,
+            hash,
+            touched,
+        })
+    }
+}
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -439,6 +494,8 @@ impl Store {
             txn.open_table(SLIVERS)
                 .map_err(|e| open_err(e.to_string()))?;
             txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(FOLLOWED)
+                .map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
         let db = Arc::new(db);
@@ -530,6 +587,91 @@ impl Store {
         }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Applies a follower batch: its blob updates, the cursor (`batch.to + 1`) and the batch
+    /// itself (for reorg detection), dropping batches older than [`FOLLOWED_WINDOW`], in one
+    /// transaction.
+    pub fn apply_batch(
+        &self,
+        updates: Vec<(BlobId, Modify)>,
+        batch: &FollowedBatch,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(BLOBS)?;
+            for (id, modify) in updates {
+                let old = match t.get(&id.0)? {
+                    Some(v) => Some(decode_entry(v.value())?),
+                    None => None,
+                };
+                if let Some(new) = modify(old.as_ref())
+                    && Some(&new) != old.as_ref()
+                {
+                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
+                }
+            }
+            txn.open_table(META)?.insert("cursor", batch.to + 1)?;
+            let mut f = txn.open_table(FOLLOWED)?;
+            f.insert(batch.to, batch.encode().as_slice())?;
+            let len = f.len()? as usize;
+            if len > FOLLOWED_WINDOW {
+                let cut = f
+                    .iter()?
+                    .nth(len - FOLLOWED_WINDOW)
+                    .transpose()?
+                    .map(|(k, _)| k.value());
+                if let Some(cut) = cut {
+                    f.retain_in(..cut, |_, _| false)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The remembered follower batches, newest first.
+    pub fn followed(&self) -> Result<Vec<FollowedBatch>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(FOLLOWED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.rev() {
+            let (k, v) = item?;
+            out.push(FollowedBatch::decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Forgets the batches after block `fork` and moves the cursor back to `cursor`, in one
+    /// transaction (undoing a reorg; the caller re-derives the touched blobs).
+    pub fn rewind(&self, fork: u64, cursor: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(FOLLOWED)?
+                .retain_in((fork + 1).., |_, _| false)?;
+            txn.open_table(META)?.insert("cursor", cursor)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a blob's entry, metadata and slivers in one transaction (its registration
+    /// vanished in a reorg: the node knows nothing of it any more).
+    pub fn forget_blob(&self, id: &BlobId) -> Result<usize, StoreError> {
+        let (lo, hi) = sliver_range(id);
+        let txn = self.db.begin_write()?;
+        let mut removed = 0;
+        {
+            txn.open_table(METADATA)?.remove(&id.0)?;
+            txn.open_table(SLIVERS)?
+                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
+                    removed += 1;
+                    false
+                })?;
+            txn.open_table(BLOBS)?.remove(&id.0)?;
+        }
+        txn.commit()?;
+        Ok(removed)
     }
 
     /// Read-modify-writes one blob entry; returns the entry stored afterwards.
@@ -902,6 +1044,37 @@ mod tests {
                 .unwrap(),
             Some(fresh)
         );
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn followed_batches_are_a_bounded_window_and_rewind_drops_the_undone_ones() {
+        let dir = std::env::temp_dir().join(format!("floe-node-followed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let total = FOLLOWED_WINDOW as u64 + 10;
+        for to in 1..=total {
+            let batch = FollowedBatch {
+                from: to,
+                to,
+                hash: [to as u8; 32],
+                touched: vec![BlobId([to as u8; 32]); (to % 3) as usize],
+            };
+            s.apply_batch(vec![], &batch).unwrap();
+        }
+        let f = s.followed().unwrap();
+        assert_eq!(f.len(), FOLLOWED_WINDOW);
+        assert_eq!((f[0].to, f.last().unwrap().to), (total, 11));
+        assert_eq!(
+            f[0].touched,
+            vec![BlobId([total as u8; 32]); (total % 3) as usize]
+        );
+        assert_eq!(s.cursor().unwrap(), Some(total + 1));
+        s.rewind(100, 101).unwrap();
+        let f = s.followed().unwrap();
+        assert_eq!(f[0].to, 100);
+        assert_eq!(s.cursor().unwrap(), Some(101));
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -133,6 +133,11 @@ async fn network(name: &str) -> Net {
 
 /// A network whose nodes certify abandoned registrations after `grace_secs`.
 async fn network_with(name: &str, grace_secs: u64) -> Net {
+    network_opts(name, grace_secs, 0).await
+}
+
+/// ... and follow the chain `confirmation_depth` blocks behind its head.
+async fn network_opts(name: &str, grace_secs: u64, confirmation_depth: u64) -> Net {
     let anvil = anvil();
     let dir = std::env::temp_dir().join(format!("floe-node-it-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -196,6 +201,7 @@ async fn network_with(name: &str, grace_secs: u64) -> Net {
         config.storage_dir = ndir.join("db");
         config.poll_interval_ms = 100;
         config.certify_grace_secs = grace_secs;
+        config.confirmation_depth = confirmation_depth;
         // Node 1 advances epochs when their time is up; node 2 leaves it to others.
         config.advance_epochs = i == 1;
         config.deployment = deployment;
@@ -316,6 +322,28 @@ impl Net {
             .unwrap();
         let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
         self.client.advance_epoch().await.unwrap();
+    }
+
+    /// Node `i`'s follower cursor (the next block it reads).
+    async fn cursor(&self, i: usize) -> u64 {
+        let h: serde_json::Value = self
+            .http
+            .get(self.nodes[i].url("/v1/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        h["cursor"].as_u64().unwrap()
+    }
+
+    /// Mines `n` empty blocks.
+    async fn mine(&self, n: usize) {
+        let provider = self.client.provider().clone();
+        for _ in 0..n {
+            let _: serde_json::Value = provider.raw_request("evm_mine".into(), ()).await.unwrap();
+        }
     }
 
     /// The value of counter `name` on node `i`'s `/metrics`.
@@ -786,6 +814,151 @@ async fn a_blob_lives_while_any_owner_registration_does_and_is_collected_after_t
         assert_eq!(net.http.get(url).send().await.unwrap().status(), 410);
         assert_eq!(net.metric(i, "floe_node_blobs_collected_total").await, 1);
     }
+    for n in &mut net.nodes {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_undone_by_a_reorg_leaves_nothing_behind_and_the_follower_resumes() {
+    let mut net = network_with("reorg", 3600).await;
+    let provider = net.client.provider().clone();
+    let epoch = net.client.current_epoch().await.unwrap();
+    let committee = net.client.committee(epoch).await.unwrap();
+    let (bi, si) = net.big_and_small(&committee);
+    let snapshot: serde_json::Value = provider
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    // A registration, uploaded to both nodes, that the chain will drop.
+    let (dropped, reg) = net.register(&vec![5u8; 6_000], true).await;
+    net.upload(0, &dropped).await;
+    net.upload(1, &dropped).await;
+    let head = net.client.block_number().await.unwrap();
+    for i in [0, 1] {
+        wait_for("the nodes to follow the registration", 30, || async {
+            net.cursor(i).await > head
+        })
+        .await;
+        assert!(net.status(i, &dropped).await.complete);
+    }
+    let reverted: bool = provider
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .unwrap();
+    assert!(reverted);
+    // The new branch grows past the old head without the registration.
+    net.mine(4).await;
+    assert_eq!(
+        net.client.registration(reg).await.unwrap().state,
+        RegistrationState::None
+    );
+    let id = dropped.blob_id;
+    for i in [0, 1] {
+        wait_for("the node to undo the reorg", 30, || async {
+            net.metric(i, "floe_node_reorgs_total").await >= 1
+        })
+        .await;
+        // Nothing is held or accepted for the vanished registration.
+        let get = |path: String| {
+            let url = net.nodes[i].url(&path);
+            let http = net.http.clone();
+            async move {
+                let r = http.get(url).send().await.unwrap();
+                let status = r.status().as_u16();
+                let v: serde_json::Value = r.json().await.unwrap();
+                (status, v["code"].as_str().unwrap_or("").to_owned())
+            }
+        };
+        assert_eq!(
+            get(format!("/v1/blobs/{id}/metadata")).await,
+            (404, "not_found".to_owned()),
+            "node {i} still serves metadata of a vanished registration"
+        );
+        let p = committee.pairs_of(net.nodes[i].operator, &id)[0];
+        assert_eq!(
+            get(format!("/v1/blobs/{id}/slivers/{p}/primary")).await,
+            (404, "not_found".to_owned())
+        );
+        assert_eq!(
+            get(format!("/v1/blobs/{id}/status")).await,
+            (404, "not_registered".to_owned())
+        );
+        let r = net
+            .http
+            .put(net.nodes[i].url(&format!("/v1/blobs/{id}/metadata")))
+            .body(dropped.metadata.to_wire())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    // The follower goes on along the new branch: a later registration (which gets the
+    // vanished one's id on this branch) is followed, certified and recovered by the skipped
+    // node, which only the follower's certification event starts.
+    let (later, later_reg) = net.register(&vec![6u8; 6_000], false).await;
+    assert_eq!(later_reg, reg);
+    net.upload(bi, &later).await;
+    net.certify_with(bi, &later, later_reg).await;
+    wait_for("the skipped node to recover the later blob", 60, || async {
+        net.status(si, &later).await.complete
+    })
+    .await;
+    assert_eq!(net.status(si, &later).await.state, "certified");
+    for n in &mut net.nodes {
+        n.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_confirmation_depth_two_a_registration_is_followed_two_blocks_later() {
+    let mut net = network_opts("depth", 3600, 2).await;
+    let data = vec![8u8; 3_000];
+    let blob = net.cfg.encode(&data).unwrap();
+    let cost = net
+        .client
+        .storage_cost(net.cfg.encoded_size(data.len() as u64).unwrap(), 3)
+        .await
+        .unwrap();
+    net.client.faucet(cost.total()).await.unwrap();
+    net.client
+        .ensure_registry_allowance(cost.total())
+        .await
+        .unwrap();
+    // The follower is 2 blocks behind the head: next block to read = head - 1.
+    let before = net.client.block_number().await.unwrap();
+    wait_for("the follower to reach head - 2", 30, || async {
+        net.cursor(0).await == before - 1
+    })
+    .await;
+    let events = net.metric(0, "floe_node_events_total").await;
+    net.client
+        .register_blob_with_new_storage(blob.metadata.root(), data.len() as u64, 1, true, 3)
+        .await
+        .unwrap();
+    let at = net.client.block_number().await.unwrap();
+    assert_eq!(at, before + 1);
+    // One block later the follower reads up to the block before the registration's: the
+    // registration's events are not applied.
+    net.mine(1).await;
+    wait_for(
+        "the follower to reach the block before the registration",
+        30,
+        || async { net.cursor(0).await == at },
+    )
+    .await;
+    assert_eq!(net.metric(0, "floe_node_events_total").await, events);
+    assert_eq!(net.cursor(0).await, at, "the follower went past head - 2");
+    // Two blocks later it applies them (the registry's and staking's events of that block).
+    net.mine(1).await;
+    wait_for(
+        "the follower to apply the registration block",
+        30,
+        || async { net.cursor(0).await == at + 1 },
+    )
+    .await;
+    let applied = net.metric(0, "floe_node_events_total").await;
+    assert!(applied >= events + 2, "{applied} events after {events}");
     for n in &mut net.nodes {
         n.stop().await;
     }
