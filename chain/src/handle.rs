@@ -292,6 +292,16 @@ impl Chain {
             .map_err(|e| ChainError::from_transport("eth_blockNumber", e))
     }
 
+    /// The hash of block `number`, `None` if the chain has no such block (now).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<[u8; 32]>, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getBlockByNumber", e))?;
+        Ok(block.map(|b| b.header.hash.0))
+    }
+
     /// The latest block's timestamp (unix seconds).
     pub async fn block_timestamp(&self) -> Result<u64, ChainError> {
         let block = self

@@ -613,9 +613,7 @@ async fn confirmation(
     let registration_id = parse_registration(&registration)?;
     // One view for the checks and the signature: both are about the same epoch.
     let view = state.view();
-    let registration = state
-        .live_registration(&view, &id, registration_id)
-        .await?;
+    let registration = state.live_registration(&view, &id, registration_id).await?;
     state.live_blob(&view, &id).await?;
     let (have, need) = state.holds_all(&view, &id)?;
     let metadata = state.store.has_metadata(&id)?;

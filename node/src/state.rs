@@ -393,10 +393,8 @@ impl NodeState {
 
     /// The blob's status on behalf of a request (`None`: never registered).
     async fn request_status(&self, id: &BlobId) -> Result<Option<BlobStatusRecord>, ApiError> {
-        self.request_lookup(Absent::Blob(*id), self.chain_status(id), |s| {
-            !s.is_known()
-        })
-        .await
+        self.request_lookup(Absent::Blob(*id), self.chain_status(id), |s| !s.is_known())
+            .await
     }
 
     /// A registration on behalf of a request (`None`: no such registration).
@@ -419,8 +417,7 @@ impl NodeState {
 
     /// Forgets a cached "no such registration" (the follower saw it).
     pub fn forget_absent_registration(&self, registration_id: u64) {
-        self.lookups
-            .forget(&Absent::Registration(registration_id));
+        self.lookups.forget(&Absent::Registration(registration_id));
     }
 
     /// What the node knows of `id`, asking the chain if it has no entry yet (and remembering
@@ -435,8 +432,7 @@ impl NodeState {
             .ok_or(ApiError::NotRegistered(*id))?;
         let (store, id) = (self.store.clone(), *id);
         let fresh = BlobEntry::from_status(&status);
-        let kept = blocking(move || store.put_blob_if_unchanged(&id, None, fresh.clone()))
-            .await?;
+        let kept = blocking(move || store.put_blob_if_unchanged(&id, None, fresh.clone())).await?;
         kept.ok_or_else(|| ApiError::Internal(format!("the entry of blob {id} vanished")))
     }
 
@@ -457,8 +453,8 @@ impl NodeState {
             let mut fresh = entry.clone();
             fresh.set_status(&status, epoch);
             let (store, id, seen) = (self.store.clone(), *id, entry.rev);
-            let kept = blocking(move || store.put_blob_if_unchanged(&id, Some(seen), fresh))
-                .await?;
+            let kept =
+                blocking(move || store.put_blob_if_unchanged(&id, Some(seen), fresh)).await?;
             if let Some(kept) = kept
                 && Liveness::of(&kept).is_live(epoch)
             {

@@ -16,7 +16,7 @@ use std::{path::Path, sync::Arc};
 
 use floe_chain::{BlobStatusRecord, FloeEvent, RegistrationRecord, RegistrationState};
 use floe_core::{encoding::SliverKind, ids::BlobId};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 // `blobs2`: entries of the registration model (the single-registration `blobs` table of
@@ -25,6 +25,61 @@ const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs
 const METADATA: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("metadata");
 const SLIVERS: TableDefinition<'_, &[u8; 35], &[u8]> = TableDefinition::new("slivers");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+// `followed`: last block of each applied follower batch -> its hash ‖ first block (u64 BE) ‖
+// the blob ids the batch touched; the most recent [`FOLLOWED_WINDOW`] batches.
+const FOLLOWED: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("followed");
+
+/// Follower batches remembered for reorg detection (each names its last block's hash).
+pub const FOLLOWED_WINDOW: usize = 256;
+
+/// One applied follower batch, as remembered for undoing it after a reorg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedBatch {
+    /// Its first block.
+    pub from: u64,
+    /// Its last block.
+    pub to: u64,
+    /// The hash of its last block when it was applied.
+    pub hash: [u8; 32],
+    /// The blobs its events touched.
+    pub touched: Vec<BlobId>,
+}
+
+impl FollowedBatch {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(40 + 32 * self.touched.len());
+        v.extend_from_slice(&self.hash);
+        v.extend_from_slice(&self.from.to_be_bytes());
+        for id in &self.touched {
+            v.extend_from_slice(&id.0);
+        }
+        v
+    }
+
+    fn decode(to: u64, v: &[u8]) -> Result<Self, StoreError> {
+        if v.len() < 40 || !(v.len() - 40).is_multiple_of(32) {
+            return Err(StoreError::Corrupt(format!("followed batch at block {to}")));
+        }
+        let mut hash = [0; 32];
+        hash.copy_from_slice(&v[..32]);
+        let mut from = [0; 8];
+        from.copy_from_slice(&v[32..40]);
+        let touched = v[40..]
+            .chunks_exact(32)
+            .map(|c| {
+                let mut id = [0; 32];
+                id.copy_from_slice(c);
+                BlobId(id)
+            })
+            .collect();
+        Ok(FollowedBatch {
+            from: u64::from_be_bytes(from),
+            to,
+            hash,
+            touched,
+        })
+    }
+}
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -256,7 +311,10 @@ impl BlobEntry {
                 certified: r.state == RegistrationState::Certified,
                 end_epoch: r.end_epoch,
             });
-        } else if matches!(r.state, RegistrationState::Deleted | RegistrationState::None) {
+        } else if matches!(
+            r.state,
+            RegistrationState::Deleted | RegistrationState::None
+        ) {
             let id = r.registration_id;
             self.known.retain(|k| k.id != id);
         }
@@ -436,6 +494,8 @@ impl Store {
             txn.open_table(SLIVERS)
                 .map_err(|e| open_err(e.to_string()))?;
             txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(FOLLOWED)
+                .map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
         let db = Arc::new(db);
@@ -502,7 +562,11 @@ impl Store {
 
     /// Read-modify-writes blob entries and writes the event cursor (if given), in one
     /// transaction.
-    pub fn apply(&self, updates: Vec<(BlobId, Modify)>, cursor: Option<u64>) -> Result<(), StoreError> {
+    pub fn apply(
+        &self,
+        updates: Vec<(BlobId, Modify)>,
+        cursor: Option<u64>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut t = txn.open_table(BLOBS)?;
@@ -525,8 +589,97 @@ impl Store {
         Ok(())
     }
 
+    /// Applies a follower batch: its blob updates, the cursor (`batch.to + 1`) and the batch
+    /// itself (for reorg detection), dropping batches older than [`FOLLOWED_WINDOW`], in one
+    /// transaction.
+    pub fn apply_batch(
+        &self,
+        updates: Vec<(BlobId, Modify)>,
+        batch: &FollowedBatch,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(BLOBS)?;
+            for (id, modify) in updates {
+                let old = match t.get(&id.0)? {
+                    Some(v) => Some(decode_entry(v.value())?),
+                    None => None,
+                };
+                if let Some(new) = modify(old.as_ref())
+                    && Some(&new) != old.as_ref()
+                {
+                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
+                }
+            }
+            txn.open_table(META)?.insert("cursor", batch.to + 1)?;
+            let mut f = txn.open_table(FOLLOWED)?;
+            f.insert(batch.to, batch.encode().as_slice())?;
+            let len = f.len()? as usize;
+            if len > FOLLOWED_WINDOW {
+                let cut = f
+                    .iter()?
+                    .nth(len - FOLLOWED_WINDOW)
+                    .transpose()?
+                    .map(|(k, _)| k.value());
+                if let Some(cut) = cut {
+                    f.retain_in(..cut, |_, _| false)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The remembered follower batches, newest first.
+    pub fn followed(&self) -> Result<Vec<FollowedBatch>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(FOLLOWED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.rev() {
+            let (k, v) = item?;
+            out.push(FollowedBatch::decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Forgets the batches after block `fork` and moves the cursor back to `cursor`, in one
+    /// transaction (undoing a reorg; the caller re-derives the touched blobs).
+    pub fn rewind(&self, fork: u64, cursor: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(FOLLOWED)?
+                .retain_in((fork + 1).., |_, _| false)?;
+            txn.open_table(META)?.insert("cursor", cursor)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a blob's entry, metadata and slivers in one transaction (its registration
+    /// vanished in a reorg: the node knows nothing of it any more).
+    pub fn forget_blob(&self, id: &BlobId) -> Result<usize, StoreError> {
+        let (lo, hi) = sliver_range(id);
+        let txn = self.db.begin_write()?;
+        let mut removed = 0;
+        {
+            txn.open_table(METADATA)?.remove(&id.0)?;
+            txn.open_table(SLIVERS)?
+                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
+                    removed += 1;
+                    false
+                })?;
+            txn.open_table(BLOBS)?.remove(&id.0)?;
+        }
+        txn.commit()?;
+        Ok(removed)
+    }
+
     /// Read-modify-writes one blob entry; returns the entry stored afterwards.
-    pub fn modify_blob(&self, id: &BlobId, modify: Modify) -> Result<Option<BlobEntry>, StoreError> {
+    pub fn modify_blob(
+        &self,
+        id: &BlobId,
+        modify: Modify,
+    ) -> Result<Option<BlobEntry>, StoreError> {
         self.apply(vec![(*id, modify)], None)?;
         self.blob(id)
     }
@@ -793,7 +946,7 @@ mod tests {
             owner: floe_chain::alloy::primitives::Address::ZERO,
             size: 10,
             encoding_type: 1,
-            deletable: id % 2 == 0,
+            deletable: id.is_multiple_of(2),
             epoch: 1,
             end_epoch,
             storage_id: floe_chain::alloy::primitives::U256::from(id),
@@ -878,12 +1031,50 @@ mod tests {
         )
         .unwrap();
         // A delayed handler answer read at rev 0 (live) does not bring it back.
-        let kept = s.put_blob_if_unchanged(&id, Some(0), entry(1)).unwrap().unwrap();
+        let kept = s
+            .put_blob_if_unchanged(&id, Some(0), entry(1))
+            .unwrap()
+            .unwrap();
         assert_eq!((kept.registrations, kept.rev), (0, 1));
         // One read at rev 1 is written.
         let mut fresh = entry(2);
         fresh.rev = 1;
-        assert_eq!(s.put_blob_if_unchanged(&id, Some(1), fresh.clone()).unwrap(), Some(fresh));
+        assert_eq!(
+            s.put_blob_if_unchanged(&id, Some(1), fresh.clone())
+                .unwrap(),
+            Some(fresh)
+        );
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn followed_batches_are_a_bounded_window_and_rewind_drops_the_undone_ones() {
+        let dir = std::env::temp_dir().join(format!("floe-node-followed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let total = FOLLOWED_WINDOW as u64 + 10;
+        for to in 1..=total {
+            let batch = FollowedBatch {
+                from: to,
+                to,
+                hash: [to as u8; 32],
+                touched: vec![BlobId([to as u8; 32]); (to % 3) as usize],
+            };
+            s.apply_batch(vec![], &batch).unwrap();
+        }
+        let f = s.followed().unwrap();
+        assert_eq!(f.len(), FOLLOWED_WINDOW);
+        assert_eq!((f[0].to, f.last().unwrap().to), (total, 11));
+        assert_eq!(
+            f[0].touched,
+            vec![BlobId([total as u8; 32]); (total % 3) as usize]
+        );
+        assert_eq!(s.cursor().unwrap(), Some(total + 1));
+        s.rewind(100, 101).unwrap();
+        let f = s.followed().unwrap();
+        assert_eq!(f[0].to, 100);
+        assert_eq!(s.cursor().unwrap(), Some(101));
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -855,7 +855,11 @@ async fn garbage_collection_asks_the_chain_before_deleting() {
     let mut expected = vec![stale.blob_id, live.blob_id];
     expected.sort();
     assert_eq!(queued, expected);
-    assert_eq!(h.registry.calls(), 2, "only the two dead-looking entries are checked");
+    assert_eq!(
+        h.registry.calls(),
+        2,
+        "only the two dead-looking entries are checked"
+    );
 
     // The blob with a newer registration keeps its data; its entry is brought up to date.
     assert_eq!(store.held_slivers(&stale.blob_id).unwrap().len(), 2);
@@ -1156,10 +1160,7 @@ async fn a_delayed_older_chain_answer_does_not_overwrite_a_newer_entry() {
         .unwrap();
     assert_eq!((kept.registrations, kept.rev), (0, 1));
     let (status, body) = h.put_metadata(&blob).await;
-    assert_eq!(
-        (status, code(&body).as_str()),
-        (StatusCode::GONE, "gone")
-    );
+    assert_eq!((status, code(&body).as_str()), (StatusCode::GONE, "gone"));
 }
 
 fn certify_msg(blob: &EncodedBlob, registration_id: u64, deletable: bool) -> Vec<u8> {
@@ -1195,8 +1196,12 @@ async fn a_confirmation_signs_only_the_registration_it_names() {
     }
     let pk = h.key.public_key();
     // Each signature is over its own registration's entry, with its own flag ...
-    sigs[0].verify(&pk, &certify_msg(&blob, deletable, true)).unwrap();
-    sigs[1].verify(&pk, &certify_msg(&blob, permanent, false)).unwrap();
+    sigs[0]
+        .verify(&pk, &certify_msg(&blob, deletable, true))
+        .unwrap();
+    sigs[1]
+        .verify(&pk, &certify_msg(&blob, permanent, false))
+        .unwrap();
     // ... and over nothing else: not the other registration of the same blob, not the same
     // registration with the other flag, not a batch containing it.
     for (sig, msg) in [
@@ -1270,7 +1275,10 @@ async fn confirmation_requests_name_a_live_registration_of_this_blob() {
     assert!(msg.contains("registration 999"), "{msg}");
     // Malformed ids: 400 bad_request.
     for bad in ["0", "x", "-1", "18446744073709551616"] {
-        let uri = format!("/v1/blobs/{}/registrations/{bad}/confirmation", blob.blob_id);
+        let uri = format!(
+            "/v1/blobs/{}/registrations/{bad}/confirmation",
+            blob.blob_id
+        );
         let (status, code, _) = get(uri).await;
         assert_eq!(
             (status, code.as_str()),
@@ -1282,7 +1290,10 @@ async fn confirmation_requests_name_a_live_registration_of_this_blob() {
     for (r, why) in [(deleted, "deleted"), (expired, "expired")] {
         let (status, code, msg) = get(Harness::confirmation_uri(&blob, r)).await;
         assert_eq!((status, code.as_str()), (StatusCode::GONE, "gone"), "{why}");
-        assert!(msg.contains(&format!("registration {r}")) && msg.contains(why), "{msg}");
+        assert!(
+            msg.contains(&format!("registration {r}")) && msg.contains(why),
+            "{msg}"
+        );
     }
     // The live one is confirmed.
     let (status, _, _) = get(Harness::confirmation_uri(&blob, mine)).await;
@@ -1310,7 +1321,13 @@ async fn a_blob_lives_while_any_registration_does() {
     }
     let s = status(&h, &blob).await;
     assert_eq!(
-        (s.state.as_str(), s.end_epoch, s.certified_end_epoch, s.registrations, s.complete),
+        (
+            s.state.as_str(),
+            s.end_epoch,
+            s.certified_end_epoch,
+            s.registrations,
+            s.complete
+        ),
         ("certified", 11, 8, 2, true)
     );
     // The first owner deletes theirs (the follower would write this entry).
@@ -1330,7 +1347,12 @@ async fn a_blob_lives_while_any_registration_does() {
         .unwrap();
     let s = status(&h, &blob).await;
     assert_eq!(
-        (s.state.as_str(), s.end_epoch, s.certified_end_epoch, s.registrations),
+        (
+            s.state.as_str(),
+            s.end_epoch,
+            s.certified_end_epoch,
+            s.registrations
+        ),
         ("registered", 11, 0, 1)
     );
     // Data is still served and accepted; the second registration is confirmed.
@@ -1346,7 +1368,11 @@ async fn a_blob_lives_while_any_registration_does() {
     assert_eq!(body, blob.pairs[usize::from(pair)].primary.to_wire());
     assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
     let (code, body) = h
-        .call(Method::GET, &Harness::confirmation_uri(&blob, second), vec![])
+        .call(
+            Method::GET,
+            &Harness::confirmation_uri(&blob, second),
+            vec![],
+        )
         .await;
     assert_eq!(code, StatusCode::OK);
     let c: Confirmation = serde_json::from_slice(&body).unwrap();
@@ -1372,7 +1398,13 @@ async fn a_blob_lives_while_any_registration_does() {
     floe_node::services::gc::collect_garbage(&h.state)
         .await
         .unwrap();
-    assert!(h.state.store.held_slivers(&blob.blob_id).unwrap().is_empty());
+    assert!(
+        h.state
+            .store
+            .held_slivers(&blob.blob_id)
+            .unwrap()
+            .is_empty()
+    );
     assert!(!h.state.store.has_metadata(&blob.blob_id).unwrap());
     let (code, _) = h
         .call(

@@ -53,7 +53,10 @@ async fn oversized_answers_are_refused_declared_or_streamed() {
     let id = BlobId([1; 32]);
     let enc = EncodingConfig::new(10).unwrap();
 
-    let err = peers.confirmation(&member, &id, 7, b"msg").await.unwrap_err();
+    let err = peers
+        .confirmation(&member, &id, 7, b"msg")
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, PeerError::TooLarge { limit, .. } if limit == MAX_SMALL_ANSWER),
         "{err}"
@@ -106,13 +109,19 @@ async fn error_answers_carry_the_start_of_the_peer_message() {
     let member = peer(router).await;
     let peers = Peers::new(Duration::from_secs(10), 32 << 10).unwrap();
     let id = BlobId([2; 32]);
-    let err = peers.confirmation(&member, &id, 7, b"msg").await.unwrap_err();
+    let err = peers
+        .confirmation(&member, &id, 7, b"msg")
+        .await
+        .unwrap_err();
     match err {
         PeerError::Status {
             status, message, ..
         } => assert_eq!(
             (status, message.as_str()),
-            (409, format!("{id} registration 7: not all slivers held yet").as_str())
+            (
+                409,
+                format!("{id} registration 7: not all slivers held yet").as_str()
+            )
         ),
         e => panic!("unexpected {e}"),
     }

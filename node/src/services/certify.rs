@@ -106,7 +106,10 @@ async fn certify_once(ctx: &Ctx, timers: &mut CertifyTimers) -> Result<(), Certi
     timers
         .complete_since
         .retain(|id, _| work.iter().any(|(b, _)| b == id));
-    let live: HashSet<u64> = work.iter().flat_map(|(_, r)| r.iter().map(|r| r.id)).collect();
+    let live: HashSet<u64> = work
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|r| r.id))
+        .collect();
     timers.first_seen.retain(|r, _| live.contains(r));
     timers.last_attempt.retain(|r, _| live.contains(r));
     let mut budget = MAX_CERTIFICATIONS_PER_ROUND;
@@ -184,7 +187,10 @@ async fn certify_registration(
     let epoch = view.epoch();
     // It may have been certified or deleted meanwhile.
     let record = ctx.chain.registration(registration_id).await?;
-    if record.blob_id != id || record.state != RegistrationState::Registered || !record.is_live(epoch) {
+    if record.blob_id != id
+        || record.state != RegistrationState::Registered
+        || !record.is_live(epoch)
+    {
         let store = state.store.clone();
         blocking(move || {
             store.modify_blob(
@@ -238,7 +244,9 @@ async fn certify_registration(
             Metrics::inc(&state.metrics.blobs_certified);
             tracing::info!(blob = %id, registration = registration_id, %tx, "certified a registration its writer left uncertified");
         }
-        Err(e) => tracing::info!(blob = %id, registration = registration_id, error = %e, "certification not submitted"),
+        Err(e) => {
+            tracing::info!(blob = %id, registration = registration_id, error = %e, "certification not submitted")
+        }
     }
     Ok(())
 }
