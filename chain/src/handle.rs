@@ -35,6 +35,8 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest wait to open a connection to the RPC.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most blocks one `eth_getLogs` of [`Chain::registration_ids_of`] spans.
+pub const LOG_WINDOW: u64 = 50_000;
 
 /// Waits for `pending`'s receipt at most [`RECEIPT_TIMEOUT`], mapping failures to
 /// [`ChainError::ReceiptTimeout`] (naming the transaction) or [`ChainError::Rpc`].
@@ -290,6 +292,16 @@ impl Chain {
             .map_err(|e| ChainError::from_transport("eth_blockNumber", e))
     }
 
+    /// The hash of block `number`, `None` if the chain has no such block (now).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<[u8; 32]>, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getBlockByNumber", e))?;
+        Ok(block.map(|b| b.header.hash.0))
+    }
+
     /// The latest block's timestamp (unix seconds).
     pub async fn block_timestamp(&self) -> Result<u64, ChainError> {
         let block = self
@@ -391,7 +403,10 @@ impl Chain {
     }
 
     /// Registration `registration_id`; `state == RegistrationState::None` if there is none.
-    pub async fn registration(&self, registration_id: u64) -> Result<RegistrationRecord, ChainError> {
+    pub async fn registration(
+        &self,
+        registration_id: u64,
+    ) -> Result<RegistrationRecord, ChainError> {
         let g = view!(
             "registration",
             self.deployment.registry,
@@ -798,6 +813,57 @@ impl Chain {
         let call = reg.invalidateBlob(B256::from(blob_id.0), cert_arg(cert));
         let r = send!(self, "invalidateBlob", self.deployment.registry, call)?;
         Ok(r.transaction_hash)
+    }
+
+    /// Ids of the registrations of `blob_id` (those of `owner` only, if given), newest first, at
+    /// most `limit`, from the `BlobRegistered` logs (filtered by the indexed blob id and owner).
+    /// The logs are read backwards from the latest block to the deployment's in windows of
+    /// [`LOG_WINDOW`] blocks, so no single `eth_getLogs` spans more than that. Deleted, expired
+    /// and certified registrations are included: check each with [`Chain::registration`].
+    pub async fn registration_ids_of(
+        &self,
+        blob_id: &BlobId,
+        owner: Option<Address>,
+        limit: usize,
+    ) -> Result<Vec<u64>, ChainError> {
+        let latest = self.block_number().await?;
+        let first = self.deployment.start_block;
+        let mut ids = Vec::new();
+        let mut to = latest;
+        while ids.len() < limit && to >= first {
+            let from = to.saturating_sub(LOG_WINDOW - 1).max(first);
+            let mut filter = Filter::new()
+                .address(self.deployment.registry)
+                .event_signature(BlobRegistry::BlobRegistered::SIGNATURE_HASH)
+                .topic2(B256::from(blob_id.0))
+                .from_block(from)
+                .to_block(to);
+            if let Some(owner) = owner {
+                filter = filter.topic3(owner.into_word());
+            }
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(|e| ChainError::from_transport("eth_getLogs", e))?;
+            for log in logs.iter().rev() {
+                let Ok(e) = BlobRegistry::BlobRegistered::decode_log_data(log.data()) else {
+                    continue;
+                };
+                if e.blobId.0 != blob_id.0 || owner.is_some_and(|o| o != e.owner) {
+                    continue;
+                }
+                ids.push(registration_id_u64(e.registrationId)?);
+                if ids.len() == limit {
+                    break;
+                }
+            }
+            if from == first {
+                break;
+            }
+            to = from - 1;
+        }
+        Ok(ids)
     }
 
     // ---------------------------------------------------------------- events

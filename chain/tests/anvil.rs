@@ -3,10 +3,13 @@
 //! certificate, follow the events, and decode reverts. Needs `npm install` (fails saying so).
 #![allow(clippy::unwrap_used)]
 
-use alloy::{node_bindings::AnvilInstance, primitives::U256};
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{Address, U256},
+};
 use floe_chain::testing::{anvil, signer};
 use floe_chain::{
-    BlobState, Chain, ChainError, DeployParams, Deployment, FROST_PER_WAL, FloeEvent,
+    Chain, ChainError, DeployParams, Deployment, FROST_PER_WAL, FloeEvent, RegistrationState,
 };
 use floe_core::{
     bls::{CertificateBuilder, SecretKey},
@@ -40,12 +43,16 @@ async fn setup(anvil: &AnvilInstance) -> (Deployment, Chain, Vec<(Chain, SecretK
             .await
             .unwrap();
         let key = SecretKey::from_seed(&[i as u8; 32]);
+        let stake = U256::from(10 * i as u64) * U256::from(FROST_PER_WAL);
+        // The stake and the registration bond (the default: 1 WAL).
+        chain
+            .faucet(stake + U256::from(FROST_PER_WAL))
+            .await
+            .unwrap();
         chain
             .register_node(&key, &format!("127.0.0.1:{}", 9000 + i), 500, 1 << 40)
             .await
             .unwrap();
-        let stake = U256::from(10 * i as u64) * U256::from(FROST_PER_WAL);
-        chain.faucet(stake).await.unwrap();
         chain.stake(operator, stake).await.unwrap();
         nodes.push((chain, key));
     }
@@ -91,17 +98,44 @@ async fn deploy_stake_register_certify_and_follow_events() {
         .unwrap();
     assert_eq!(reg.blob_id, blob.blob_id);
     assert_eq!(reg.end_epoch, 3);
-    let record = client.blob(&blob.blob_id).await.unwrap();
+    let record = client.registration(reg.registration_id).await.unwrap();
     assert_eq!(
-        (record.state, record.size, record.end_epoch),
-        (BlobState::Registered, 3000, 3)
+        (record.state, record.size, record.end_epoch, record.blob_id),
+        (RegistrationState::Registered, 3000, 3, blob.blob_id)
+    );
+    // The caller's registrations of the blob, found by the indexed blob id and owner.
+    let me = client.sender().unwrap();
+    assert_eq!(
+        client
+            .registration_ids_of(&blob.blob_id, Some(me), 10)
+            .await
+            .unwrap(),
+        vec![reg.registration_id]
+    );
+    assert_eq!(
+        client
+            .registration_ids_of(&blob.blob_id, Some(Address::repeat_byte(9)), 10)
+            .await
+            .unwrap(),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        client
+            .registration_ids_of(&blob.blob_id, None, 0)
+            .await
+            .unwrap(),
+        Vec::<u64>::new()
     );
 
     let msg = certify_message(
         deployment.chain_id,
         deployment.registry.into_array(),
         1,
-        &[(blob.blob_id.0, false)],
+        &[floe_core::messages::CertifyEntry {
+            blob_id: blob.blob_id.0,
+            registration_id: reg.registration_id,
+            deletable: false,
+        }],
     );
     let mut builder = CertificateBuilder::new(1, committee.members.len());
     for (chain, key) in &nodes {
@@ -113,19 +147,31 @@ async fn deploy_stake_register_certify_and_follow_events() {
             .unwrap();
     }
     let cert = builder.finish().unwrap();
-    client.certify_blob(&blob.blob_id, &cert).await.unwrap();
+    client
+        .certify_registration(reg.registration_id, &cert)
+        .await
+        .unwrap();
     assert_eq!(
-        client.blob(&blob.blob_id).await.unwrap().state,
-        BlobState::Certified
+        client
+            .registration(reg.registration_id)
+            .await
+            .unwrap()
+            .state,
+        RegistrationState::Certified
     );
 
     // Certifying again reverts with the registry's custom error, decoded.
-    let err = client.certify_blob(&blob.blob_id, &cert).await.unwrap_err();
-    assert_eq!(err.revert_name(), Some("WrongBlobState"), "{err}");
-    // Deleting a permanent blob: BlobNotDeletable, with a hint.
-    let err = client.delete_blob(&blob.blob_id).await.unwrap_err();
-    assert_eq!(err.revert_name(), Some("BlobNotDeletable"), "{err}");
-    assert!(err.to_string().contains("cannot be deleted"), "{err}");
+    let err = client
+        .certify_registration(reg.registration_id, &cert)
+        .await
+        .unwrap_err();
+    assert_eq!(err.revert_name(), Some("WrongRegistrationState"), "{err}");
+    // Deleting a permanent registration: RegistrationNotDeletable.
+    let err = client
+        .delete_registration(reg.registration_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.revert_name(), Some("RegistrationNotDeletable"), "{err}");
 
     // The events, decoded in order.
     let head = client.block_number().await.unwrap();

@@ -12,7 +12,7 @@ use std::{
 };
 
 use alloy::primitives::{Address, B256, U256};
-use floe_chain::{BlobState, Chain, Committee};
+use floe_chain::{BlobStatusRecord, Chain, Committee, RegistrationRecord, RegistrationState};
 use floe_core::{
     encoding::{DecodeError, EncodedBlob, EncodingConfig},
     ids::{BlobId, ENCODING_RED_STUFF},
@@ -26,7 +26,9 @@ use crate::{
     error::ClientError,
     node_api::{NodeHttp, http_client},
     progress::Progress,
-    read, store,
+    read,
+    registrations::{self, ANY_LIMIT, OWN_LIMIT, Plan},
+    store,
 };
 
 /// The pause before asking again a node that lags behind the chain's epoch.
@@ -45,7 +47,8 @@ pub fn serialize_display<T: std::fmt::Display, S: serde::Serializer>(
 pub struct StoreOptions {
     /// Epochs of storage to buy, from the current one.
     pub epochs: u32,
-    /// Whether the owner may delete the blob before it expires.
+    /// Whether the owner may delete the blob before it expires. A permanent registration
+    /// satisfies a deletable request; a deletable one never satisfies a permanent request.
     pub deletable: bool,
 }
 
@@ -62,7 +65,8 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreOutcome {
-    /// The blob was already certified and unexpired: nothing was paid or uploaded.
+    /// A certified registration already covers the request (one of ours, or a permanent one
+    /// of anyone): nothing was paid or uploaded.
     AlreadyCertified,
     /// Registered (paid) now, uploaded and certified.
     NewlyCertified,
@@ -89,7 +93,13 @@ pub struct StoreResult {
     pub blob_id: BlobId,
     /// Unencoded size in bytes.
     pub size: u64,
-    /// The first epoch the blob is no longer stored.
+    /// The registration that stores the blob for this request.
+    pub registration_id: u64,
+    /// Its owner (someone else's only for a certified permanent registration).
+    pub owner: Address,
+    /// Its deletable flag.
+    pub deletable: bool,
+    /// The first epoch the registration no longer stores the blob.
     pub end_epoch: u32,
     /// How the store ended.
     pub outcome: StoreOutcome,
@@ -110,30 +120,90 @@ pub struct Transaction {
     pub hash: B256,
 }
 
-/// A blob's on-chain status, as `floe status` prints it.
+/// One registration of a blob, as `floe status` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BlobStatus {
-    /// The blob id.
-    #[serde(serialize_with = "serialize_display")]
-    pub blob_id: BlobId,
-    /// "unknown", "registered", "certified", "deleted", "invalid" or "expired".
-    pub state: String,
-    /// The owner (zero when unknown).
+pub struct RegistrationView {
+    /// The registration's id.
+    pub registration_id: u64,
+    /// Its owner.
     pub owner: Address,
-    /// Unencoded size in bytes.
-    pub size: u64,
-    /// Whether the owner may delete it.
+    /// "registered", "certified", "deleted", "expired" or "invalid".
+    pub state: String,
+    /// Whether its owner may delete it.
     pub deletable: bool,
     /// The epoch it was registered in.
     pub registered_epoch: u32,
     /// The epoch it was certified in (0 if not certified).
     pub certified_epoch: u32,
-    /// The first epoch it is no longer stored.
+    /// The first epoch it no longer stores the blob.
     pub end_epoch: u32,
-    /// The current epoch.
-    pub current_epoch: u32,
     /// The storage resource backing it.
     pub storage_id: U256,
+}
+
+impl RegistrationView {
+    fn new(r: &RegistrationRecord, current: u32) -> Self {
+        Self {
+            registration_id: r.registration_id,
+            owner: r.owner,
+            state: registrations::state_name(r, current).to_owned(),
+            deletable: r.deletable,
+            registered_epoch: r.registered_epoch,
+            certified_epoch: r.certified_epoch,
+            end_epoch: r.end_epoch,
+            storage_id: r.storage_id,
+        }
+    }
+}
+
+/// A blob's on-chain status over all its registrations, and the caller's registrations of it,
+/// as `floe status` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobStatus {
+    /// The blob id.
+    #[serde(serialize_with = "serialize_display")]
+    pub blob_id: BlobId,
+    /// Over all registrations: "unknown" (never registered), "invalid", "deleted" (every
+    /// registration deleted), "expired" (none lives), "certified" (a certified one lives) or
+    /// "registered" (some live, none certified).
+    pub state: String,
+    /// Unencoded size in bytes (0 when unknown).
+    pub size: u64,
+    /// Registrations not deleted (expired ones included).
+    pub registrations: u32,
+    /// The first epoch no registration stores the blob (the nodes keep it until then).
+    pub end_epoch: u32,
+    /// The first epoch no certified registration covers: reads are guaranteed until then.
+    pub certified_end_epoch: u32,
+    /// The same over permanent certified registrations (nobody can shorten it).
+    pub permanent_certified_end_epoch: u32,
+    /// The current epoch.
+    pub current_epoch: u32,
+    /// The caller's registrations of the blob, newest first.
+    pub mine: Vec<RegistrationView>,
+}
+
+/// The result of [`Client::delete`]: one entry per registration deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deleted {
+    /// The registration deleted.
+    pub registration_id: u64,
+    /// The transaction.
+    pub transaction: B256,
+}
+
+/// The result of [`Client::extend`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extended {
+    /// The blob.
+    #[serde(serialize_with = "serialize_display")]
+    pub blob_id: BlobId,
+    /// The registration extended.
+    pub registration_id: u64,
+    /// Its new end epoch.
+    pub end_epoch: u32,
+    /// The transactions sent: approve (if needed), extend.
+    pub transactions: Vec<Transaction>,
 }
 
 /// One committee member, as `floe info` prints it.
@@ -303,34 +373,38 @@ impl Client {
         let blob_id = encoded.blob_id;
         let root = encoded.metadata.root();
 
-        // What does the chain know about this blob?
+        // Which registration stores the blob for this request?
         let t = Instant::now();
-        let info = self.chain.blob(&blob_id).await?;
         let mut transactions = Vec::new();
-        let unexpired = info.end_epoch > epoch;
-        let (outcome, deletable, end_epoch, bought_epochs) = match info.state {
-            BlobState::Certified if unexpired => {
+        let request = registrations::Request {
+            blob_id,
+            me: self.address(),
+            current: epoch,
+            end_epoch: epoch.saturating_add(opts.epochs),
+            deletable: opts.deletable,
+        };
+        let registration = match self.plan_store(&request).await? {
+            Plan::AlreadyCertified(r) => {
+                tracing::info!(%blob_id, registration = r.registration_id, owner = %r.owner, "already certified");
                 timings.chain_secs += t.elapsed().as_secs_f64();
                 return Ok(StoreResult {
                     blob_id,
                     size,
-                    end_epoch: info.end_epoch,
+                    registration_id: r.registration_id,
+                    owner: r.owner,
+                    deletable: r.deletable,
+                    end_epoch: r.end_epoch,
                     outcome: StoreOutcome::AlreadyCertified,
                     transactions,
                     confirmed_shards: 0,
                     timings,
                 });
             }
-            BlobState::Registered if unexpired => {
-                tracing::info!(%blob_id, owner = %info.owner, "reusing the existing registration");
-                (
-                    StoreOutcome::ReusedRegistration,
-                    info.deletable,
-                    info.end_epoch,
-                    info.end_epoch.saturating_sub(info.registered_epoch),
-                )
+            Plan::Reuse(r) => {
+                tracing::info!(%blob_id, registration = r.registration_id, "reusing our uncertified registration");
+                (StoreOutcome::ReusedRegistration, r)
             }
-            _ => {
+            Plan::Register => {
                 let encoded_size = self.chain.encoded_size(size).await?;
                 let cost = self.chain.storage_cost(encoded_size, opts.epochs).await?;
                 if let Some(approve) = self.chain.ensure_registry_allowance(cost.total()).await? {
@@ -359,14 +433,27 @@ impl Client {
                         reg.blob_id
                     )));
                 }
-                (
-                    StoreOutcome::NewlyCertified,
-                    opts.deletable,
-                    reg.end_epoch,
-                    opts.epochs,
-                )
+                let record = RegistrationRecord {
+                    registration_id: reg.registration_id,
+                    blob_id,
+                    owner: self.address(),
+                    size,
+                    encoding_type: ENCODING_RED_STUFF,
+                    deletable: reg.deletable,
+                    state: RegistrationState::Registered,
+                    registered_epoch: epoch,
+                    certified_epoch: 0,
+                    end_epoch: reg.end_epoch,
+                    storage_id: reg.storage_id,
+                    root,
+                    invalid: false,
+                };
+                (StoreOutcome::NewlyCertified, record)
             }
         };
+        let (outcome, registration) = registration;
+        let end_epoch = registration.end_epoch;
+        let bought_epochs = end_epoch.saturating_sub(registration.registered_epoch);
         timings.chain_secs += t.elapsed().as_secs_f64();
 
         // Upload and collect confirmations.
@@ -380,7 +467,8 @@ impl Client {
         let params = store::UploadParams {
             chain_id: self.config.deployment.chain_id,
             registry: self.config.deployment.registry.into_array(),
-            deletable,
+            registration_id: registration.registration_id,
+            deletable: registration.deletable,
             end_epoch,
             bought_epochs,
             timeout: self.config.timeouts.confirmation(),
@@ -406,6 +494,7 @@ impl Client {
         if !Quorum::Certify.is_met(confirmations.weight, n) {
             return Err(ClientError::QuorumNotReached {
                 blob_id,
+                registration_id: registration.registration_id,
                 weight: confirmations.weight as u32,
                 needed: Quorum::Certify.required(n) as u32,
                 n,
@@ -421,7 +510,10 @@ impl Client {
             .map_err(|message| {
                 ClientError::Encode(format!("cannot aggregate confirmations: {message}"))
             })?;
-        let certify = self.chain.certify_blob(&blob_id, &cert).await?;
+        let certify = self
+            .chain
+            .certify_registration(registration.registration_id, &cert)
+            .await?;
         transactions.push(Transaction {
             action: "certify",
             hash: certify,
@@ -430,6 +522,9 @@ impl Client {
         Ok(StoreResult {
             blob_id,
             size,
+            registration_id: registration.registration_id,
+            owner: registration.owner,
+            deletable: registration.deletable,
             end_epoch,
             outcome,
             transactions,
@@ -441,20 +536,20 @@ impl Client {
     /// Reads a certified blob back, verified against its id.
     pub async fn read(&self, blob_id: &BlobId) -> Result<Vec<u8>, ClientError> {
         let epoch = self.chain.current_epoch().await?;
-        let info = self.chain.blob(blob_id).await?;
-        match info.state {
-            BlobState::None => return Err(ClientError::BlobUnknown(*blob_id)),
-            BlobState::Deleted => return Err(ClientError::BlobDeleted(*blob_id)),
-            BlobState::Invalid => return Err(ClientError::BlobInvalid(*blob_id)),
-            _ if info.end_epoch <= epoch => {
+        let status = self.chain.blob_status(blob_id).await?;
+        match overall_state(&status, epoch) {
+            "unknown" => return Err(ClientError::BlobUnknown(*blob_id)),
+            "deleted" => return Err(ClientError::BlobDeleted(*blob_id)),
+            "invalid" => return Err(ClientError::BlobInvalid(*blob_id)),
+            "expired" => {
                 return Err(ClientError::BlobExpired {
                     blob_id: *blob_id,
-                    end_epoch: info.end_epoch,
+                    end_epoch: status.end_epoch,
                     current: epoch,
                 });
             }
-            BlobState::Registered => return Err(ClientError::BlobNotCertified(*blob_id)),
-            BlobState::Certified => {}
+            "registered" => return Err(ClientError::BlobNotCertified(*blob_id)),
+            _ => {}
         }
         let cfg = self.encoding().await?;
         let committee = self.committee(epoch).await?;
@@ -501,30 +596,81 @@ impl Client {
         Ok(data)
     }
 
-    /// The blob's on-chain status.
+    /// The blob's on-chain status over all its registrations, with the caller's registrations.
     pub async fn status(&self, blob_id: &BlobId) -> Result<BlobStatus, ClientError> {
         let epoch = self.chain.current_epoch().await?;
-        let info = self.chain.blob(blob_id).await?;
-        let state = match info.state {
-            BlobState::None => "unknown",
-            BlobState::Deleted => "deleted",
-            BlobState::Invalid => "invalid",
-            _ if info.end_epoch <= epoch => "expired",
-            BlobState::Registered => "registered",
-            BlobState::Certified => "certified",
+        let status = self.chain.blob_status(blob_id).await?;
+        let mine = if status.is_known() {
+            self.my_registrations(blob_id).await?
+        } else {
+            Vec::new()
         };
         Ok(BlobStatus {
             blob_id: *blob_id,
-            state: state.to_owned(),
-            owner: info.owner,
-            size: info.size,
-            deletable: info.deletable,
-            registered_epoch: info.registered_epoch,
-            certified_epoch: info.certified_epoch,
-            end_epoch: info.end_epoch,
+            state: overall_state(&status, epoch).to_owned(),
+            size: status.size,
+            registrations: status.registrations,
+            end_epoch: status.end_epoch,
+            certified_end_epoch: status.certified_end_epoch,
+            permanent_certified_end_epoch: status.permanent_certified_end_epoch,
             current_epoch: epoch,
-            storage_id: info.storage_id,
+            mine: mine
+                .iter()
+                .map(|r| RegistrationView::new(r, epoch))
+                .collect(),
         })
+    }
+
+    /// The caller's registrations of `blob_id`, newest first (at most [`OWN_LIMIT`]).
+    pub async fn my_registrations(
+        &self,
+        blob_id: &BlobId,
+    ) -> Result<Vec<RegistrationRecord>, ClientError> {
+        self.registrations_of(blob_id, Some(self.address()), OWN_LIMIT)
+            .await
+    }
+
+    /// Registrations of `blob_id` (of `owner` only, if given), newest first, at most `limit`.
+    async fn registrations_of(
+        &self,
+        blob_id: &BlobId,
+        owner: Option<Address>,
+        limit: usize,
+    ) -> Result<Vec<RegistrationRecord>, ClientError> {
+        let ids = self
+            .chain
+            .registration_ids_of(blob_id, owner, limit)
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let r = self.chain.registration(id).await?;
+            // The event named this blob; the record must too (a chain that disagrees is skipped).
+            if r.state != RegistrationState::None && r.blob_id == *blob_id {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a store of `req` does: see [`crate::registrations`].
+    async fn plan_store(&self, req: &registrations::Request) -> Result<Plan, ClientError> {
+        let status = self.chain.blob_status(&req.blob_id).await?;
+        if status.invalid {
+            return Err(ClientError::BlobInvalid(req.blob_id));
+        }
+        if !status.is_known() {
+            return Ok(Plan::Register);
+        }
+        let mine = self.my_registrations(&req.blob_id).await?;
+        // Someone's certified permanent registration covers the request: find which.
+        let others = if status.permanent_certified_end_epoch > req.current
+            && status.permanent_certified_end_epoch >= req.end_epoch
+        {
+            self.registrations_of(&req.blob_id, None, ANY_LIMIT).await?
+        } else {
+            Vec::new()
+        };
+        Ok(registrations::plan(req, &mine, &others))
     }
 
     /// The network: epoch, committee, shards per node, prices, n, f.
@@ -557,57 +703,200 @@ impl Client {
         })
     }
 
-    /// Deletes a deletable blob we own; its storage stays ours.
-    pub async fn delete(&self, blob_id: &BlobId) -> Result<B256, ClientError> {
-        let info = self.chain.blob(blob_id).await?;
-        if info.state == BlobState::None {
-            return Err(ClientError::BlobUnknown(*blob_id));
-        }
-        if !info.deletable {
-            return Err(ClientError::NotDeletable {
-                blob_id: *blob_id,
-                reason: "it was stored permanent (store with --deletable to be able to delete)"
-                    .into(),
+    /// Deletes the caller's deletable registrations of `blob_id` that still live (or only
+    /// `registration`); their storage stays the caller's. Other registrations of the blob, the
+    /// caller's permanent ones and everyone else's, live on, and so may the data.
+    pub async fn delete(
+        &self,
+        blob_id: &BlobId,
+        registration: Option<u64>,
+    ) -> Result<Vec<Deleted>, ClientError> {
+        let epoch = self.chain.current_epoch().await?;
+        let targets = match registration {
+            Some(id) => {
+                let r = self.registration_of_blob(blob_id, id).await?;
+                let refuse = |reason: String| ClientError::NotDeletable {
+                    blob_id: *blob_id,
+                    reason,
+                };
+                if r.owner != self.address() {
+                    return Err(refuse(format!(
+                        "registration {id} belongs to {}, not to this wallet {}",
+                        r.owner,
+                        self.address()
+                    )));
+                }
+                if !r.deletable {
+                    return Err(refuse(format!(
+                        "registration {id} is permanent (store with --deletable to be able to delete)"
+                    )));
+                }
+                if !r.is_live(epoch) {
+                    return Err(refuse(format!(
+                        "registration {id} is {} already",
+                        registrations::state_name(&r, epoch)
+                    )));
+                }
+                vec![r]
+            }
+            None => {
+                let status = self.chain.blob_status(blob_id).await?;
+                if !status.is_known() {
+                    return Err(ClientError::BlobUnknown(*blob_id));
+                }
+                let mine = self.my_registrations(blob_id).await?;
+                let live: Vec<_> = mine.into_iter().filter(|r| r.is_live(epoch)).collect();
+                let (deletable, permanent): (Vec<_>, Vec<_>) =
+                    live.into_iter().partition(|r| r.deletable);
+                if deletable.is_empty() {
+                    let reason = if permanent.is_empty() {
+                        format!(
+                            "this wallet {} has no live registration of it (`floe status {blob_id}` lists yours)",
+                            self.address()
+                        )
+                    } else {
+                        format!(
+                            "this wallet's live registrations of it ({}) are permanent (store with --deletable to be able to delete)",
+                            ids(&permanent)
+                        )
+                    };
+                    return Err(ClientError::NotDeletable {
+                        blob_id: *blob_id,
+                        reason,
+                    });
+                }
+                deletable
+            }
+        };
+        let mut out = Vec::with_capacity(targets.len());
+        for r in targets {
+            let transaction = self.chain.delete_registration(r.registration_id).await?;
+            out.push(Deleted {
+                registration_id: r.registration_id,
+                transaction,
             });
         }
-        if info.owner != self.address() {
-            return Err(ClientError::NotDeletable {
-                blob_id: *blob_id,
-                reason: format!(
-                    "it belongs to {}, not to this wallet {}",
-                    info.owner,
-                    self.address()
-                ),
-            });
-        }
-        Ok(self.chain.delete_blob(blob_id).await?)
+        Ok(out)
     }
 
-    /// Extends a blob by `epochs`, paying for its storage.
+    /// Extends a registration of `blob_id` by `epochs`, paying for its storage: `registration`,
+    /// or by default the caller's longest-lived live registration of the blob. Anyone may extend
+    /// a permanent registration; a deletable one only its owner.
     pub async fn extend(
         &self,
         blob_id: &BlobId,
         epochs: u32,
-    ) -> Result<Vec<Transaction>, ClientError> {
-        let info = self.chain.blob(blob_id).await?;
-        if info.state == BlobState::None {
-            return Err(ClientError::BlobUnknown(*blob_id));
+        registration: Option<u64>,
+    ) -> Result<Extended, ClientError> {
+        let epoch = self.chain.current_epoch().await?;
+        let refuse = |reason: String| ClientError::CannotExtend {
+            blob_id: *blob_id,
+            reason,
+        };
+        if epochs == 0 {
+            return Err(refuse("extend by at least 1 epoch".into()));
         }
-        let encoded_size = self.chain.encoded_size(info.size).await?;
+        let target = match registration {
+            Some(id) => {
+                let r = self.registration_of_blob(blob_id, id).await?;
+                if r.deletable && r.owner != self.address() {
+                    return Err(refuse(format!(
+                        "registration {id} is deletable and belongs to {}: only its owner may extend it (a permanent registration anyone may)",
+                        r.owner
+                    )));
+                }
+                if !r.is_live(epoch) {
+                    return Err(refuse(format!(
+                        "registration {id} is {} (store the blob again with `floe store`)",
+                        registrations::state_name(&r, epoch)
+                    )));
+                }
+                r
+            }
+            None => {
+                let status = self.chain.blob_status(blob_id).await?;
+                if !status.is_known() {
+                    return Err(ClientError::BlobUnknown(*blob_id));
+                }
+                let mine = self.my_registrations(blob_id).await?;
+                match mine
+                    .into_iter()
+                    .filter(|r| r.is_live(epoch))
+                    .max_by_key(|r| (r.end_epoch, std::cmp::Reverse(r.registration_id)))
+                {
+                    Some(r) => r,
+                    None => {
+                        let permanent: Vec<_> = self
+                            .registrations_of(blob_id, None, ANY_LIMIT)
+                            .await?
+                            .into_iter()
+                            .filter(|r| !r.deletable && r.is_live(epoch))
+                            .collect();
+                        let hint = if permanent.is_empty() {
+                            "and no permanent one of anyone lives; store it with `floe store`"
+                                .to_owned()
+                        } else {
+                            format!(
+                                "but anyone may extend a permanent registration: pass --registration with one of {}",
+                                ids(&permanent)
+                            )
+                        };
+                        return Err(refuse(format!(
+                            "this wallet {} has no live registration of it, {hint}",
+                            self.address()
+                        )));
+                    }
+                }
+            }
+        };
+        let encoded_size = self.chain.encoded_size(target.size).await?;
         let cost = self.chain.storage_cost(encoded_size, epochs).await?;
-        let mut txs = Vec::new();
+        let mut transactions = Vec::new();
         if let Some(approve) = self.chain.ensure_registry_allowance(cost.storage).await? {
-            txs.push(Transaction {
+            transactions.push(Transaction {
                 action: "approve",
                 hash: approve,
             });
         }
-        let extend = self.chain.extend_blob(blob_id, epochs).await?;
-        txs.push(Transaction {
+        let extend = self
+            .chain
+            .extend_registration(target.registration_id, epochs)
+            .await?;
+        transactions.push(Transaction {
             action: "extend",
             hash: extend,
         });
-        Ok(txs)
+        let end_epoch = self
+            .chain
+            .registration(target.registration_id)
+            .await?
+            .end_epoch;
+        Ok(Extended {
+            blob_id: *blob_id,
+            registration_id: target.registration_id,
+            end_epoch,
+            transactions,
+        })
+    }
+
+    /// Registration `id`, which must exist and be of `blob_id`.
+    async fn registration_of_blob(
+        &self,
+        blob_id: &BlobId,
+        id: u64,
+    ) -> Result<RegistrationRecord, ClientError> {
+        let r = self.chain.registration(id).await?;
+        if r.state == RegistrationState::None {
+            return Err(ClientError::RegistrationUnknown(id));
+        }
+        if r.blob_id != *blob_id {
+            return Err(ClientError::RegistrationOfAnotherBlob {
+                registration_id: id,
+                blob_id: *blob_id,
+                actual: r.blob_id,
+            });
+        }
+        Ok(r)
     }
 
     /// Takes `amount` FROST of WAL from the devnet faucet.
@@ -633,4 +922,30 @@ impl Client {
     pub async fn wal_balance(&self) -> Result<U256, ClientError> {
         Ok(self.chain.wal_balance(self.address()).await?)
     }
+}
+
+/// A blob's state over all its registrations (see [`BlobStatus::state`]).
+fn overall_state(status: &BlobStatusRecord, current: u32) -> &'static str {
+    if !status.is_known() {
+        "unknown"
+    } else if status.invalid {
+        "invalid"
+    } else if status.registrations == 0 {
+        "deleted"
+    } else if !status.is_live(current) {
+        "expired"
+    } else if status.is_certified(current) {
+        "certified"
+    } else {
+        "registered"
+    }
+}
+
+/// Registration ids as `3, 7`.
+fn ids(records: &[RegistrationRecord]) -> String {
+    records
+        .iter()
+        .map(|r| r.registration_id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

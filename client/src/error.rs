@@ -55,12 +55,14 @@ pub enum ClientError {
     /// Fewer than a quorum of shards confirmed the blob.
     #[error(
         "store of {blob_id} failed: confirmations from nodes holding {weight} of {n} shards, a quorum needs {needed}; \
-         the registration (paid storage until epoch {end_epoch}) stays yours: run the same `floe store` again once more \
+         registration {registration_id} (paid storage until epoch {end_epoch}) stays yours: run the same `floe store` again once more \
          nodes are up and it is reused without paying again. Node errors: {failures}"
     )]
     QuorumNotReached {
         /// The blob.
         blob_id: BlobId,
+        /// The registration that was to be certified.
+        registration_id: u64,
         /// Shards whose nodes confirmed.
         weight: u32,
         /// Shards needed (3w >= 2n+1).
@@ -194,6 +196,31 @@ pub enum ClientError {
         blob_id: BlobId,
         /// Why.
         reason: String,
+    },
+    /// No registration of the blob can be extended as asked.
+    #[error("cannot extend blob {blob_id}: {reason}")]
+    CannotExtend {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// No registration has this id.
+    #[error(
+        "registration {0} does not exist on this network; `floe status BLOB_ID` lists your registrations of a blob"
+    )]
+    RegistrationUnknown(u64),
+    /// The registration named is of another blob.
+    #[error(
+        "registration {registration_id} is of blob {actual}, not of {blob_id}; `floe status {blob_id}` lists your registrations of it"
+    )]
+    RegistrationOfAnotherBlob {
+        /// The registration.
+        registration_id: u64,
+        /// The blob named.
+        blob_id: BlobId,
+        /// The blob it is of.
+        actual: BlobId,
     },
 }
 

@@ -7,7 +7,7 @@ use std::{
     convert::Infallible,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicU32, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -25,7 +25,7 @@ use floe_chain::{Committee, committee::Member};
 use floe_core::{
     bls::SecretKey,
     ids::BlobId,
-    messages::certify_message,
+    messages::{CertifyEntry, certify_message},
     protocol::{Confirmation, ErrorBody, ErrorCode, routes},
 };
 use futures::StreamExt;
@@ -64,6 +64,12 @@ pub(crate) struct FakeState {
     pub(crate) read_bytes_per_sec: AtomicU64,
     /// How it serves data.
     pub(crate) serve: Mutex<Serve>,
+    /// The deletable flag of the registrations it confirms.
+    pub(crate) deletable: AtomicBool,
+    /// Confirms this registration whatever registration is asked for (a confused node).
+    pub(crate) confirms_registration: Mutex<Option<u64>>,
+    /// Confirmations asked for, by registration id.
+    pub(crate) confirmations_asked: Mutex<Vec<u64>>,
     /// Sliver uploads accepted.
     pub(crate) sliver_puts: AtomicU32,
     /// GETs of metadata and slivers.
@@ -97,6 +103,9 @@ impl FakeNode {
             expired_from: AtomicU32::new(u32::MAX),
             read_bytes_per_sec: AtomicU64::new(0),
             serve: Mutex::new(Serve::Honest),
+            deletable: AtomicBool::new(false),
+            confirms_registration: Mutex::new(None),
+            confirmations_asked: Mutex::new(Vec::new()),
             sliver_puts: AtomicU32::new(0),
             gets: AtomicU32::new(0),
             data: Mutex::new(HashMap::new()),
@@ -237,20 +246,40 @@ async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
     }
 }
 
-async fn confirmation(State(s): St, Path(id): Path<String>) -> Response {
+async fn confirmation(State(s): St, Path((id, registration)): Path<(String, u64)>) -> Response {
     let Ok(id) = id.parse::<BlobId>() else {
         return StatusCode::BAD_REQUEST.into_response();
     };
+    s.confirmations_asked
+        .lock()
+        .expect("lock")
+        .push(registration);
     if let Some(gone) = expired(&s) {
         return gone;
     }
     let epoch = s.epoch.load(Ordering::SeqCst);
-    let message = certify_message(CHAIN_ID, REGISTRY, epoch, &[(id.0, false)]);
+    let registration_id = s
+        .confirms_registration
+        .lock()
+        .expect("lock")
+        .unwrap_or(registration);
+    let deletable = s.deletable.load(Ordering::SeqCst);
+    let message = certify_message(
+        CHAIN_ID,
+        REGISTRY,
+        epoch,
+        &[CertifyEntry {
+            blob_id: id.0,
+            registration_id,
+            deletable,
+        }],
+    );
     Json(Confirmation {
         epoch,
         signature: s.key.sign(&message).to_hex(),
         node: String::new(),
-        registration_id: None,
+        registration_id: Some(registration_id),
+        deletable: Some(deletable),
     })
     .into_response()
 }

@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`client`]: the SDK ([`Client`]): store, read, status, info, delete, extend, faucet, stake.
+//! - `registrations`: which registration a store reuses, or whether it registers anew.
 //! - [`config`]: the client config file and where it is looked up (`FLOE_CONFIG`, `FLOE_HOME`).
 //! - [`error`]: [`ClientError`], messages that say what to do next.
 //! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
@@ -22,11 +23,13 @@ mod fake_node;
 pub mod node_api;
 pub mod progress;
 mod read;
+mod registrations;
 mod store;
 pub mod units;
 
 pub use client::{
-    BlobStatus, Client, NetworkInfo, StoreOptions, StoreOutcome, StoreResult, StoreTimings,
+    BlobStatus, Client, Deleted, Extended, NetworkInfo, RegistrationView, StoreOptions,
+    StoreOutcome, StoreResult, StoreTimings,
 };
 pub use config::ClientConfig;
 pub use error::ClientError;

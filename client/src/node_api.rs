@@ -334,10 +334,19 @@ impl NodeClient {
         .await
     }
 
-    /// `GET /v1/blobs/{id}/confirmation`: the node's signature once it holds all its slivers.
-    pub async fn confirmation(&self, id: &BlobId) -> Result<Confirmation, NodeError> {
-        self.get_json(&routes::confirmation(id), MAX_SMALL_BODY, "confirmation")
-            .await
+    /// `GET /v1/blobs/{id}/registrations/{registration}/confirmation`: the node's signature over
+    /// `(blob id, registration id, deletable)` once it holds all its slivers of the blob.
+    pub async fn confirmation(
+        &self,
+        id: &BlobId,
+        registration_id: u64,
+    ) -> Result<Confirmation, NodeError> {
+        self.get_json(
+            &routes::confirmation(id, registration_id),
+            MAX_SMALL_BODY,
+            "confirmation",
+        )
+        .await
     }
 
     /// `GET /v1/blobs/{id}/status`: the node's view of the blob.

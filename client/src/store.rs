@@ -16,7 +16,7 @@ use floe_chain::Committee;
 use floe_core::{
     bls::{CertificateBuilder, PublicKey, Signature},
     encoding::{EncodedBlob, SliverKind},
-    messages::certify_message,
+    messages::{CertifyEntry, certify_message},
     protocol::{ErrorCode, Quorum},
     wire::Wire,
 };
@@ -40,6 +40,8 @@ pub(crate) struct UploadParams {
     pub chain_id: u64,
     /// The blob registry (bound into confirmations).
     pub registry: [u8; 20],
+    /// The registration confirmations are for (bound into them).
+    pub registration_id: u64,
     /// The registration's deletable flag (bound into confirmations).
     pub deletable: bool,
     /// The registration's end epoch (exclusive): uploads stop once the chain reaches it.
@@ -169,6 +171,8 @@ struct RoundCtx {
     blob: Arc<EncodedBlob>,
     metadata_wire: Vec<u8>,
     message: Vec<u8>,
+    registration_id: u64,
+    deletable: bool,
     epoch: u32,
     deadline: Instant,
     bar: ProgressBar,
@@ -205,9 +209,15 @@ where
             params.chain_id,
             params.registry,
             committee.epoch,
-            &[(blob_id.0, params.deletable)],
+            &[CertifyEntry {
+                blob_id: blob_id.0,
+                registration_id: params.registration_id,
+                deletable: params.deletable,
+            }],
         )
         .to_vec(),
+        registration_id: params.registration_id,
+        deletable: params.deletable,
         blob,
         epoch: committee.epoch,
         deadline: after(params.timeout),
@@ -320,7 +330,21 @@ async fn member_task(
         let node = &plan.node;
         store_on_node(&ctx, node, &plan.pairs).await?;
         let conf = retry(ctx.deadline, || async {
-            let c = node.confirmation(&ctx.blob.blob_id).await?;
+            let c = node
+                .confirmation(&ctx.blob.blob_id, ctx.registration_id)
+                .await?;
+            // A node that says what it signed must have signed this registration.
+            if c.registration_id.is_some_and(|r| r != ctx.registration_id)
+                || c.deletable.is_some_and(|d| d != ctx.deletable)
+            {
+                return Err(NodeError::BadResponse {
+                    node: node.address().to_owned(),
+                    message: format!(
+                        "confirmation for registration {:?} (deletable {:?}) instead of {} (deletable {})",
+                        c.registration_id, c.deletable, ctx.registration_id, ctx.deletable
+                    ),
+                });
+            }
             if c.epoch > ctx.epoch {
                 return Err(NodeError::EpochChanged {
                     node: node.address().to_owned(),
@@ -453,6 +477,7 @@ mod tests {
         UploadParams {
             chain_id: CHAIN_ID,
             registry: REGISTRY,
+            registration_id: 7,
             deletable: false,
             end_epoch: 50,
             bought_epochs: 49,
@@ -613,6 +638,81 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn confirmations_name_the_registration_and_one_for_another_registration_is_refused() {
+        let chain = Arc::new(AtomicU32::new(1));
+        let nodes = nodes(&chain).await;
+        // Node 3 confirms registration 99 (signed correctly for it) when asked for 7.
+        *nodes[3].state.confirms_registration.lock().expect("lock") = Some(99);
+        let (placed, confirmations) = upload(committee(1, &nodes, vec![0, 1, 2, 3]), |_| async {
+            Ok(None)
+        })
+        .await
+        .expect("a quorum without node 3");
+        assert_eq!(placed.epoch, 1);
+        assert_eq!(confirmations.weight, 3);
+        assert_eq!(
+            confirmations.signatures.keys().copied().collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(confirmations.failures.len(), 1);
+        assert!(
+            confirmations.failures[0].contains(
+                "confirmation for registration Some(99) (deletable Some(false)) instead of 7"
+            ),
+            "{:?}",
+            confirmations.failures
+        );
+        for node in &nodes {
+            assert_eq!(
+                *node.state.confirmations_asked.lock().expect("lock"),
+                vec![7]
+            );
+        }
+        // The aggregate verifies over (blob, registration 7, permanent).
+        let cert = confirmations
+            .certificate(placed.epoch, placed.members.len())
+            .expect("aggregate");
+        let message = certify_message(
+            CHAIN_ID,
+            REGISTRY,
+            1,
+            &[CertifyEntry {
+                blob_id: blob().blob_id.0,
+                registration_id: 7,
+                deletable: false,
+            }],
+        );
+        let keys: Vec<_> = [0, 1, 2]
+            .iter()
+            .map(|&i| placed.members[i].public_key)
+            .collect();
+        let aggregate = floe_core::bls::PublicKey::aggregate(&keys).expect("aggregate keys");
+        assert!(cert.signature.verify(&aggregate, &message).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_confirmation_of_the_other_deletable_flag_is_refused() {
+        let chain = Arc::new(AtomicU32::new(1));
+        let nodes = nodes(&chain).await;
+        // Every node signs (and says it signed) deletable = true for a permanent registration.
+        for node in &nodes {
+            node.state.deletable.store(true, Ordering::SeqCst);
+        }
+        let (_, confirmations) = upload(committee(1, &nodes, vec![0, 1, 2, 3]), |_| async {
+            Ok(None)
+        })
+        .await
+        .expect("the round ends");
+        assert_eq!(confirmations.weight, 0);
+        assert_eq!(
+            confirmations.failures.len(),
+            4,
+            "{:?}",
+            confirmations.failures
+        );
+    }
+
+    #[tokio::test]
     async fn confirmations_for_a_later_epoch_move_the_upload_to_the_new_committee() {
         // The chain moved to epoch 2 after the client read the committee of epoch 1.
         let chain = Arc::new(AtomicU32::new(2));
@@ -659,7 +759,16 @@ mod tests {
         assert_eq!(placed.epoch, 2);
         assert_eq!(confirmations.weight, 4);
         // The signatures are epoch 2's: they aggregate into a certificate for it.
-        let message = certify_message(CHAIN_ID, REGISTRY, 2, &[(blob().blob_id.0, false)]);
+        let message = certify_message(
+            CHAIN_ID,
+            REGISTRY,
+            2,
+            &[CertifyEntry {
+                blob_id: blob().blob_id.0,
+                registration_id: 7,
+                deletable: false,
+            }],
+        );
         for (index, sig) in &confirmations.signatures {
             assert!(
                 sig.verify(&placed.members[*index].public_key, &message)

@@ -61,7 +61,7 @@ fn main() -> Result<()> {
         .ok_or("usage: fuzz_corpus <corpus dir>")?;
     let out = Path::new(&out);
     let (c4, b4) = encode(4, 100)?;
-    let (_, b7) = encode(7, 700)?;
+    let (c7, b7) = encode(7, 700)?;
     let (_, empty) = encode(4, 0)?;
 
     // Wire types.
@@ -129,6 +129,7 @@ fn main() -> Result<()> {
         "none",
         &encode_symbol_list(&[]),
     )?;
+    let _ = c7;
 
     // Request parsing: a selector byte, then the text (see core/fuzz/src/protocol_bodies.rs).
     // Indices carry `n` (two bytes, here 100) before the list.
@@ -157,7 +158,8 @@ fn main() -> Result<()> {
                 epoch: 3,
                 signature: format!("0x{}", "ab".repeat(96)),
                 node: "0x00000000000000000000000000000000000000aa".into(),
-                registration_id: None,
+                registration_id: Some(7),
+                deletable: Some(true),
             })?,
         ),
         (
@@ -167,7 +169,8 @@ fn main() -> Result<()> {
                 blob_id: id.clone(),
                 state: "certified".into(),
                 end_epoch: 9,
-                deletable: false,
+                certified_end_epoch: 9,
+                registrations: 2,
                 size: 100,
                 epoch: 3,
                 metadata: true,

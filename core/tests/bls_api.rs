@@ -494,7 +494,16 @@ fn certificate(c: &Committee, signers: &[usize], msg: &[u8]) -> Certificate {
 #[test]
 fn certificate_round_trip_and_quorum_boundaries() {
     let c = committee();
-    let msg = messages::certify_message(31337, [7; 20], 3, &[([1; 32], true)]);
+    let msg = messages::certify_message(
+        31337,
+        [7; 20],
+        3,
+        &[messages::CertifyEntry {
+            blob_id: [1; 32],
+            registration_id: 1,
+            deletable: true,
+        }],
+    );
     // 7 members = 70 shards >= 67: certify quorum.
     let cert = certificate(&c, &[0, 2, 3, 4, 6, 8, 9], &msg);
     assert_eq!(cert.epoch, 3);

@@ -3,8 +3,9 @@
 //! one per test and stop and restart its nodes.
 //!
 //! Start-up: find anvil (the repo's `node_modules/.bin`, else `PATH`) and start it on a free
-//! port → deploy the contracts → for each node: BLS key, operator account (one of anvil's dev
-//! accounts), faucet, register with a proof of possession, stake; write its config and start
+//! port → deploy the contracts (devnet WAL with a faucet, a registration bond of 1 WAL) → for
+//! each node: BLS key, operator account (one of anvil's dev accounts), faucet, register with a
+//! proof of possession paying the bond, stake; write its config and start
 //! it → advance to epoch 1 (the first committee) → wait until every node serves → write the
 //! client config. Dropping the [`Devnet`] kills every process it started (and removes its
 //! directory if it made a temporary one).
@@ -19,7 +20,7 @@ use alloy::{
     primitives::{Address, U256},
     signers::local::PrivateKeySigner,
 };
-use floe_chain::{Chain, DeployParams, Deployment};
+use floe_chain::{Chain, DeployParams, Deployment, WalSupply};
 use floe_core::bls::SecretKey;
 
 use floe_client::{
@@ -53,6 +54,8 @@ pub struct DevnetOptions {
     pub floe_node: Option<PathBuf>,
     /// WAL each node operator stakes, in FROST.
     pub stake: U256,
+    /// The bond each node pays to register (returned after it deregisters), in FROST.
+    pub registration_bond: U256,
     /// WAL the client wallet takes from the faucet, in FROST.
     pub client_funds: U256,
     /// Client timeouts written to the client config.
@@ -80,6 +83,7 @@ impl Default for DevnetOptions {
             anvil: None,
             floe_node: None,
             stake: U256::from(1_000u64) * U256::from(FROST_PER_WAL),
+            registration_bond: U256::from(FROST_PER_WAL),
             client_funds: U256::from(100_000u64) * U256::from(FROST_PER_WAL),
             timeouts: Timeouts::default(),
             node_log_filter: "info".into(),
@@ -129,6 +133,9 @@ pub struct Devnet {
     // Declared last: dropped after the nodes.
     anvil: Option<ManagedChild>,
 }
+
+/// The contract code size limit of the devnet's chain, in bytes (EIP-170's is 24,576).
+pub const DEVNET_CODE_SIZE_LIMIT: usize = 49_152;
 
 /// The deployment before [`Devnet::deploy`] ran.
 const UNDEPLOYED: Deployment = Deployment {
@@ -206,6 +213,12 @@ impl Devnet {
         }
         if opts.shards < 4 {
             return Err(DevnetError::BadOption("--shards must be at least 4".into()));
+        }
+        if opts.registration_bond.is_zero() {
+            return Err(DevnetError::BadOption(
+                "the registration bond must be at least 1 FROST (the staking contract refuses 0)"
+                    .into(),
+            ));
         }
         let anvil_bin = opts
             .anvil
@@ -339,6 +352,9 @@ impl Devnet {
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--accounts", &accounts.max(10).to_string()])
             .args(["--hardfork", "prague"])
+            // The Staking contract's runtime code is above EIP-170's 24 KiB: allow up to 48 KiB
+            // (what EIP-7907 proposes) until it is split.
+            .args(["--code-size-limit", &DEVNET_CODE_SIZE_LIMIT.to_string()])
             .env("NO_COLOR", "1");
         let child = ManagedChild::spawn("anvil", cmd, log)
             .map_err(io(format!("cannot start {}", anvil_bin.display())))?;
@@ -378,9 +394,14 @@ impl Devnet {
     }
 
     async fn deploy(&mut self, opts: &DevnetOptions) -> Result<(), DevnetError> {
+        // A devnet WAL (faucet, capped per account) and the default price ranges.
         let params = DeployParams {
+            wal_supply: WalSupply::Faucet {
+                cap_per_account: U256::from(1_000_000u64) * U256::from(FROST_PER_WAL),
+            },
             n_shards: opts.shards,
             epoch_duration_secs: opts.epoch_secs,
+            registration_bond: opts.registration_bond,
             ..DeployParams::default()
         };
         let deployer = floe_chain::signer_from_hex(&self.accounts[0])?;
@@ -412,10 +433,12 @@ impl Devnet {
             std::fs::create_dir_all(&dir)
                 .map_err(io(format!("cannot create {}", dir.display())))?;
             let chain = self.chain_with(&operator_key).await?;
+            // The stake and the registration bond, from the devnet's faucet.
+            chain.faucet(opts.stake + opts.registration_bond).await?;
+            // Approves the staking contract for the bond and pays it.
             chain
                 .register_node(&bls_key, &format!("127.0.0.1:{port}"), 1_000, 1 << 40)
                 .await?;
-            chain.faucet(opts.stake).await?;
             // Approves the staking contract first.
             chain.stake(operator, opts.stake).await?;
             let config = dir.join("floe-node.toml");
@@ -693,6 +716,27 @@ pub async fn increase_time(chain: &Chain, secs: u64) -> Result<(), DevnetError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_zero_registration_bond_is_refused_before_anything_starts() {
+        let dir = unique_temp_dir();
+        let err = Devnet::start(DevnetOptions {
+            registration_bond: U256::ZERO,
+            dir: Some(dir.clone()),
+            ..DevnetOptions::default()
+        })
+        .await
+        .expect_err("a zero bond");
+        assert_eq!(
+            err.to_string(),
+            DevnetError::BadOption(
+                "the registration bond must be at least 1 FROST (the staking contract refuses 0)"
+                    .into()
+            )
+            .to_string()
+        );
+        assert!(!dir.exists(), "the devnet created its directory");
+    }
 
     #[test]
     fn parses_the_keys_anvil_prints() {

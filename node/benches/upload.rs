@@ -17,8 +17,7 @@ use axum::{
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use floe_chain::{
-    BlobRecord, BlobState, ChainError, Committee, Member,
-    alloy::primitives::{Address, U256},
+    BlobStatusRecord, ChainError, Committee, Member, RegistrationRecord, alloy::primitives::Address,
 };
 use floe_core::{
     bls::SecretKey,
@@ -30,12 +29,16 @@ use floe_node::{BlobSource, EpochView, Limits, NodeState, Store, app};
 use futures::future::BoxFuture;
 use tower::ServiceExt;
 
-struct Registry(Mutex<HashMap<BlobId, BlobRecord>>);
+struct Registry(Mutex<HashMap<BlobId, BlobStatusRecord>>);
 
 impl BlobSource for Registry {
-    fn blob(&self, id: BlobId) -> BoxFuture<'static, Result<BlobRecord, ChainError>> {
+    fn blob_status(&self, id: BlobId) -> BoxFuture<'static, Result<BlobStatusRecord, ChainError>> {
         let r = self.0.lock().map(|m| m.get(&id).cloned()).ok().flatten();
         Box::pin(async move { r.ok_or_else(|| ChainError::BadData("unknown".into())) })
+    }
+
+    fn registration(&self, _: u64) -> BoxFuture<'static, Result<RegistrationRecord, ChainError>> {
+        Box::pin(async move { Err(ChainError::BadData("not used by the benchmark".into())) })
     }
 }
 
@@ -54,18 +57,18 @@ fn setup(n: u16, len: usize) -> (Arc<NodeState>, EncodedBlob, std::path::PathBuf
         shards: vec![],
     };
     let committee = Committee::new(1, n, vec![member], vec![0; usize::from(n)]);
-    let record = BlobRecord {
+    let record = BlobStatusRecord {
         blob_id: blob.blob_id,
-        owner: Address::ZERO,
+        invalid: false,
         size: len as u64,
         encoding_type: 1,
-        deletable: false,
-        state: BlobState::Registered,
-        registered_epoch: 1,
-        certified_epoch: 0,
-        end_epoch: 100,
-        storage_id: U256::ZERO,
         root: blob.metadata.root(),
+        registrations: 1,
+        first_registration_id: 1,
+        end_epoch: 100,
+        permanent_end_epoch: 100,
+        certified_end_epoch: 0,
+        permanent_certified_end_epoch: 0,
     };
     let registry = Registry(Mutex::new(HashMap::from([(blob.blob_id, record)])));
     let state = Arc::new(NodeState::new(

@@ -39,7 +39,7 @@ pub use floe_core::protocol::{BlobStatus, Confirmation};
 use floe_core::{
     encoding::{Sliver, SliverKind},
     ids::BlobId,
-    messages::{certify_message, invalid_message},
+    messages::{CertifyEntry, certify_message, invalid_message},
     metadata::BlobMetadata,
     protocol::{
         ErrorBody, ErrorCode, Health, Stored, routes,
@@ -66,6 +66,33 @@ pub enum ApiError {
     /// The blob is not registered on-chain.
     #[error("blob {0} is not registered on-chain; register it before uploading")]
     NotRegistered(BlobId),
+    /// No registration has this id on-chain.
+    #[error("registration {0} does not exist on-chain; register the blob first")]
+    UnknownRegistration(u64),
+    /// The registration named belongs to another blob id.
+    #[error(
+        "registration {registration_id} is of blob {actual}, not of blob {id}; ask for a registration of this blob"
+    )]
+    RegistrationMismatch {
+        /// The blob asked about.
+        id: BlobId,
+        /// The registration named.
+        registration_id: u64,
+        /// The blob it registers.
+        actual: BlobId,
+    },
+    /// The registration is deleted or expired, or its blob invalid.
+    #[error(
+        "registration {registration_id} of blob {id} is {reason}: the node signs nothing for it"
+    )]
+    RegistrationGone {
+        /// The blob.
+        id: BlobId,
+        /// The registration.
+        registration_id: u64,
+        /// `deleted`, `expired` or `invalid`.
+        reason: &'static str,
+    },
     /// The node does not hold what was asked.
     #[error("{0}")]
     NotFound(String),
@@ -156,7 +183,11 @@ impl ApiError {
     pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest(_) => ErrorCode::BadRequest,
-            ApiError::NotRegistered(_) => ErrorCode::NotRegistered,
+            ApiError::NotRegistered(_) | ApiError::UnknownRegistration(_) => {
+                ErrorCode::NotRegistered
+            }
+            ApiError::RegistrationMismatch { .. } => ErrorCode::RegistrationMismatch,
+            ApiError::RegistrationGone { .. } => ErrorCode::Gone,
             ApiError::NotFound(_) => ErrorCode::NotFound,
             ApiError::NoRoute { other_method, .. } => {
                 if *other_method {
@@ -558,15 +589,32 @@ async fn get_sliver(
     }
 }
 
-/// `GET /v1/blobs/{id}/confirmation`.
+fn parse_registration(s: &str) -> ApiResult<u64> {
+    match s.parse::<u64>() {
+        Ok(r) if r > 0 => Ok(r),
+        _ => Err(ApiError::BadRequest(format!(
+            "invalid registration id {:?}: expected a decimal number from 1",
+            short(s)
+        ))),
+    }
+}
+
+/// `GET /v1/blobs/{id}/registrations/{registration}/confirmation`: checks that the
+/// registration exists (404 `not_registered`), is of this blob (400
+/// `registration_mismatch`) and lives (410 `gone`), that this node holds every sliver it owes
+/// (409 `incomplete`), then signs `CertifyEntry { blob_id, registration_id, deletable }` with
+/// the registration's own flag.
 async fn confirmation(
     State(state): AppState,
-    id: Result<Path<String>, PathRejection>,
+    p: Result<Path<(String, String)>, PathRejection>,
 ) -> ApiResult<Json<Confirmation>> {
-    let id = parse_id(&path(id)?)?;
+    let (id, registration) = path(p)?;
+    let id = parse_id(&id)?;
+    let registration_id = parse_registration(&registration)?;
     // One view for the checks and the signature: both are about the same epoch.
     let view = state.view();
-    let entry = state.live_blob(&view, &id).await?;
+    let registration = state.live_registration(&view, &id, registration_id).await?;
+    state.live_blob(&view, &id).await?;
     let (have, need) = state.holds_all(&view, &id)?;
     let metadata = state.store.has_metadata(&id)?;
     if need == 0 {
@@ -587,7 +635,11 @@ async fn confirmation(
         state.chain_id,
         state.registry.into_array(),
         view.epoch(),
-        &[(id.0, entry.deletable)],
+        &[CertifyEntry {
+            blob_id: id.0,
+            registration_id,
+            deletable: registration.deletable,
+        }],
     );
     let signature = state.key.sign(&msg);
     Metrics::inc(&state.metrics.confirmations);
@@ -595,7 +647,8 @@ async fn confirmation(
         epoch: view.epoch(),
         signature: signature.to_hex(),
         node: state.node.to_string(),
-        registration_id: None,
+        registration_id: Some(registration_id),
+        deletable: Some(registration.deletable),
     }))
 }
 
@@ -695,13 +748,16 @@ async fn status(
     let entry = state.blob_entry(&id).await?;
     let view = state.view();
     let epoch = view.epoch();
-    let state_name = if entry.is_live(epoch) {
-        match entry.state {
-            floe_chain::BlobState::Certified => "certified",
-            _ => "registered",
-        }
+    let liveness = crate::liveness::Liveness::of(&entry);
+    let live = liveness.is_live(epoch);
+    let state_name = if entry.invalid {
+        "invalid"
+    } else if liveness.is_certified(epoch) {
+        "certified"
+    } else if live {
+        "registered"
     } else {
-        gone_reason(&entry, epoch)
+        "expired"
     };
     let held = state.store.held_slivers(&id)?;
     let expected = state.my_pairs(&view, &id);
@@ -717,7 +773,12 @@ async fn status(
         blob_id: id.to_string(),
         state: state_name.to_owned(),
         end_epoch: entry.end_epoch,
-        deletable: entry.deletable,
+        certified_end_epoch: if liveness.is_certified(epoch) {
+            entry.certified_end_epoch
+        } else {
+            0
+        },
+        registrations: if live { entry.registrations } else { 0 },
         size: entry.size,
         epoch,
         metadata,
@@ -764,5 +825,6 @@ async fn inconsistency(
         signature: state.key.sign(&msg).to_hex(),
         node: state.node.to_string(),
         registration_id: None,
+        deletable: None,
     }))
 }

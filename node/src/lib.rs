@@ -41,11 +41,10 @@ use std::{collections::HashSet, future::Future, path::Path, sync::Arc, time::Dur
 
 pub use api::{ApiError, BlobStatus, Confirmation, app};
 pub use config::{ConfigError, NodeConfig};
-use floe_chain::BlobState;
 use floe_chain::{Chain, ChainError};
 use floe_core::{bls::SecretKey, encoding::EncodingConfig};
 pub use state::{BlobSource, EpochView, Limits, NodeState};
-pub use storage::{BlobEntry, Store, StoreError};
+pub use storage::{BlobEntry, KnownRegistration, Store, StoreError};
 use tokio::net::TcpListener;
 
 /// Why a node could not start or stopped with an error.
@@ -201,7 +200,7 @@ pub async fn run(
             .await
             .map_err(|e| NodeError::Store(StoreError::Db(e.to_string())))?
             .into_iter()
-            .filter(|(_, e)| e.state == BlobState::Registered)
+            .filter(|(_, e)| e.pending(epoch).next().is_some())
             .map(|(id, _)| id)
             .collect()
     };

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub blobs_collected: AtomicU64,
     /// Chain events applied.
     pub events: AtomicU64,
+    /// Reorgs of followed blocks undone.
+    pub reorgs: AtomicU64,
     /// Blob lookups sent to the chain (by requests, the follower and GC).
     pub chain_lookups: AtomicU64,
 }
@@ -41,7 +43,7 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 13] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 14] = [
             ("floe_node_epoch", "gauge", "Current epoch.", &self.epoch),
             (
                 "floe_node_chain_cursor",
@@ -108,6 +110,12 @@ impl Metrics {
                 "counter",
                 "Chain events applied.",
                 &self.events,
+            ),
+            (
+                "floe_node_reorgs_total",
+                "counter",
+                "Reorgs of followed blocks undone.",
+                &self.reorgs,
             ),
             (
                 "floe_node_chain_lookups_total",

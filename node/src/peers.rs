@@ -198,15 +198,21 @@ impl Peers {
         Ok((bytes, m))
     }
 
-    /// Fetches `member`'s confirmation of `id` and checks its signature on `message`.
+    /// Fetches `member`'s confirmation of registration `registration_id` of `id` and checks
+    /// its signature on `message` (the certify message of that one registration).
     pub async fn confirmation(
         &self,
         member: &Member,
         id: &BlobId,
+        registration_id: u64,
         message: &[u8],
     ) -> Result<(u32, Signature), PeerError> {
         let bytes = self
-            .get(member, &routes::confirmation(id), MAX_SMALL_ANSWER)
+            .get(
+                member,
+                &routes::confirmation(id, registration_id),
+                MAX_SMALL_ANSWER,
+            )
             .await?;
         verify_confirmation(member, &bytes, message)
     }

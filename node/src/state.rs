@@ -7,7 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use floe_chain::{BlobRecord, BlobState, Chain, ChainError, Committee, alloy::primitives::Address};
+use floe_chain::{
+    BlobStatusRecord, Chain, ChainError, Committee, RegistrationRecord, RegistrationState,
+    alloy::primitives::Address,
+};
 use floe_core::{
     bls::{PublicKey, SecretKey},
     encoding::{EncodingConfig, SliverKind},
@@ -19,24 +22,45 @@ use tokio::sync::Semaphore;
 
 use crate::{
     api::ApiError,
-    liveness::Liveness,
+    liveness::{Liveness, registration_is_live},
     metrics::Metrics,
-    storage::{BlobEntry, Put, Store, StoreError},
+    storage::{BlobEntry, KnownRegistration, Put, Store, StoreError},
     supervisor::Services,
 };
 
-/// Where the node asks about a blob it has no entry for (the writer just registered it and
-/// the follower has not caught up). [`Chain`] implements it; handler tests use a fake.
+/// Where the node asks about blobs and registrations it has no entry for (the writer just
+/// registered and the follower has not caught up). [`Chain`] implements it; handler tests use
+/// a fake.
 pub trait BlobSource: Send + Sync + 'static {
-    /// The blob's registration on-chain.
-    fn blob(&self, id: BlobId) -> BoxFuture<'static, Result<BlobRecord, ChainError>>;
+    /// The blob id's status over all its registrations (`blobStatus`).
+    fn blob_status(&self, id: BlobId) -> BoxFuture<'static, Result<BlobStatusRecord, ChainError>>;
+    /// One registration (`registration`; state `None` if there is no such id).
+    fn registration(
+        &self,
+        registration_id: u64,
+    ) -> BoxFuture<'static, Result<RegistrationRecord, ChainError>>;
 }
 
 impl BlobSource for Chain {
-    fn blob(&self, id: BlobId) -> BoxFuture<'static, Result<BlobRecord, ChainError>> {
+    fn blob_status(&self, id: BlobId) -> BoxFuture<'static, Result<BlobStatusRecord, ChainError>> {
         let chain = self.clone();
-        Box::pin(async move { chain.blob(&id).await })
+        Box::pin(async move { chain.blob_status(&id).await })
     }
+
+    fn registration(
+        &self,
+        registration_id: u64,
+    ) -> BoxFuture<'static, Result<RegistrationRecord, ChainError>> {
+        let chain = self.clone();
+        Box::pin(async move { chain.registration(registration_id).await })
+    }
+}
+
+/// What a "not on-chain" answer was about (blob ids and registration ids are cached apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Absent {
+    Blob(BlobId),
+    Registration(u64),
 }
 
 /// The epoch the node works in: its committee (which carries the epoch number). Handlers and
@@ -113,7 +137,7 @@ impl Default for Limits {
 #[derive(Debug)]
 struct ChainLookups {
     bucket: Mutex<(f64, Instant)>,
-    negative: Mutex<HashMap<BlobId, Instant>>,
+    negative: Mutex<HashMap<Absent, Instant>>,
 }
 
 impl ChainLookups {
@@ -144,7 +168,7 @@ impl ChainLookups {
         }
     }
 
-    fn is_known_absent(&self, id: &BlobId, ttl: Duration) -> bool {
+    fn is_known_absent(&self, id: &Absent, ttl: Duration) -> bool {
         let g = match self.negative.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -152,7 +176,7 @@ impl ChainLookups {
         g.get(id).is_some_and(|at| at.elapsed() < ttl)
     }
 
-    fn remember_absent(&self, id: BlobId, limits: &Limits) {
+    fn remember_absent(&self, id: Absent, limits: &Limits) {
         let mut g = match self.negative.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -171,7 +195,7 @@ impl ChainLookups {
         }
     }
 
-    fn forget(&self, id: &BlobId) {
+    fn forget(&self, id: &Absent) {
         if let Ok(mut g) = self.negative.lock() {
             g.remove(id);
         }
@@ -225,20 +249,6 @@ pub fn now_secs() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-}
-
-impl BlobEntry {
-    /// The entry for an on-chain record (not collected).
-    pub fn from_record(r: &BlobRecord) -> Self {
-        BlobEntry {
-            state: r.state,
-            size: r.size,
-            deletable: r.deletable,
-            registered_epoch: r.registered_epoch,
-            end_epoch: r.end_epoch,
-            collected: false,
-        }
-    }
 }
 
 impl NodeState {
@@ -338,38 +348,76 @@ impl NodeState {
         }
     }
 
-    /// The blob's registration on-chain now (bypassing the store).
-    pub async fn chain_record(&self, id: &BlobId) -> Result<BlobRecord, ChainError> {
+    /// The blob id's status on-chain now (bypassing the store).
+    pub async fn chain_status(&self, id: &BlobId) -> Result<BlobStatusRecord, ChainError> {
         Metrics::inc(&self.metrics.chain_lookups);
-        self.source.blob(*id).await
+        self.source.blob_status(*id).await
     }
 
-    /// A chain lookup on behalf of a request: rate-limited over all requests (503 with
-    /// `Retry-After` beyond the rate), and "not registered" answers are remembered for
-    /// `negative_cache_ttl` so repeated unknown ids cost no RPC.
-    async fn request_lookup(&self, id: &BlobId) -> Result<BlobRecord, ApiError> {
+    /// A registration on-chain now (bypassing the store).
+    pub async fn chain_registration(
+        &self,
+        registration_id: u64,
+    ) -> Result<RegistrationRecord, ChainError> {
+        Metrics::inc(&self.metrics.chain_lookups);
+        self.source.registration(registration_id).await
+    }
+
+    /// Rate-limits and negative-caches a chain lookup a request causes: over all requests
+    /// (503 with `Retry-After` beyond the rate); "not on-chain" answers are remembered for
+    /// `negative_cache_ttl`, so repeated unknown ids cost no RPC.
+    async fn request_lookup<T>(
+        &self,
+        key: Absent,
+        lookup: impl std::future::Future<Output = Result<T, ChainError>>,
+        absent: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, ApiError> {
         if self
             .lookups
-            .is_known_absent(id, self.limits.negative_cache_ttl)
+            .is_known_absent(&key, self.limits.negative_cache_ttl)
         {
-            return Err(ApiError::NotRegistered(*id));
+            return Ok(None);
         }
         self.lookups
             .take(&self.limits)
             .map_err(|retry_after_secs| ApiError::ChainBusy { retry_after_secs })?;
-        let record = self
-            .chain_record(id)
+        let record = lookup
             .await
             .map_err(|e| ApiError::ChainUnavailable(e.to_string()))?;
-        if record.state == BlobState::None {
-            self.lookups.remember_absent(*id, &self.limits);
+        if absent(&record) {
+            self.lookups.remember_absent(key, &self.limits);
+            return Ok(None);
         }
-        Ok(record)
+        Ok(Some(record))
     }
 
-    /// Forgets a cached "not registered" (the follower saw the registration).
+    /// The blob's status on behalf of a request (`None`: never registered).
+    async fn request_status(&self, id: &BlobId) -> Result<Option<BlobStatusRecord>, ApiError> {
+        self.request_lookup(Absent::Blob(*id), self.chain_status(id), |s| !s.is_known())
+            .await
+    }
+
+    /// A registration on behalf of a request (`None`: no such registration).
+    async fn request_registration(
+        &self,
+        registration_id: u64,
+    ) -> Result<Option<RegistrationRecord>, ApiError> {
+        self.request_lookup(
+            Absent::Registration(registration_id),
+            self.chain_registration(registration_id),
+            |r| r.state == RegistrationState::None,
+        )
+        .await
+    }
+
+    /// Forgets a cached "not registered" of a blob id (the follower saw a registration).
     pub fn forget_absent(&self, id: &BlobId) {
-        self.lookups.forget(id);
+        self.lookups.forget(&Absent::Blob(*id));
+    }
+
+    /// Forgets a cached "no such registration" (the follower saw it).
+    pub fn forget_absent_registration(&self, registration_id: u64) {
+        self.lookups.forget(&Absent::Registration(registration_id));
     }
 
     /// What the node knows of `id`, asking the chain if it has no entry yet (and remembering
@@ -378,35 +426,115 @@ impl NodeState {
         if let Some(e) = self.store.blob(id)? {
             return Ok(e);
         }
-        let record = self.request_lookup(id).await?;
-        if record.state == BlobState::None {
-            return Err(ApiError::NotRegistered(*id));
-        }
+        let status = self
+            .request_status(id)
+            .await?
+            .ok_or(ApiError::NotRegistered(*id))?;
         let (store, id) = (self.store.clone(), *id);
-        blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record))).await
+        let fresh = BlobEntry::from_status(&status);
+        let kept = blocking(move || store.put_blob_if_unchanged(&id, None, fresh.clone())).await?;
+        kept.ok_or_else(|| ApiError::Internal(format!("the entry of blob {id} vanished")))
     }
 
-    /// Like [`NodeState::blob_entry`], but only for blobs that accept data now: registered or
-    /// certified and unexpired; anything else is [`ApiError::Gone`].
+    /// Like [`NodeState::blob_entry`], but only for blobs that accept data now: some
+    /// registration lives; anything else is [`ApiError::Gone`].
     pub async fn live_blob(&self, view: &EpochView, id: &BlobId) -> Result<BlobEntry, ApiError> {
         let entry = self.blob_entry(id).await?;
         let epoch = view.epoch();
-        if !Liveness::of(&entry).is_live(epoch) {
-            // The follower may lag (a re-registration or an extension): ask the chain once
-            // (rate-limited like any lookup a request causes).
-            if let Ok(record) = self.request_lookup(id).await
-                && record.is_live(epoch)
+        if Liveness::of(&entry).is_live(epoch) {
+            return Ok(entry);
+        }
+        // The follower may lag (a new registration or an extension): ask the chain once
+        // (rate-limited like any lookup a request causes). Written only if the follower did
+        // not write meanwhile.
+        if let Ok(Some(status)) = self.request_status(id).await
+            && status.is_live(epoch)
+        {
+            let mut fresh = entry.clone();
+            fresh.set_status(&status, epoch);
+            let (store, id, seen) = (self.store.clone(), *id, entry.rev);
+            let kept =
+                blocking(move || store.put_blob_if_unchanged(&id, Some(seen), fresh)).await?;
+            if let Some(kept) = kept
+                && Liveness::of(&kept).is_live(epoch)
             {
-                let (store, id) = (self.store.clone(), *id);
-                return blocking(move || store.merge_blob(&id, &BlobEntry::from_record(&record)))
-                    .await;
+                return Ok(kept);
             }
-            return Err(ApiError::Gone {
+        }
+        Err(ApiError::Gone {
+            id: *id,
+            reason: Liveness::of(&entry).gone_reason(epoch),
+        })
+    }
+
+    /// Registration `registration_id` of blob `id`, if it lives at `view`'s epoch: from the
+    /// blob's entry, else from the chain (rate-limited, "no such registration" cached). Fails
+    /// with [`ApiError::NotRegistered`] (blob or registration unknown),
+    /// [`ApiError::RegistrationMismatch`] (it is another blob's) or
+    /// [`ApiError::RegistrationGone`] (deleted, expired or the blob invalid).
+    pub async fn live_registration(
+        &self,
+        view: &EpochView,
+        id: &BlobId,
+        registration_id: u64,
+    ) -> Result<KnownRegistration, ApiError> {
+        let entry = self.blob_entry(id).await?;
+        let epoch = view.epoch();
+        let gone = |reason| ApiError::RegistrationGone {
+            id: *id,
+            registration_id,
+            reason,
+        };
+        if let Some(k) = entry.known(registration_id) {
+            return if registration_is_live(&entry, k, epoch) {
+                Ok(*k)
+            } else if entry.invalid {
+                Err(gone("invalid"))
+            } else {
+                Err(gone("expired"))
+            };
+        }
+        let record = self
+            .request_registration(registration_id)
+            .await?
+            .ok_or(ApiError::UnknownRegistration(registration_id))?;
+        if record.blob_id != *id {
+            return Err(ApiError::RegistrationMismatch {
                 id: *id,
-                reason: gone_reason(&entry, epoch),
+                registration_id,
+                actual: record.blob_id,
             });
         }
-        Ok(entry)
+        if !record.is_live(epoch) {
+            return Err(gone(if record.invalid {
+                "invalid"
+            } else if record.state == RegistrationState::Deleted {
+                "deleted"
+            } else {
+                "expired"
+            }));
+        }
+        let known = KnownRegistration {
+            id: registration_id,
+            deletable: record.deletable,
+            certified: record.state == RegistrationState::Certified,
+            end_epoch: record.end_epoch,
+        };
+        // Remember it (unless the follower wrote meanwhile: its view is newer).
+        let (store, id, seen) = (self.store.clone(), *id, entry.rev);
+        blocking(move || {
+            store.modify_blob(
+                &id,
+                Box::new(move |old| {
+                    let old = old.filter(|o| o.rev == seen)?;
+                    let mut e = old.clone();
+                    e.merge_registration(&record, epoch);
+                    Some(e)
+                }),
+            )
+        })
+        .await?;
+        Ok(known)
     }
 
     /// Stores an upload's metadata or sliver, if the blob still accepts writes: checked in
@@ -453,11 +581,5 @@ pub async fn blocking<T: Send + 'static>(
 
 /// Why a blob no longer accepts data.
 pub fn gone_reason(entry: &BlobEntry, epoch: u32) -> &'static str {
-    match entry.state {
-        BlobState::Deleted => "deleted",
-        BlobState::Invalid => "invalid",
-        BlobState::None => "not registered",
-        _ if epoch >= entry.end_epoch => "expired",
-        _ => "unavailable",
-    }
+    Liveness::of(entry).gone_reason(epoch)
 }

@@ -14,15 +14,72 @@
 
 use std::{path::Path, sync::Arc};
 
-use floe_chain::BlobState;
+use floe_chain::{BlobStatusRecord, FloeEvent, RegistrationRecord, RegistrationState};
 use floe_core::{encoding::SliverKind, ids::BlobId};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
-const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs");
+// `blobs2`: entries of the registration model (the single-registration `blobs` table of
+// older databases is ignored).
+const BLOBS: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("blobs2");
 const METADATA: TableDefinition<'_, &[u8; 32], &[u8]> = TableDefinition::new("metadata");
 const SLIVERS: TableDefinition<'_, &[u8; 35], &[u8]> = TableDefinition::new("slivers");
 const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+// `followed`: last block of each applied follower batch -> its hash ‖ first block (u64 BE) ‖
+// the blob ids the batch touched; the most recent [`FOLLOWED_WINDOW`] batches.
+const FOLLOWED: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("followed");
+
+/// Follower batches remembered for reorg detection (each names its last block's hash).
+pub const FOLLOWED_WINDOW: usize = 256;
+
+/// One applied follower batch, as remembered for undoing it after a reorg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedBatch {
+    /// Its first block.
+    pub from: u64,
+    /// Its last block.
+    pub to: u64,
+    /// The hash of its last block when it was applied.
+    pub hash: [u8; 32],
+    /// The blobs its events touched.
+    pub touched: Vec<BlobId>,
+}
+
+impl FollowedBatch {
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(40 + 32 * self.touched.len());
+        v.extend_from_slice(&self.hash);
+        v.extend_from_slice(&self.from.to_be_bytes());
+        for id in &self.touched {
+            v.extend_from_slice(&id.0);
+        }
+        v
+    }
+
+    fn decode(to: u64, v: &[u8]) -> Result<Self, StoreError> {
+        if v.len() < 40 || !(v.len() - 40).is_multiple_of(32) {
+            return Err(StoreError::Corrupt(format!("followed batch at block {to}")));
+        }
+        let mut hash = [0; 32];
+        hash.copy_from_slice(&v[..32]);
+        let mut from = [0; 8];
+        from.copy_from_slice(&v[32..40]);
+        let touched = v[40..]
+            .chunks_exact(32)
+            .map(|c| {
+                let mut id = [0; 32];
+                id.copy_from_slice(c);
+                BlobId(id)
+            })
+            .collect();
+        Ok(FollowedBatch {
+            from: u64::from_be_bytes(from),
+            to,
+            hash,
+            touched,
+        })
+    }
+}
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -66,59 +123,207 @@ db_err!(
     redb::CommitError
 );
 
-/// What the node knows of a blob's registration.
+/// Most registrations of one blob id an entry keeps individually (the rest are summed up in
+/// the chain's aggregates and looked up on-chain when named).
+pub const MAX_KNOWN_REGISTRATIONS: usize = 16;
+
+/// A registration of a blob the node keeps individually: what it signs for and certifies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownRegistration {
+    /// The registration's id.
+    pub id: u64,
+    /// Its deletable flag (signed into confirmations).
+    pub deletable: bool,
+    /// Certified on-chain.
+    pub certified: bool,
+    /// First epoch it no longer covers.
+    pub end_epoch: u32,
+}
+
+/// What the node knows of a blob id: the chain's aggregates over all its registrations
+/// (`blobStatus`, which decide liveness) and a bounded set of its registrations not deleted
+/// (from events and lookups; pending ones are what the certify service works on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobEntry {
-    /// State on-chain.
-    pub state: BlobState,
     /// Unencoded size.
     pub size: u64,
-    /// Deletable by its owner.
-    pub deletable: bool,
-    /// Epoch of registration.
-    pub registered_epoch: u32,
-    /// First epoch no longer covered.
+    /// The blob id is invalid (final).
+    pub invalid: bool,
+    /// Registrations not deleted (expired ones included), as the chain last said.
+    pub registrations: u32,
+    /// Max end epoch over registrations not deleted.
     pub end_epoch: u32,
+    /// Max end epoch over certified registrations not deleted.
+    pub certified_end_epoch: u32,
+    /// Registrations not deleted the node keeps individually, by id, at most
+    /// [`MAX_KNOWN_REGISTRATIONS`].
+    pub known: Vec<KnownRegistration>,
     /// The blob's data was garbage-collected (it is not checked again until the chain
-    /// reports a new registration or an extension).
+    /// reports it live again, i.e. a new registration).
     #[serde(default)]
     pub collected: bool,
+    /// Bumped by every write from the event follower: a handler that read the chain writes
+    /// its answer only if the entry did not change meanwhile (so a delayed older answer never
+    /// replaces a newer one).
+    #[serde(default)]
+    pub rev: u64,
 }
 
 impl BlobEntry {
-    /// Registered or certified, and not expired at `epoch` (see [`crate::liveness`]).
+    /// The entry for a blob status read from the chain (no registrations known individually).
+    pub fn from_status(s: &BlobStatusRecord) -> Self {
+        let mut e = BlobEntry::default();
+        e.set_status(s, 0);
+        e.collected = false;
+        e
+    }
+
+    /// Some registration lives at `epoch` (see [`crate::liveness`]).
     pub fn is_live(&self, epoch: u32) -> bool {
         crate::liveness::Liveness::of(self).is_live(epoch)
     }
 
-    /// How recent the registration this entry describes is: a later registration, then a
-    /// later state of it (registered < certified < deleted), then a later end epoch; invalid
-    /// is final. Entries read from the chain at different times are merged by this order, so
-    /// a delayed write of an older answer never replaces a newer one.
-    pub fn version(&self) -> (bool, u32, u8, u32) {
-        let rank = match self.state {
-            BlobState::None => 0,
-            BlobState::Registered => 1,
-            BlobState::Certified => 2,
-            BlobState::Deleted => 3,
-            BlobState::Invalid => 4,
-        };
-        (
-            self.state == BlobState::Invalid,
-            self.registered_epoch,
-            rank,
-            self.end_epoch,
-        )
+    /// Takes the chain's aggregates; an entry the chain says is live at `epoch` is no longer
+    /// collected (its data will be uploaded or recovered again).
+    pub fn set_status(&mut self, s: &BlobStatusRecord, epoch: u32) {
+        if s.is_known() {
+            self.size = s.size;
+        }
+        self.invalid = s.invalid;
+        self.registrations = s.registrations;
+        self.end_epoch = s.end_epoch;
+        self.certified_end_epoch = s.certified_end_epoch;
+        if s.invalid || s.registrations == 0 {
+            self.known.clear();
+        }
+        if s.is_live(epoch) {
+            self.collected = false;
+        }
+    }
+
+    /// The registration `id`, if kept individually.
+    pub fn known(&self, id: u64) -> Option<&KnownRegistration> {
+        self.known.iter().find(|r| r.id == id)
+    }
+
+    /// Registrations kept individually that are uncertified and unexpired at `epoch`.
+    pub fn pending(&self, epoch: u32) -> impl Iterator<Item = &KnownRegistration> {
+        let invalid = self.invalid;
+        self.known
+            .iter()
+            .filter(move |r| !invalid && !r.certified && epoch < r.end_epoch)
+    }
+
+    /// Forgets registrations expired at `epoch`.
+    pub fn prune(&mut self, epoch: u32) {
+        self.known.retain(|r| epoch < r.end_epoch);
+    }
+
+    /// Adds or updates a registration (never un-certifies it, never shortens it), keeping at
+    /// most [`MAX_KNOWN_REGISTRATIONS`]: over the cap the certified one ending first is
+    /// dropped, or, if all are pending, the newest (it can still be named and looked up).
+    pub fn upsert(&mut self, r: KnownRegistration) {
+        if self.invalid {
+            return;
+        }
+        match self.known.iter_mut().find(|k| k.id == r.id) {
+            Some(k) => {
+                k.certified |= r.certified;
+                k.end_epoch = k.end_epoch.max(r.end_epoch);
+                k.deletable = r.deletable;
+            }
+            None => {
+                self.known.push(r);
+                self.known.sort_by_key(|k| k.id);
+            }
+        }
+        if self.known.len() > MAX_KNOWN_REGISTRATIONS {
+            let drop = self
+                .known
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| k.certified)
+                .min_by_key(|(_, k)| k.end_epoch)
+                .map_or(self.known.len() - 1, |(i, _)| i);
+            self.known.remove(drop);
+        }
+    }
+
+    /// Applies a registry event about this blob (others are ignored).
+    pub fn apply_event(&mut self, event: &FloeEvent) {
+        match event {
+            FloeEvent::BlobRegistered {
+                registration_id,
+                size,
+                deletable,
+                end_epoch,
+                ..
+            } => {
+                self.size = *size;
+                self.upsert(KnownRegistration {
+                    id: *registration_id,
+                    deletable: *deletable,
+                    certified: false,
+                    end_epoch: *end_epoch,
+                });
+            }
+            FloeEvent::BlobCertified {
+                registration_id,
+                end_epoch,
+                deletable,
+                ..
+            } => self.upsert(KnownRegistration {
+                id: *registration_id,
+                deletable: *deletable,
+                certified: true,
+                end_epoch: *end_epoch,
+            }),
+            FloeEvent::BlobExtended {
+                registration_id,
+                end_epoch,
+                ..
+            } => {
+                if let Some(k) = self.known.iter_mut().find(|k| k.id == *registration_id) {
+                    k.end_epoch = k.end_epoch.max(*end_epoch);
+                }
+            }
+            FloeEvent::BlobDeleted {
+                registration_id, ..
+            } => self.known.retain(|k| k.id != *registration_id),
+            FloeEvent::BlobInvalidated { .. } => {
+                self.invalid = true;
+                self.known.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes what the chain says of one of this blob's registrations (a lookup): a live one is
+    /// kept, a deleted or vanished one forgotten.
+    pub fn merge_registration(&mut self, r: &RegistrationRecord, epoch: u32) {
+        if r.invalid {
+            self.invalid = true;
+            self.known.clear();
+        } else if r.is_live(epoch) {
+            self.upsert(KnownRegistration {
+                id: r.registration_id,
+                deletable: r.deletable,
+                certified: r.state == RegistrationState::Certified,
+                end_epoch: r.end_epoch,
+            });
+        } else if matches!(
+            r.state,
+            RegistrationState::Deleted | RegistrationState::None
+        ) {
+            let id = r.registration_id;
+            self.known.retain(|k| k.id != id);
+        }
     }
 }
 
-/// The entry to keep of `old` (stored) and `new` (just read from the chain).
-fn merged(old: Option<BlobEntry>, new: BlobEntry) -> BlobEntry {
-    match old {
-        Some(old) if old.version() >= new.version() => old,
-        _ => new,
-    }
-}
+/// A read-modify-write of one blob entry inside a store transaction: gets the stored entry
+/// (if any), returns the entry to store (`None`: leave it as it is).
+pub type Modify = Box<dyn FnOnce(Option<&BlobEntry>) -> Option<BlobEntry> + Send>;
 
 /// The node's database. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -234,12 +439,9 @@ fn commit_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<(), StoreErro
                 let refused = match entry {
                     None => Some("not registered"),
                     Some(e) if e.collected => Some("garbage-collected"),
+                    Some(e) if e.invalid => Some("invalid"),
                     Some(e) if !crate::liveness::Liveness::of(&e).accepts_writes() => {
-                        Some(if e.state == BlobState::Invalid {
-                            "invalid"
-                        } else {
-                            "deleted"
-                        })
+                        Some("deleted")
                     }
                     Some(_) => None,
                 };
@@ -292,6 +494,8 @@ impl Store {
             txn.open_table(SLIVERS)
                 .map_err(|e| open_err(e.to_string()))?;
             txn.open_table(META).map_err(|e| open_err(e.to_string()))?;
+            txn.open_table(FOLLOWED)
+                .map_err(|e| open_err(e.to_string()))?;
         }
         txn.commit().map_err(|e| open_err(e.to_string()))?;
         let db = Arc::new(db);
@@ -356,24 +560,25 @@ impl Store {
         Ok(out)
     }
 
-    /// Merges blob entries read from the chain (by [`BlobEntry::version`]) and writes the
-    /// event cursor (if given), in one read-modify-write transaction.
+    /// Read-modify-writes blob entries and writes the event cursor (if given), in one
+    /// transaction.
     pub fn apply(
         &self,
-        entries: &[(BlobId, BlobEntry)],
+        updates: Vec<(BlobId, Modify)>,
         cursor: Option<u64>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
             let mut t = txn.open_table(BLOBS)?;
-            for (id, e) in entries {
+            for (id, modify) in updates {
                 let old = match t.get(&id.0)? {
                     Some(v) => Some(decode_entry(v.value())?),
                     None => None,
                 };
-                let keep = merged(old, *e);
-                if Some(keep) != old {
-                    t.insert(&id.0, encode_entry(&keep)?.as_slice())?;
+                if let Some(new) = modify(old.as_ref())
+                    && Some(&new) != old.as_ref()
+                {
+                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
                 }
             }
             if let Some(c) = cursor {
@@ -384,10 +589,114 @@ impl Store {
         Ok(())
     }
 
-    /// Merges one blob entry read from the chain; returns the entry kept.
-    pub fn merge_blob(&self, id: &BlobId, entry: &BlobEntry) -> Result<BlobEntry, StoreError> {
-        self.apply(&[(*id, *entry)], None)?;
-        Ok(self.blob(id)?.unwrap_or(*entry))
+    /// Applies a follower batch: its blob updates, the cursor (`batch.to + 1`) and the batch
+    /// itself (for reorg detection), dropping batches older than [`FOLLOWED_WINDOW`], in one
+    /// transaction.
+    pub fn apply_batch(
+        &self,
+        updates: Vec<(BlobId, Modify)>,
+        batch: &FollowedBatch,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut t = txn.open_table(BLOBS)?;
+            for (id, modify) in updates {
+                let old = match t.get(&id.0)? {
+                    Some(v) => Some(decode_entry(v.value())?),
+                    None => None,
+                };
+                if let Some(new) = modify(old.as_ref())
+                    && Some(&new) != old.as_ref()
+                {
+                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
+                }
+            }
+            txn.open_table(META)?.insert("cursor", batch.to + 1)?;
+            let mut f = txn.open_table(FOLLOWED)?;
+            f.insert(batch.to, batch.encode().as_slice())?;
+            let len = f.len()? as usize;
+            if len > FOLLOWED_WINDOW {
+                let cut = f
+                    .iter()?
+                    .nth(len - FOLLOWED_WINDOW)
+                    .transpose()?
+                    .map(|(k, _)| k.value());
+                if let Some(cut) = cut {
+                    f.retain_in(..cut, |_, _| false)?;
+                }
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The remembered follower batches, newest first.
+    pub fn followed(&self) -> Result<Vec<FollowedBatch>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let t = txn.open_table(FOLLOWED)?;
+        let mut out = Vec::new();
+        for item in t.iter()?.rev() {
+            let (k, v) = item?;
+            out.push(FollowedBatch::decode(k.value(), v.value())?);
+        }
+        Ok(out)
+    }
+
+    /// Forgets the batches after block `fork` and moves the cursor back to `cursor`, in one
+    /// transaction (undoing a reorg; the caller re-derives the touched blobs).
+    pub fn rewind(&self, fork: u64, cursor: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            txn.open_table(FOLLOWED)?
+                .retain_in((fork + 1).., |_, _| false)?;
+            txn.open_table(META)?.insert("cursor", cursor)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Deletes a blob's entry, metadata and slivers in one transaction (its registration
+    /// vanished in a reorg: the node knows nothing of it any more).
+    pub fn forget_blob(&self, id: &BlobId) -> Result<usize, StoreError> {
+        let (lo, hi) = sliver_range(id);
+        let txn = self.db.begin_write()?;
+        let mut removed = 0;
+        {
+            txn.open_table(METADATA)?.remove(&id.0)?;
+            txn.open_table(SLIVERS)?
+                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
+                    removed += 1;
+                    false
+                })?;
+            txn.open_table(BLOBS)?.remove(&id.0)?;
+        }
+        txn.commit()?;
+        Ok(removed)
+    }
+
+    /// Read-modify-writes one blob entry; returns the entry stored afterwards.
+    pub fn modify_blob(
+        &self,
+        id: &BlobId,
+        modify: Modify,
+    ) -> Result<Option<BlobEntry>, StoreError> {
+        self.apply(vec![(*id, modify)], None)?;
+        self.blob(id)
+    }
+
+    /// Writes an entry built from a chain answer read when the stored entry was `seen` (its
+    /// `rev`, `None` if there was none), only if it is still so; returns the entry stored
+    /// afterwards (the newer one if the follower wrote meanwhile).
+    pub fn put_blob_if_unchanged(
+        &self,
+        id: &BlobId,
+        seen: Option<u64>,
+        entry: BlobEntry,
+    ) -> Result<Option<BlobEntry>, StoreError> {
+        self.modify_blob(
+            id,
+            Box::new(move |old| (old.map(|o| o.rev) == seen).then_some(entry)),
+        )
     }
 
     /// Replaces one blob entry unconditionally (tests, and undoing a reorg).
@@ -542,14 +851,12 @@ fn encode_entry(entry: &BlobEntry) -> Result<Vec<u8>, StoreError> {
 mod tests {
     use super::*;
 
-    fn entry(state: BlobState) -> BlobEntry {
+    fn entry(registrations: u32) -> BlobEntry {
         BlobEntry {
-            state,
             size: 10,
-            deletable: true,
-            registered_epoch: 1,
+            registrations,
             end_epoch: 5,
-            collected: false,
+            ..BlobEntry::default()
         }
     }
 
@@ -560,7 +867,7 @@ mod tests {
         let id = BlobId([7; 32]);
         {
             let s = Store::open(&dir).unwrap();
-            s.apply(&[(id, entry(BlobState::Registered))], Some(42))
+            s.apply(vec![(id, Box::new(|_| Some(entry(1))))], Some(42))
                 .unwrap();
             s.put_metadata(&id, b"meta").unwrap();
             s.put_sliver(&id, 3, SliverKind::Primary, b"p3").unwrap();
@@ -571,7 +878,7 @@ mod tests {
         }
         let s = Store::open(&dir).unwrap();
         assert_eq!(s.cursor().unwrap(), Some(42));
-        assert_eq!(s.blob(&id).unwrap(), Some(entry(BlobState::Registered)));
+        assert_eq!(s.blob(&id).unwrap(), Some(entry(1)));
         assert_eq!(s.metadata(&id).unwrap().as_deref(), Some(&b"meta"[..]));
         assert_eq!(
             s.sliver(&id, 3, SliverKind::Secondary).unwrap().as_deref(),
@@ -606,7 +913,7 @@ mod tests {
         let s = Store::open(&dir).unwrap();
         let id = BlobId([5; 32]);
         let neighbour = BlobId([6; 32]);
-        s.put_blob(&id, &entry(BlobState::Deleted)).unwrap();
+        s.put_blob(&id, &entry(0)).unwrap();
         s.put_metadata(&id, b"meta").unwrap();
         assert!(s.has_metadata(&id).unwrap());
         for pair in [0, 7, u16::MAX] {
@@ -626,8 +933,148 @@ mod tests {
         s.put_sliver(&id, 2, SliverKind::Primary, b"y").unwrap();
         assert_eq!(s.remove_data(&id).unwrap(), 1);
         // A fresh entry (the follower saw a new registration) is no longer collected.
-        s.put_blob(&id, &entry(BlobState::Registered)).unwrap();
+        s.put_blob(&id, &entry(1)).unwrap();
         assert!(!s.blob(&id).unwrap().unwrap().collected);
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn registered(id: u64, end_epoch: u32) -> FloeEvent {
+        FloeEvent::BlobRegistered {
+            registration_id: id,
+            blob_id: BlobId([1; 32]),
+            owner: floe_chain::alloy::primitives::Address::ZERO,
+            size: 10,
+            encoding_type: 1,
+            deletable: id.is_multiple_of(2),
+            epoch: 1,
+            end_epoch,
+            storage_id: floe_chain::alloy::primitives::U256::from(id),
+            root: [0; 32],
+        }
+    }
+
+    #[test]
+    fn registration_events_keep_a_bounded_set_and_pending_ones() {
+        let mut e = BlobEntry::default();
+        e.apply_event(&registered(1, 5));
+        e.apply_event(&registered(2, 9));
+        e.apply_event(&FloeEvent::BlobCertified {
+            registration_id: 1,
+            blob_id: BlobId([1; 32]),
+            epoch: 2,
+            end_epoch: 5,
+            deletable: false,
+        });
+        let pending: Vec<u64> = e.pending(2).map(|r| r.id).collect();
+        assert_eq!(pending, vec![2]);
+        e.apply_event(&FloeEvent::BlobExtended {
+            registration_id: 2,
+            blob_id: BlobId([1; 32]),
+            end_epoch: 12,
+        });
+        assert_eq!(e.known(2).unwrap().end_epoch, 12);
+        assert!(e.known(2).unwrap().deletable);
+        e.apply_event(&FloeEvent::BlobDeleted {
+            registration_id: 2,
+            blob_id: BlobId([1; 32]),
+            epoch: 3,
+        });
+        assert_eq!(e.known(2), None);
+        assert!(e.known(1).unwrap().certified);
+        // Pending registrations beyond the cap: the set stays bounded, a certified one goes
+        // first, then the newest pending ones are not kept.
+        for id in 10..(10 + 2 * MAX_KNOWN_REGISTRATIONS as u64) {
+            e.apply_event(&registered(id, 20));
+        }
+        assert_eq!(e.known.len(), MAX_KNOWN_REGISTRATIONS);
+        assert_eq!(e.known(1), None);
+        assert_eq!(e.known[0].id, 10);
+        assert_eq!(
+            e.known.last().unwrap().id,
+            10 + MAX_KNOWN_REGISTRATIONS as u64 - 1
+        );
+        // Expired ones are pruned; invalidity forgets them all.
+        e.prune(20);
+        assert!(e.known.is_empty());
+        e.apply_event(&registered(99, 30));
+        e.apply_event(&FloeEvent::BlobInvalidated {
+            blob_id: BlobId([1; 32]),
+            epoch: 4,
+        });
+        assert!(e.invalid && e.known.is_empty());
+        e.apply_event(&registered(100, 30));
+        assert!(e.known.is_empty());
+    }
+
+    #[test]
+    fn a_handler_write_loses_to_a_follower_write_in_between() {
+        let dir = std::env::temp_dir().join(format!("floe-node-cas-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let id = BlobId([4; 32]);
+        // A handler saw no entry and asks the chain; an answer for an absent entry lands.
+        let first = s.put_blob_if_unchanged(&id, None, entry(1)).unwrap();
+        assert_eq!(first, Some(entry(1)));
+        // The follower writes (rev 1): the registration was deleted.
+        s.apply(
+            vec![(
+                id,
+                Box::new(|old| {
+                    let mut e = old.cloned().unwrap_or_default();
+                    e.registrations = 0;
+                    e.rev += 1;
+                    Some(e)
+                }),
+            )],
+            None,
+        )
+        .unwrap();
+        // A delayed handler answer read at rev 0 (live) does not bring it back.
+        let kept = s
+            .put_blob_if_unchanged(&id, Some(0), entry(1))
+            .unwrap()
+            .unwrap();
+        assert_eq!((kept.registrations, kept.rev), (0, 1));
+        // One read at rev 1 is written.
+        let mut fresh = entry(2);
+        fresh.rev = 1;
+        assert_eq!(
+            s.put_blob_if_unchanged(&id, Some(1), fresh.clone())
+                .unwrap(),
+            Some(fresh)
+        );
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn followed_batches_are_a_bounded_window_and_rewind_drops_the_undone_ones() {
+        let dir = std::env::temp_dir().join(format!("floe-node-followed-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let total = FOLLOWED_WINDOW as u64 + 10;
+        for to in 1..=total {
+            let batch = FollowedBatch {
+                from: to,
+                to,
+                hash: [to as u8; 32],
+                touched: vec![BlobId([to as u8; 32]); (to % 3) as usize],
+            };
+            s.apply_batch(vec![], &batch).unwrap();
+        }
+        let f = s.followed().unwrap();
+        assert_eq!(f.len(), FOLLOWED_WINDOW);
+        assert_eq!((f[0].to, f.last().unwrap().to), (total, 11));
+        assert_eq!(
+            f[0].touched,
+            vec![BlobId([total as u8; 32]); (total % 3) as usize]
+        );
+        assert_eq!(s.cursor().unwrap(), Some(total + 1));
+        s.rewind(100, 101).unwrap();
+        let f = s.followed().unwrap();
+        assert_eq!(f[0].to, 100);
+        assert_eq!(s.cursor().unwrap(), Some(101));
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashSet},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -13,14 +13,14 @@ use axum::{
     http::{Method, Request, StatusCode},
 };
 use floe_chain::{
-    BlobRecord, BlobState, ChainError, Committee, Member,
+    BlobStatusRecord, ChainError, Committee, Member, RegistrationRecord, RegistrationState,
     alloy::primitives::{Address, U256},
 };
 use floe_core::{
     bls::{SecretKey, Signature},
     encoding::{EncodedBlob, EncodingConfig, SliverKind},
     ids::BlobId,
-    messages::certify_message,
+    messages::{CertifyEntry, certify_message},
     metadata::BlobMetadata,
     recovery::RecoverySymbol,
     wire::Wire,
@@ -35,39 +35,90 @@ const N: u16 = 10;
 const EPOCH: u32 = 3;
 const CHAIN_ID: u64 = 31337;
 
+/// Plays the registry: registrations by id, and blob status computed from them as the
+/// contract does (maxima over registrations not deleted).
 #[derive(Default)]
-struct FakeRegistry(
-    Mutex<HashMap<BlobId, BlobRecord>>,
-    std::sync::atomic::AtomicU64,
-);
+struct FakeRegistry {
+    registrations: Mutex<BTreeMap<u64, RegistrationRecord>>,
+    invalid: Mutex<HashSet<BlobId>>,
+    calls: std::sync::atomic::AtomicU64,
+}
 
 impl FakeRegistry {
     fn calls(&self) -> u64 {
-        self.1.load(std::sync::atomic::Ordering::SeqCst)
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn status(&self, id: BlobId) -> BlobStatusRecord {
+        let regs = self.registrations.lock().unwrap();
+        let of: Vec<&RegistrationRecord> = regs.values().filter(|r| r.blob_id == id).collect();
+        let alive: Vec<&&RegistrationRecord> = of
+            .iter()
+            .filter(|r| r.state != RegistrationState::Deleted)
+            .collect();
+        let max = |f: &dyn Fn(&RegistrationRecord) -> bool| {
+            alive
+                .iter()
+                .filter(|r| f(r))
+                .map(|r| r.end_epoch)
+                .max()
+                .unwrap_or(0)
+        };
+        BlobStatusRecord {
+            blob_id: id,
+            invalid: self.invalid.lock().unwrap().contains(&id),
+            size: of.first().map_or(0, |r| r.size),
+            encoding_type: of.first().map_or(0, |r| r.encoding_type),
+            root: of.first().map_or([0; 32], |r| r.root),
+            registrations: alive.len() as u32,
+            first_registration_id: of.first().map_or(0, |r| r.registration_id),
+            end_epoch: max(&|_| true),
+            permanent_end_epoch: max(&|r| !r.deletable),
+            certified_end_epoch: max(&|r| r.state == RegistrationState::Certified),
+            permanent_certified_end_epoch: max(&|r| {
+                !r.deletable && r.state == RegistrationState::Certified
+            }),
+        }
     }
 }
 
 impl BlobSource for FakeRegistry {
-    fn blob(&self, id: BlobId) -> BoxFuture<'static, Result<BlobRecord, ChainError>> {
-        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn blob_status(&self, id: BlobId) -> BoxFuture<'static, Result<BlobStatusRecord, ChainError>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let r = self.status(id);
+        Box::pin(async move { Ok(r) })
+    }
+
+    fn registration(
+        &self,
+        registration_id: u64,
+    ) -> BoxFuture<'static, Result<RegistrationRecord, ChainError>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let invalid = self.invalid.lock().unwrap().clone();
         let r = self
-            .0
+            .registrations
             .lock()
             .unwrap()
-            .get(&id)
+            .get(&registration_id)
             .cloned()
-            .unwrap_or(BlobRecord {
-                blob_id: id,
+            .map(|mut r| {
+                r.invalid = invalid.contains(&r.blob_id);
+                r
+            })
+            .unwrap_or(RegistrationRecord {
+                registration_id: 0,
+                blob_id: BlobId([0; 32]),
                 owner: Address::ZERO,
                 size: 0,
                 encoding_type: 0,
                 deletable: false,
-                state: BlobState::None,
+                state: RegistrationState::None,
                 registered_epoch: 0,
                 certified_epoch: 0,
                 end_epoch: 0,
                 storage_id: U256::ZERO,
                 root: [0; 32],
+                invalid: false,
             });
         Box::pin(async move { Ok(r) })
     }
@@ -157,23 +208,66 @@ fn encode(len: usize, seed: u8) -> EncodedBlob {
 }
 
 impl Harness {
-    fn register(&self, blob: &EncodedBlob, state: BlobState, end_epoch: u32) {
-        self.registry.0.lock().unwrap().insert(
-            blob.blob_id,
-            BlobRecord {
+    /// Registers `blob` (deletable) in `state`; returns the registration id.
+    fn register(&self, blob: &EncodedBlob, state: RegistrationState, end_epoch: u32) -> u64 {
+        self.register_with(blob, state, end_epoch, true)
+    }
+
+    fn register_with(
+        &self,
+        blob: &EncodedBlob,
+        state: RegistrationState,
+        end_epoch: u32,
+        deletable: bool,
+    ) -> u64 {
+        let mut regs = self.registry.registrations.lock().unwrap();
+        let id = regs.keys().last().map_or(1, |k| k + 1);
+        regs.insert(
+            id,
+            RegistrationRecord {
+                registration_id: id,
                 blob_id: blob.blob_id,
-                owner: Address::repeat_byte(1),
+                owner: Address::repeat_byte(id as u8),
                 size: blob.metadata.unencoded_length,
                 encoding_type: 1,
-                deletable: true,
+                deletable,
                 state,
                 registered_epoch: 1,
                 certified_epoch: 0,
                 end_epoch,
-                storage_id: U256::from(1),
+                storage_id: U256::from(id),
                 root: blob.metadata.root(),
+                invalid: false,
             },
         );
+        id
+    }
+
+    fn set_state(&self, registration_id: u64, state: RegistrationState) {
+        self.registry
+            .registrations
+            .lock()
+            .unwrap()
+            .get_mut(&registration_id)
+            .unwrap()
+            .state = state;
+    }
+
+    fn invalidate(&self, blob: &EncodedBlob) {
+        self.registry.invalid.lock().unwrap().insert(blob.blob_id);
+    }
+
+    fn confirmation_uri(blob: &EncodedBlob, registration_id: u64) -> String {
+        floe_core::protocol::routes::confirmation(&blob.blob_id, registration_id)
+    }
+
+    async fn upload_all(&self, blob: &EncodedBlob) {
+        assert_eq!(self.put_metadata(blob).await.0, StatusCode::OK);
+        for p in self.my_pairs(blob) {
+            for kind in [SliverKind::Primary, SliverKind::Secondary] {
+                assert_eq!(self.put_sliver(blob, p, kind).await.0, StatusCode::OK);
+            }
+        }
     }
 
     async fn call(&self, method: Method, uri: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
@@ -240,7 +334,7 @@ fn code(body: &[u8]) -> String {
 async fn metadata_is_stored_and_served() {
     let h = harness("meta-ok", default_limits());
     let blob = encode(1000, 1);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let (status, _) = h.put_metadata(&blob).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = h
@@ -279,7 +373,7 @@ async fn metadata_that_does_not_hash_to_the_id_is_rejected() {
     let h = harness("meta-mismatch", default_limits());
     let blob = encode(1000, 3);
     let other = encode(1000, 4);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let (status, body) = h
         .call(
             Method::PUT,
@@ -298,7 +392,7 @@ async fn metadata_that_does_not_hash_to_the_id_is_rejected() {
 async fn malformed_requests_are_bad_requests() {
     let h = harness("bad", default_limits());
     let blob = encode(100, 5);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let id = blob.blob_id;
     let cases = [
         (
@@ -343,7 +437,7 @@ async fn oversize_bodies_are_rejected_with_413() {
     };
     let h = harness("oversize", limits);
     let blob = encode(1000, 6);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let (status, body) = h.put_metadata(&blob).await;
     assert_eq!(
         (status, code(&body).as_str()),
@@ -371,7 +465,7 @@ async fn oversize_bodies_are_rejected_with_413() {
 async fn slivers_are_checked_against_metadata_and_shards() {
     let h = harness("slivers", default_limits());
     let blob = encode(5000, 7);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let mine = h.my_pairs(&blob)[0];
 
     // Before the metadata: 409.
@@ -437,28 +531,39 @@ async fn slivers_are_checked_against_metadata_and_shards() {
 #[tokio::test]
 async fn deleted_invalid_and_expired_blobs_accept_nothing() {
     let h = harness("gone", default_limits());
-    for (seed, state, end) in [
-        (8, BlobState::Deleted, 10),
-        (9, BlobState::Invalid, 10),
-        (10, BlobState::Certified, EPOCH),
-    ] {
+    for (seed, what) in [(8, "deleted"), (9, "invalid"), (10, "expired")] {
         let blob = encode(100, seed);
-        h.register(&blob, state, end);
+        let (state, end) = if what == "expired" {
+            (RegistrationState::Certified, EPOCH)
+        } else {
+            (RegistrationState::Registered, 10)
+        };
+        let r = h.register(&blob, state, end);
+        match what {
+            "deleted" => h.set_state(r, RegistrationState::Deleted),
+            "invalid" => h.invalidate(&blob),
+            _ => {}
+        }
         let (status, body) = h.put_metadata(&blob).await;
         assert_eq!(
             (status, code(&body).as_str()),
             (StatusCode::GONE, "gone"),
-            "{state:?}"
+            "{what}"
         );
+        let msg = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(msg.contains(what), "{what}: {msg}");
         assert_eq!(h.state.store.metadata(&blob.blob_id).unwrap(), None);
-        let (status, _) = h
-            .call(
-                Method::GET,
-                &format!("/v1/blobs/{}/confirmation", blob.blob_id),
-                vec![],
-            )
+        let (status, body) = h
+            .call(Method::GET, &Harness::confirmation_uri(&blob, r), vec![])
             .await;
-        assert_eq!(status, StatusCode::GONE);
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (StatusCode::GONE, "gone"),
+            "{what}"
+        );
     }
 }
 
@@ -466,8 +571,8 @@ async fn deleted_invalid_and_expired_blobs_accept_nothing() {
 async fn confirmation_only_once_all_slivers_are_held() {
     let h = harness("confirm", default_limits());
     let blob = encode(3000, 11);
-    h.register(&blob, BlobState::Registered, 10);
-    let uri = format!("/v1/blobs/{}/confirmation", blob.blob_id);
+    let r = h.register(&blob, RegistrationState::Registered, 10);
+    let uri = Harness::confirmation_uri(&blob, r);
     let (status, body) = h.call(Method::GET, &uri, vec![]).await;
     assert_eq!(
         (status, code(&body).as_str()),
@@ -494,13 +599,20 @@ async fn confirmation_only_once_all_slivers_are_held() {
     let (status, body) = h.call(Method::GET, &uri, vec![]).await;
     assert_eq!(status, StatusCode::OK);
     let c: Confirmation = serde_json::from_slice(&body).unwrap();
-    assert_eq!(c.epoch, EPOCH);
+    assert_eq!(
+        (c.epoch, c.registration_id, c.deletable),
+        (EPOCH, Some(r), Some(true))
+    );
     let sig = Signature::from_hex(&c.signature).unwrap();
     let msg = certify_message(
         CHAIN_ID,
         registry_address().into_array(),
         EPOCH,
-        &[(blob.blob_id.0, true)],
+        &[CertifyEntry {
+            blob_id: blob.blob_id.0,
+            registration_id: r,
+            deletable: true,
+        }],
     );
     sig.verify(&h.key.public_key(), &msg).unwrap();
 
@@ -524,7 +636,7 @@ async fn confirmation_only_once_all_slivers_are_held() {
 async fn recovery_symbols_verify_against_the_metadata() {
     let h = harness("recovery", default_limits());
     let blob = encode(4000, 12);
-    h.register(&blob, BlobState::Certified, 10);
+    h.register(&blob, RegistrationState::Certified, 10);
     assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
     let p = h.my_pairs(&blob)[0];
     assert_eq!(
@@ -596,7 +708,7 @@ async fn health_and_metrics() {
 async fn batch_recovery_indices_are_deduplicated_and_bounded() {
     let h = harness("recovery-batch", default_limits());
     let blob = encode(4000, 13);
-    h.register(&blob, BlobState::Certified, 10);
+    h.register(&blob, RegistrationState::Certified, 10);
     assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
     let p = h.my_pairs(&blob)[0];
     assert_eq!(
@@ -654,7 +766,7 @@ async fn an_upload_holds_its_slot_while_its_body_streams_in() {
     };
     let h = harness_with("upload-slot", limits, 1);
     let blob = encode(1000, 14);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let wire = blob.metadata.to_wire();
 
     // A metadata upload whose body arrives in two parts; the second is held back.
@@ -706,28 +818,26 @@ async fn garbage_collection_asks_the_chain_before_deleting() {
     let stale = encode(500, 15);
     let deleted = encode(500, 16);
     let live = encode(500, 17);
-    let entry = |state, end_epoch| BlobEntry {
-        state,
+    let entry = |registrations, end_epoch, certified_end_epoch| BlobEntry {
         size: 500,
-        deletable: true,
-        registered_epoch: 1,
+        registrations,
         end_epoch,
-        collected: false,
+        certified_end_epoch,
+        ..BlobEntry::default()
     };
-    // The store thinks `stale` expired at this epoch, but it was extended on-chain since.
+    // The store thinks `stale` expired at this epoch, but another registration of it was
+    // made on-chain since (the follower is behind).
     store
-        .put_blob(&stale.blob_id, &entry(BlobState::Certified, EPOCH))
+        .put_blob(&stale.blob_id, &entry(1, EPOCH, EPOCH))
         .unwrap();
-    h.register(&stale, BlobState::Certified, EPOCH + 5);
-    // `deleted` is deleted both in the store and on-chain.
-    store
-        .put_blob(&deleted.blob_id, &entry(BlobState::Deleted, 10))
-        .unwrap();
-    h.register(&deleted, BlobState::Deleted, 10);
+    h.register(&stale, RegistrationState::Certified, EPOCH);
+    h.register(&stale, RegistrationState::Certified, EPOCH + 5);
+    // `deleted`: its only registration is deleted, in the store and on-chain.
+    store.put_blob(&deleted.blob_id, &entry(0, 10, 0)).unwrap();
+    let r = h.register(&deleted, RegistrationState::Registered, 10);
+    h.set_state(r, RegistrationState::Deleted);
     // `live` is live in the store: the chain is not asked, it is queued for recovery.
-    store
-        .put_blob(&live.blob_id, &entry(BlobState::Certified, 10))
-        .unwrap();
+    store.put_blob(&live.blob_id, &entry(1, 10, 10)).unwrap();
     for b in [&stale, &deleted, &live] {
         store.put_metadata(&b.blob_id, b"meta").unwrap();
         store
@@ -745,13 +855,19 @@ async fn garbage_collection_asks_the_chain_before_deleting() {
     let mut expected = vec![stale.blob_id, live.blob_id];
     expected.sort();
     assert_eq!(queued, expected);
+    assert_eq!(
+        h.registry.calls(),
+        2,
+        "only the two dead-looking entries are checked"
+    );
 
-    // The extended blob keeps its data and its entry is brought up to date.
+    // The blob with a newer registration keeps its data; its entry is brought up to date.
     assert_eq!(store.held_slivers(&stale.blob_id).unwrap().len(), 2);
     assert!(store.has_metadata(&stale.blob_id).unwrap());
+    let e = store.blob(&stale.blob_id).unwrap().unwrap();
     assert_eq!(
-        store.blob(&stale.blob_id).unwrap().unwrap().end_epoch,
-        EPOCH + 5
+        (e.registrations, e.end_epoch, e.certified_end_epoch),
+        (2, EPOCH + 5, EPOCH + 5)
     );
     // The deleted blob's data is gone and its entry marked collected.
     assert!(store.held_slivers(&deleted.blob_id).unwrap().is_empty());
@@ -780,14 +896,9 @@ async fn confirmation_and_status_use_one_epoch_view() {
     // nor claims the pairs of the old epoch.
     let h = harness("confirm-view", default_limits());
     let blob = encode(3000, 18);
-    h.register(&blob, BlobState::Registered, 10);
-    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
-    for p in h.my_pairs(&blob) {
-        for kind in [SliverKind::Primary, SliverKind::Secondary] {
-            assert_eq!(h.put_sliver(&blob, p, kind).await.0, StatusCode::OK);
-        }
-    }
-    let uri = format!("/v1/blobs/{}/confirmation", blob.blob_id);
+    let r = h.register(&blob, RegistrationState::Registered, 10);
+    h.upload_all(&blob).await;
+    let uri = Harness::confirmation_uri(&blob, r);
     assert_eq!(h.call(Method::GET, &uri, vec![]).await.0, StatusCode::OK);
     let old = h.state.view();
     let members = old.committee.members.clone();
@@ -821,7 +932,7 @@ async fn bodies_are_capped_at_the_exact_size_the_blob_allows() {
     // The configured caps (1 MiB) are far above what this 1000-byte blob can need.
     let h = harness("exact-caps", default_limits());
     let blob = encode(1000, 20);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let id = blob.blob_id;
     let mut meta = blob.metadata.to_wire();
     meta.push(0);
@@ -881,7 +992,7 @@ async fn bodies_are_capped_at_the_exact_size_the_blob_allows() {
 async fn extractor_rejections_unknown_routes_and_methods_answer_json() {
     let h = harness("rejections", default_limits());
     let blob = encode(100, 21);
-    h.register(&blob, BlobState::Certified, 10);
+    h.register(&blob, RegistrationState::Certified, 10);
     let id = blob.blob_id;
     for (method, uri, status, want) in [
         (
@@ -936,7 +1047,7 @@ async fn unknown_ids_are_looked_up_once_and_lookups_are_rate_limited() {
     };
     let h = harness("lookups", limits);
     let unknown = BlobId([0x42; 32]);
-    for path in ["status", "confirmation", "status"] {
+    for path in ["status", "registrations/1/confirmation", "status"] {
         let (status, body) = h
             .call(Method::GET, &format!("/v1/blobs/{unknown}/{path}"), vec![])
             .await;
@@ -980,7 +1091,7 @@ async fn unknown_ids_are_looked_up_once_and_lookups_are_rate_limited() {
 async fn an_upload_racing_garbage_collection_leaves_nothing_behind() {
     let h = harness("gc-race", default_limits());
     let blob = encode(500, 22);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
     // GC collected the blob between the handler's liveness check and its write: the write
     // transaction sees the collected entry and refuses.
@@ -1016,39 +1127,294 @@ async fn an_upload_racing_garbage_collection_leaves_nothing_behind() {
 #[tokio::test]
 async fn a_delayed_older_chain_answer_does_not_overwrite_a_newer_entry() {
     let h = harness("merge", default_limits());
-    let id = BlobId([0x77; 32]);
-    let registered = BlobEntry {
-        state: BlobState::Registered,
-        size: 10,
-        deletable: false,
-        registered_epoch: 2,
-        end_epoch: 6,
-        collected: false,
+    let blob = encode(300, 0x77);
+    let id = blob.blob_id;
+    let r = h.register(&blob, RegistrationState::Registered, 6);
+    // A handler looks the blob up (no entry yet): the chain's answer is stored.
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+    let seen = h.state.store.blob(&id).unwrap().unwrap();
+    assert_eq!((seen.registrations, seen.end_epoch, seen.rev), (1, 6, 0));
+    // The follower then records the deletion of the only registration (rev 1).
+    h.set_state(r, RegistrationState::Deleted);
+    h.state
+        .store
+        .apply(
+            vec![(
+                id,
+                Box::new(|old| {
+                    let mut e = old.cloned().unwrap();
+                    e.registrations = 0;
+                    e.rev += 1;
+                    Some(e)
+                }),
+            )],
+            None,
+        )
+        .unwrap();
+    // A handler's late write of what it read before (live) does not bring it back.
+    let kept = h
+        .state
+        .store
+        .put_blob_if_unchanged(&id, Some(seen.rev), seen.clone())
+        .unwrap()
+        .unwrap();
+    assert_eq!((kept.registrations, kept.rev), (0, 1));
+    let (status, body) = h.put_metadata(&blob).await;
+    assert_eq!((status, code(&body).as_str()), (StatusCode::GONE, "gone"));
+}
+
+fn certify_msg(blob: &EncodedBlob, registration_id: u64, deletable: bool) -> Vec<u8> {
+    certify_message(
+        CHAIN_ID,
+        registry_address().into_array(),
+        EPOCH,
+        &[CertifyEntry {
+            blob_id: blob.blob_id.0,
+            registration_id,
+            deletable,
+        }],
+    )
+    .to_vec()
+}
+
+#[tokio::test]
+async fn a_confirmation_signs_only_the_registration_it_names() {
+    let h = harness("confirm-one", default_limits());
+    let blob = encode(2000, 30);
+    let deletable = h.register_with(&blob, RegistrationState::Registered, 10, true);
+    let permanent = h.register_with(&blob, RegistrationState::Registered, 12, false);
+    h.upload_all(&blob).await;
+    let mut sigs = Vec::new();
+    for (r, flag) in [(deletable, true), (permanent, false)] {
+        let (status, body) = h
+            .call(Method::GET, &Harness::confirmation_uri(&blob, r), vec![])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        let c: Confirmation = serde_json::from_slice(&body).unwrap();
+        assert_eq!((c.registration_id, c.deletable), (Some(r), Some(flag)));
+        sigs.push(Signature::from_hex(&c.signature).unwrap());
+    }
+    let pk = h.key.public_key();
+    // Each signature is over its own registration's entry, with its own flag ...
+    sigs[0]
+        .verify(&pk, &certify_msg(&blob, deletable, true))
+        .unwrap();
+    sigs[1]
+        .verify(&pk, &certify_msg(&blob, permanent, false))
+        .unwrap();
+    // ... and over nothing else: not the other registration of the same blob, not the same
+    // registration with the other flag, not a batch containing it.
+    for (sig, msg) in [
+        (&sigs[0], certify_msg(&blob, permanent, false)),
+        (&sigs[0], certify_msg(&blob, permanent, true)),
+        (&sigs[0], certify_msg(&blob, deletable, false)),
+        (&sigs[1], certify_msg(&blob, deletable, true)),
+        (&sigs[1], certify_msg(&blob, permanent, true)),
+    ] {
+        assert!(sig.verify(&pk, &msg).is_err());
+    }
+    let both = certify_message(
+        CHAIN_ID,
+        registry_address().into_array(),
+        EPOCH,
+        &[
+            CertifyEntry {
+                blob_id: blob.blob_id.0,
+                registration_id: deletable,
+                deletable: true,
+            },
+            CertifyEntry {
+                blob_id: blob.blob_id.0,
+                registration_id: permanent,
+                deletable: false,
+            },
+        ],
+    );
+    assert!(sigs[0].verify(&pk, &both).is_err());
+}
+
+#[tokio::test]
+async fn confirmation_requests_name_a_live_registration_of_this_blob() {
+    let h = harness("confirm-errors", default_limits());
+    let blob = encode(800, 31);
+    let other = encode(800, 32);
+    let mine = h.register(&blob, RegistrationState::Registered, 10);
+    let theirs = h.register(&other, RegistrationState::Registered, 10);
+    let deleted = h.register(&blob, RegistrationState::Registered, 10);
+    h.set_state(deleted, RegistrationState::Deleted);
+    let expired = h.register(&blob, RegistrationState::Certified, EPOCH);
+    h.upload_all(&blob).await;
+    let get = |uri: String| {
+        let h = &h;
+        async move {
+            let (status, body) = h.call(Method::GET, &uri, vec![]).await;
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            (
+                status,
+                v["code"].as_str().unwrap_or("").to_owned(),
+                v["error"].as_str().unwrap_or("").to_owned(),
+            )
+        }
     };
-    let certified = BlobEntry {
-        state: BlobState::Certified,
-        ..registered
-    };
-    let extended = BlobEntry {
-        end_epoch: 9,
-        ..certified
-    };
-    let store = &h.state.store;
-    store.apply(&[(id, certified)], None).unwrap();
-    // A handler read "registered" before the certification and writes it late.
-    assert_eq!(store.merge_blob(&id, &registered).unwrap(), certified);
-    assert_eq!(store.merge_blob(&id, &extended).unwrap(), extended);
-    // A new registration (a later epoch) replaces a deleted one.
-    let deleted = BlobEntry {
-        state: BlobState::Deleted,
-        ..extended
-    };
-    store.apply(&[(id, deleted)], None).unwrap();
-    let again = BlobEntry {
-        registered_epoch: 4,
-        ..registered
-    };
-    assert_eq!(store.merge_blob(&id, &again).unwrap(), again);
+    // A registration of another blob: 400 registration_mismatch, naming both blobs.
+    let (status, code, msg) = get(Harness::confirmation_uri(&blob, theirs)).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::BAD_REQUEST, "registration_mismatch")
+    );
+    assert!(
+        msg.contains(&other.blob_id.to_string()) && msg.contains(&blob.blob_id.to_string()),
+        "{msg}"
+    );
+    // No such registration: 404 not_registered.
+    let (status, code, msg) = get(Harness::confirmation_uri(&blob, 999)).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "not_registered")
+    );
+    assert!(msg.contains("registration 999"), "{msg}");
+    // Malformed ids: 400 bad_request.
+    for bad in ["0", "x", "-1", "18446744073709551616"] {
+        let uri = format!(
+            "/v1/blobs/{}/registrations/{bad}/confirmation",
+            blob.blob_id
+        );
+        let (status, code, _) = get(uri).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{bad}"
+        );
+    }
+    // Deleted or expired registrations of a live blob: 410, nothing signed.
+    for (r, why) in [(deleted, "deleted"), (expired, "expired")] {
+        let (status, code, msg) = get(Harness::confirmation_uri(&blob, r)).await;
+        assert_eq!((status, code.as_str()), (StatusCode::GONE, "gone"), "{why}");
+        assert!(
+            msg.contains(&format!("registration {r}")) && msg.contains(why),
+            "{msg}"
+        );
+    }
+    // The live one is confirmed.
+    let (status, _, _) = get(Harness::confirmation_uri(&blob, mine)).await;
+    assert_eq!(status, StatusCode::OK);
+    let confirmations = h
+        .state
+        .metrics
+        .confirmations
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(confirmations, 1);
+}
+
+#[tokio::test]
+async fn a_blob_lives_while_any_registration_does() {
+    let h = harness("any-registration", default_limits());
+    let blob = encode(1500, 33);
+    let first = h.register(&blob, RegistrationState::Certified, 8);
+    let second = h.register_with(&blob, RegistrationState::Registered, 11, false);
+    h.upload_all(&blob).await;
+    async fn status(h: &Harness, blob: &EncodedBlob) -> floe_node::BlobStatus {
+        let uri = format!("/v1/blobs/{}/status", blob.blob_id);
+        let (code, body) = h.call(Method::GET, &uri, vec![]).await;
+        assert_eq!(code, StatusCode::OK);
+        serde_json::from_slice(&body).unwrap()
+    }
+    let s = status(&h, &blob).await;
+    assert_eq!(
+        (
+            s.state.as_str(),
+            s.end_epoch,
+            s.certified_end_epoch,
+            s.registrations,
+            s.complete
+        ),
+        ("certified", 11, 8, 2, true)
+    );
+    // The first owner deletes theirs (the follower would write this entry).
+    h.set_state(first, RegistrationState::Deleted);
+    let fresh = h.registry.status(blob.blob_id);
+    h.state
+        .store
+        .modify_blob(
+            &blob.blob_id,
+            Box::new(move |old| {
+                let mut e = old.cloned().unwrap();
+                e.set_status(&fresh, EPOCH);
+                e.rev += 1;
+                Some(e)
+            }),
+        )
+        .unwrap();
+    let s = status(&h, &blob).await;
+    assert_eq!(
+        (
+            s.state.as_str(),
+            s.end_epoch,
+            s.certified_end_epoch,
+            s.registrations
+        ),
+        ("registered", 11, 0, 1)
+    );
+    // Data is still served and accepted; the second registration is confirmed.
+    let pair = h.my_pairs(&blob)[0];
+    let (code, body) = h
+        .call(
+            Method::GET,
+            &format!("/v1/blobs/{}/slivers/{pair}/primary", blob.blob_id),
+            vec![],
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body, blob.pairs[usize::from(pair)].primary.to_wire());
+    assert_eq!(h.put_metadata(&blob).await.0, StatusCode::OK);
+    let (code, body) = h
+        .call(
+            Method::GET,
+            &Harness::confirmation_uri(&blob, second),
+            vec![],
+        )
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    let c: Confirmation = serde_json::from_slice(&body).unwrap();
+    Signature::from_hex(&c.signature)
+        .unwrap()
+        .verify(&h.key.public_key(), &certify_msg(&blob, second, false))
+        .unwrap();
+    // Once the last one is deleted, GC removes the data and the blob is gone.
+    h.set_state(second, RegistrationState::Deleted);
+    let dead = h.registry.status(blob.blob_id);
+    h.state
+        .store
+        .modify_blob(
+            &blob.blob_id,
+            Box::new(move |old| {
+                let mut e = old.cloned().unwrap();
+                e.set_status(&dead, EPOCH);
+                e.rev += 1;
+                Some(e)
+            }),
+        )
+        .unwrap();
+    floe_node::services::gc::collect_garbage(&h.state)
+        .await
+        .unwrap();
+    assert!(
+        h.state
+            .store
+            .held_slivers(&blob.blob_id)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!h.state.store.has_metadata(&blob.blob_id).unwrap());
+    let (code, _) = h
+        .call(
+            Method::GET,
+            &format!("/v1/blobs/{}/slivers/{pair}/primary", blob.blob_id),
+            vec![],
+        )
+        .await;
+    assert_eq!(code, StatusCode::GONE);
+    assert_eq!(status(&h, &blob).await.state, "expired");
 }
 
 #[test]
@@ -1099,7 +1465,7 @@ async fn slow_clients_time_out_and_real_uploads_still_succeed() {
     };
     let h = harness_with("slow-clients", limits, 2);
     let blob = encode(1000, 23);
-    h.register(&blob, BlobState::Registered, 10);
+    h.register(&blob, RegistrationState::Registered, 10);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let cfg = floe_node::server::ServerConfig {

@@ -37,7 +37,7 @@ fn streamed(len: usize) -> Body {
 async fn oversized_answers_are_refused_declared_or_streamed() {
     let router = Router::new()
         .route(
-            "/v1/blobs/{id}/confirmation",
+            floe_core::protocol::routes::CONFIRMATION,
             get(|| async { vec![b'{'; MAX_SMALL_ANSWER + 1] }),
         )
         .route(
@@ -53,7 +53,10 @@ async fn oversized_answers_are_refused_declared_or_streamed() {
     let id = BlobId([1; 32]);
     let enc = EncodingConfig::new(10).unwrap();
 
-    let err = peers.confirmation(&member, &id, b"msg").await.unwrap_err();
+    let err = peers
+        .confirmation(&member, &id, 7, b"msg")
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, PeerError::TooLarge { limit, .. } if limit == MAX_SMALL_ANSWER),
         "{err}"
@@ -73,7 +76,7 @@ async fn oversized_answers_are_refused_declared_or_streamed() {
     ] {
         let mut m = member.clone();
         m.network_address = bad.into();
-        let err = peers.confirmation(&m, &id, b"msg").await.unwrap_err();
+        let err = peers.confirmation(&m, &id, 7, b"msg").await.unwrap_err();
         assert!(matches!(err, PeerError::BadAddress(_)), "{bad}: {err}");
     }
     let limit = symbol_list_limit(10, 100, 3);
@@ -91,8 +94,13 @@ async fn oversized_answers_are_refused_declared_or_streamed() {
 async fn error_answers_carry_the_start_of_the_peer_message() {
     let router = Router::new()
         .route(
-            "/v1/blobs/{id}/confirmation",
-            get(|| async { (StatusCode::CONFLICT, "not all slivers held yet").into_response() }),
+            floe_core::protocol::routes::CONFIRMATION,
+            get(
+                |axum::extract::Path((id, r)): axum::extract::Path<(String, String)>| async move {
+                    let msg = format!("{id} registration {r}: not all slivers held yet");
+                    (StatusCode::CONFLICT, msg).into_response()
+                },
+            ),
         )
         .route(
             "/v1/blobs/{id}/metadata",
@@ -101,13 +109,19 @@ async fn error_answers_carry_the_start_of_the_peer_message() {
     let member = peer(router).await;
     let peers = Peers::new(Duration::from_secs(10), 32 << 10).unwrap();
     let id = BlobId([2; 32]);
-    let err = peers.confirmation(&member, &id, b"msg").await.unwrap_err();
+    let err = peers
+        .confirmation(&member, &id, 7, b"msg")
+        .await
+        .unwrap_err();
     match err {
         PeerError::Status {
             status, message, ..
         } => assert_eq!(
             (status, message.as_str()),
-            (409, "not all slivers held yet")
+            (
+                409,
+                format!("{id} registration 7: not all slivers held yet").as_str()
+            )
         ),
         e => panic!("unexpected {e}"),
     }

@@ -44,14 +44,17 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Store a file: encode, pay, upload to the storage nodes, certify.
+    /// Store a file: encode, pay, upload to the storage nodes, certify. Pays nothing if a
+    /// certified registration of yours, or a certified permanent one of anyone, already covers
+    /// the epochs asked; reuses an uncertified registration of yours that does.
     Store {
         /// The file to store.
         file: PathBuf,
         /// Epochs of storage to buy.
         #[arg(long, default_value_t = 1)]
         epochs: u32,
-        /// Allow deleting the blob before it expires.
+        /// Register it deletable: you may delete your registration before it expires (a
+        /// permanent registration already covering the request is used as is).
         #[arg(long)]
         deletable: bool,
         #[command(flatten)]
@@ -65,7 +68,7 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// A blob's on-chain status.
+    /// A blob's on-chain status over all its registrations, and your registrations of it.
     Status {
         /// The blob id.
         blob_id: BlobId,
@@ -77,20 +80,28 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// Delete a deletable blob you own (its storage stays yours).
+    /// Delete your deletable registrations of a blob (their storage stays yours); other
+    /// registrations of it, and so maybe its data, live on.
     Delete {
         /// The blob id.
         blob_id: BlobId,
+        /// Delete only this registration of the blob.
+        #[arg(long, value_name = "ID")]
+        registration: Option<u64>,
         #[command(flatten)]
         out: Output,
     },
-    /// Extend a blob's storage by some epochs (pays WAL).
+    /// Extend a registration of a blob by some epochs (pays WAL).
     Extend {
         /// The blob id.
         blob_id: BlobId,
         /// Epochs to add.
         #[arg(long)]
         epochs: u32,
+        /// The registration to extend (default: your longest-lived live registration of the
+        /// blob); anyone may extend a permanent registration, a deletable one only its owner.
+        #[arg(long, value_name = "ID")]
+        registration: Option<u64>,
         #[command(flatten)]
         out: Output,
     },
@@ -212,12 +223,23 @@ async fn run(cli: Cli) -> Result<()> {
             if out.json {
                 return print_json(&result);
             }
+            let kind = if result.deletable {
+                "deletable"
+            } else {
+                "permanent"
+            };
             match result.outcome {
                 StoreOutcome::AlreadyCertified => {
+                    let whose = if result.owner == client.address() {
+                        "yours".to_owned()
+                    } else {
+                        format!("owned by {}", result.owner)
+                    };
                     say!(
-                        "Blob {} is already certified until epoch {}: nothing to pay.",
+                        "Blob {} is already certified until epoch {} by registration {} ({kind}, {whose}): nothing to pay.",
                         result.blob_id,
-                        result.end_epoch
+                        result.end_epoch,
+                        result.registration_id
                     );
                 }
                 StoreOutcome::NewlyCertified | StoreOutcome::ReusedRegistration => {
@@ -227,8 +249,9 @@ async fn run(cli: Cli) -> Result<()> {
                         ""
                     };
                     say!("Stored {} ({} bytes){how}", file.display(), result.size);
-                    say!("Blob id:   {}", result.blob_id);
-                    say!("End epoch: {}", result.end_epoch);
+                    say!("Blob id:      {}", result.blob_id);
+                    say!("Registration: {} ({kind})", result.registration_id);
+                    say!("End epoch:    {}", result.end_epoch);
                     say!("Transactions:");
                     print_txs(&result.transactions);
                 }
@@ -261,20 +284,47 @@ async fn run(cli: Cli) -> Result<()> {
             if out.json {
                 return print_json(&s);
             }
-            say!("Blob {}: {}", s.blob_id, s.state);
-            if s.state != "unknown" {
-                say!("  owner:      {}", s.owner);
-                say!("  size:       {} bytes", s.size);
-                say!("  deletable:  {}", s.deletable);
-                say!("  registered: epoch {}", s.registered_epoch);
-                if s.certified_epoch > 0 {
-                    say!("  certified:  epoch {}", s.certified_epoch);
-                }
+            say!(
+                "Blob {}: {} (epoch {})",
+                s.blob_id,
+                s.state,
+                s.current_epoch
+            );
+            if s.state == "unknown" {
+                return Ok(());
+            }
+            say!("  size:          {} bytes", s.size);
+            say!("  registrations: {} (not deleted)", s.registrations);
+            if s.end_epoch > s.current_epoch {
+                say!("  stored until:  epoch {}", s.end_epoch);
+            }
+            if s.certified_end_epoch > s.current_epoch {
+                say!("  certified until: epoch {}", s.certified_end_epoch);
+            }
+            if s.permanent_certified_end_epoch > s.current_epoch {
                 say!(
-                    "  end epoch:  {} (current {})",
-                    s.end_epoch,
-                    s.current_epoch
+                    "  certified permanent until: epoch {}",
+                    s.permanent_certified_end_epoch
                 );
+            }
+            if s.mine.is_empty() {
+                say!("  yours: none");
+            } else {
+                say!("  yours:");
+                for r in &s.mine {
+                    let kind = if r.deletable {
+                        "deletable"
+                    } else {
+                        "permanent"
+                    };
+                    say!(
+                        "    #{:<6} {:<10} {kind:<9} registered epoch {}, end epoch {}",
+                        r.registration_id,
+                        r.state,
+                        r.registered_epoch,
+                        r.end_epoch
+                    );
+                }
             }
             Ok(())
         }
@@ -308,32 +358,47 @@ async fn run(cli: Cli) -> Result<()> {
             say!("Wallet {}: {} WAL", i.wallet, format_wal(i.wal_balance));
             Ok(())
         }
-        Command::Delete { blob_id, out } => {
+        Command::Delete {
+            blob_id,
+            registration,
+            out,
+        } => {
             let client = client(cfg_path, out.json).await?;
-            let tx = client.delete(&blob_id).await?;
+            let deleted = client.delete(&blob_id, registration).await?;
             if out.json {
                 return print_json(
-                    &serde_json::json!({ "blob_id": blob_id.to_string(), "transaction": tx }),
+                    &serde_json::json!({ "blob_id": blob_id.to_string(), "deleted": deleted }),
                 );
             }
-            say!("Deleted {blob_id} (tx {tx}); its storage stays yours.");
+            for d in &deleted {
+                say!(
+                    "Deleted registration {} of {blob_id} (tx {}); its storage stays yours.",
+                    d.registration_id,
+                    d.transaction
+                );
+            }
             Ok(())
         }
         Command::Extend {
             blob_id,
             epochs,
+            registration,
             out,
         } => {
-            let client = client(cfg_path, out.json).await?;
-            let txs = client.extend(&blob_id, epochs).await?;
-            let status = client.status(&blob_id).await?;
-            if out.json {
-                return print_json(
-                    &serde_json::json!({ "blob_id": blob_id.to_string(), "end_epoch": status.end_epoch, "transactions": txs }),
-                );
+            if epochs == 0 {
+                bail!("--epochs must be at least 1");
             }
-            say!("Extended {blob_id} to end epoch {}", status.end_epoch);
-            print_txs(&txs);
+            let client = client(cfg_path, out.json).await?;
+            let extended = client.extend(&blob_id, epochs, registration).await?;
+            if out.json {
+                return print_json(&extended);
+            }
+            say!(
+                "Extended registration {} of {blob_id} to end epoch {}",
+                extended.registration_id,
+                extended.end_epoch
+            );
+            print_txs(&extended.transactions);
             Ok(())
         }
         Command::Faucet { amount, out } => {

@@ -35,7 +35,8 @@ pub struct BlobStatus {
     pub end_epoch: u32,
     /// First epoch no certified registration covers (0 if none is certified).
     pub certified_end_epoch: u32,
-    /// Live registrations the node knows of.
+    /// Registrations not deleted (the chain's `blobStatus.registrations`, as the node last read
+    /// it; expired ones are included while the blob lives, 0 once none lives).
     pub registrations: u32,
     /// Unencoded size.
     pub size: u64,

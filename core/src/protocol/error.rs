@@ -4,7 +4,8 @@
 //! | status | code | meaning |
 //! | --- | --- | --- |
 //! | 400 | `bad_request` | malformed id, pair, kind, index, query or body |
-//! | 404 | `not_registered` / `not_found` | blob unknown on-chain / data (or route) not held here |
+//! | 400 | `registration_mismatch` | the registration named in the path is of another blob id |
+//! | 404 | `not_registered` / `not_found` | blob (or registration) unknown on-chain / data (or route) not held here |
 //! | 405 | `method_not_allowed` | the route exists, the method does not |
 //! | 408 | `timeout` | the request (headers or body) came too slowly |
 //! | 409 | `metadata_missing` / `incomplete` | upload metadata first / not all slivers held yet (retry) |
@@ -39,6 +40,8 @@ impl ErrorBody {
 pub enum ErrorCode {
     /// 400: malformed request.
     BadRequest,
+    /// 400: the registration named in the path belongs to another blob id.
+    RegistrationMismatch,
     /// 404: the blob is not registered on-chain.
     NotRegistered,
     /// 404: the node does not hold what was asked (or no such route).
@@ -71,8 +74,9 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tables and tests.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::BadRequest,
+        ErrorCode::RegistrationMismatch,
         ErrorCode::NotRegistered,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -92,7 +96,7 @@ impl ErrorCode {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::BadRequest => 400,
+            ErrorCode::BadRequest | ErrorCode::RegistrationMismatch => 400,
             ErrorCode::NotRegistered | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Timeout => 408,
@@ -110,6 +114,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadRequest => "bad_request",
+            ErrorCode::RegistrationMismatch => "registration_mismatch",
             ErrorCode::NotRegistered => "not_registered",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -171,6 +176,8 @@ mod tests {
         }
         assert_eq!(ErrorCode::parse("nope"), None);
         assert_eq!(ErrorCode::TooLarge.status(), 413);
+        assert_eq!(ErrorCode::RegistrationMismatch.status(), 400);
+        assert!(!ErrorCode::RegistrationMismatch.is_retryable());
         assert_eq!(ErrorCode::NotMyShard.status(), 421);
         assert!(!ErrorCode::VerificationFailed.is_retryable());
         assert!(ErrorCode::Busy.is_retryable());

@@ -1,11 +1,21 @@
-//! Certifies blobs that stay registered but uncertified past the grace period, when this
-//! node holds all its slivers (nodes take turns by rank so they rarely race). Only the
-//! pending (registered) blobs the follower indexed are looked at, not every entry.
+//! Certifies registrations left uncertified past the grace period, when this node holds all
+//! its slivers of their blob (nodes take turns by rank so they rarely race). Each
+//! registration is certified on its own (a certificate certifies one registration, and
+//! peers confirm one registration per request), also when the blob is already certified
+//! through another registration, as long as it lives. Only the blobs with pending
+//! registrations the follower indexed are looked at, not every entry, and at most
+//! [`MAX_CERTIFICATIONS_PER_ROUND`] registrations per round.
 
-use std::{collections::HashMap, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
-use floe_chain::{BlobState, ChainError, Committee};
-use floe_core::{ids::BlobId, messages::certify_message};
+use floe_chain::{ChainError, Committee, RegistrationState};
+use floe_core::{
+    ids::BlobId,
+    messages::{CertifyEntry, certify_message},
+};
 use tokio::sync::watch;
 
 use super::{
@@ -15,9 +25,10 @@ use super::{
 };
 use crate::{
     api::ApiError,
+    liveness::Liveness,
     metrics::Metrics,
     state::{EpochView, blocking},
-    storage::{BlobEntry, StoreError},
+    storage::{KnownRegistration, StoreError},
     supervisor::ServiceResult,
 };
 
@@ -44,6 +55,10 @@ impl From<StoreError> for CertifyError {
     }
 }
 
+/// Most registrations one round tries to certify (each costs peer requests and a
+/// transaction); the rest wait for the next round.
+pub const MAX_CERTIFICATIONS_PER_ROUND: usize = 8;
+
 /// Runs until shutdown.
 pub async fn run(ctx: Ctx, mut shutdown: watch::Receiver<bool>) -> ServiceResult {
     let mut timers = CertifyTimers::default();
@@ -56,47 +71,67 @@ pub async fn run(ctx: Ctx, mut shutdown: watch::Receiver<bool>) -> ServiceResult
     }
 }
 
-/// When this node first held all its slivers of a pending blob, and when it last tried.
+/// When this node first held all its slivers of a blob, when it first saw each pending
+/// registration, and when it last tried to certify one.
 #[derive(Debug, Default)]
 struct CertifyTimers {
     complete_since: HashMap<BlobId, tokio::time::Instant>,
-    last_attempt: HashMap<BlobId, tokio::time::Instant>,
+    first_seen: HashMap<u64, tokio::time::Instant>,
+    last_attempt: HashMap<u64, tokio::time::Instant>,
 }
 
-/// One pass over the registered blobs; a failure on one blob is logged and the pass goes on.
+/// One pass over the blobs with pending registrations; a failure on one registration is
+/// logged and the pass goes on. At most [`MAX_CERTIFICATIONS_PER_ROUND`] attempts.
 async fn certify_once(ctx: &Ctx, timers: &mut CertifyTimers) -> Result<(), CertifyError> {
     let view = ctx.state.view();
     let Some(my_index) = view.committee.index_of(ctx.state.node) else {
         return Ok(());
     };
-    let pending: Vec<BlobId> = lock(&ctx.pending).iter().copied().collect();
-    timers.complete_since.retain(|id, _| pending.contains(id));
-    timers.last_attempt.retain(|id, _| pending.contains(id));
-    for id in pending {
-        let entry = ctx.state.store.blob(&id)?;
-        let Some(entry) =
-            entry.filter(|e| e.state == BlobState::Registered && e.is_live(view.epoch()))
-        else {
-            lock(&ctx.pending).remove(&id);
-            timers.complete_since.remove(&id);
-            timers.last_attempt.remove(&id);
+    let epoch = view.epoch();
+    let blobs: Vec<BlobId> = lock(&ctx.pending).iter().copied().collect();
+    let mut work = Vec::new();
+    for id in &blobs {
+        let entry = ctx.state.store.blob(id)?;
+        let regs: Vec<KnownRegistration> = entry
+            .as_ref()
+            .filter(|e| Liveness::of(e).is_live(epoch))
+            .map(|e| e.pending(epoch).copied().collect())
+            .unwrap_or_default();
+        if regs.is_empty() {
+            lock(&ctx.pending).remove(id);
             continue;
-        };
-        if let Err(e) = certify_if_due(ctx, &view, my_index, timers, id, entry).await {
-            tracing::warn!(blob = %id, error = %e, "certifying the blob failed; will retry");
         }
+        work.push((*id, regs));
+    }
+    timers
+        .complete_since
+        .retain(|id, _| work.iter().any(|(b, _)| b == id));
+    let live: HashSet<u64> = work
+        .iter()
+        .flat_map(|(_, r)| r.iter().map(|r| r.id))
+        .collect();
+    timers.first_seen.retain(|r, _| live.contains(r));
+    timers.last_attempt.retain(|r, _| live.contains(r));
+    let mut budget = MAX_CERTIFICATIONS_PER_ROUND;
+    for (id, regs) in work {
+        if budget == 0 {
+            break;
+        }
+        certify_blob_if_due(ctx, &view, my_index, timers, id, &regs, &mut budget).await?;
     }
     Ok(())
 }
 
-/// Certifies registered blob `id` if this node holds all its slivers and its turn has come.
-async fn certify_if_due(
+/// Certifies the pending registrations `regs` of blob `id` whose turn has come, if this node
+/// holds all its slivers of the blob.
+async fn certify_blob_if_due(
     ctx: &Ctx,
     view: &EpochView,
     my_index: usize,
     timers: &mut CertifyTimers,
     id: BlobId,
-    entry: BlobEntry,
+    regs: &[KnownRegistration],
+    budget: &mut usize,
 ) -> Result<(), CertifyError> {
     let state = &ctx.state;
     let m = view.committee.members.len();
@@ -106,37 +141,83 @@ async fn certify_if_due(
         timers.complete_since.remove(&id);
         return Ok(());
     }
+    let complete = *timers.complete_since.entry(id).or_insert(now);
     // Nodes take turns: rank 0 after the grace period, rank 1 after twice that, ...
-    let since = *timers.complete_since.entry(id).or_insert(now);
     let rank = (my_index + m - usize::from(id.0[31]) % m) % m;
-    let wait = ctx
-        .grace
-        .checked_mul(1 + rank as u32)
-        .and_then(|w| since.checked_add(w));
-    if wait.is_none_or(|due| now < due) {
-        return Ok(());
+    for r in regs {
+        if *budget == 0 {
+            return Ok(());
+        }
+        // The grace runs from when the data was complete here and the registration seen,
+        // whichever is later: a second registration of a stored blob gets its writer's grace.
+        let seen = *timers.first_seen.entry(r.id).or_insert(now);
+        let due = ctx
+            .grace
+            .checked_mul(1 + rank as u32)
+            .and_then(|w| complete.max(seen).checked_add(w));
+        if due.is_none_or(|due| now < due) {
+            continue;
+        }
+        if let Some(last) = timers.last_attempt.get(&r.id)
+            && last
+                .checked_add(ctx.grace.max(Duration::from_secs(1)))
+                .is_none_or(|next| now < next)
+        {
+            continue;
+        }
+        timers.last_attempt.insert(r.id, now);
+        *budget -= 1;
+        if let Err(e) = certify_registration(ctx, view, my_index, id, r.id).await {
+            tracing::warn!(blob = %id, registration = r.id, error = %e, "certifying the registration failed; will retry");
+        }
     }
-    if let Some(last) = timers.last_attempt.get(&id)
-        && last
-            .checked_add(ctx.grace.max(Duration::from_secs(1)))
-            .is_none_or(|next| now < next)
+    Ok(())
+}
+
+/// Collects peers' confirmations of registration `registration_id` of `id` and submits
+/// `certifyRegistration`, unless the chain says it is no longer pending.
+async fn certify_registration(
+    ctx: &Ctx,
+    view: &EpochView,
+    my_index: usize,
+    id: BlobId,
+    registration_id: u64,
+) -> Result<(), CertifyError> {
+    let state = &ctx.state;
+    let epoch = view.epoch();
+    // It may have been certified or deleted meanwhile.
+    let record = ctx.chain.registration(registration_id).await?;
+    if record.blob_id != id
+        || record.state != RegistrationState::Registered
+        || !record.is_live(epoch)
     {
-        return Ok(());
-    }
-    timers.last_attempt.insert(id, now);
-    // The registration may have been certified meanwhile.
-    let record = ctx.chain.blob(&id).await?;
-    if record.state != BlobState::Registered {
-        let (store, fresh) = (state.store.clone(), BlobEntry::from_record(&record));
-        blocking(move || store.merge_blob(&id, &fresh)).await?;
-        lock(&ctx.pending).remove(&id);
+        let store = state.store.clone();
+        blocking(move || {
+            store.modify_blob(
+                &id,
+                Box::new(move |old| {
+                    let mut e = old?.clone();
+                    if record.blob_id == id {
+                        e.merge_registration(&record, epoch);
+                    } else {
+                        e.known.retain(|k| k.id != registration_id);
+                    }
+                    Some(e)
+                }),
+            )
+        })
+        .await?;
         return Ok(());
     }
     let msg = certify_message(
         state.chain_id,
         state.registry.into_array(),
-        view.epoch(),
-        &[(id.0, entry.deletable)],
+        epoch,
+        &[CertifyEntry {
+            blob_id: id.0,
+            registration_id,
+            deletable: record.deletable,
+        }],
     );
     let cert = collect_sigs(
         ctx,
@@ -147,23 +228,25 @@ async fn certify_if_due(
         Committee::is_quorum,
         |member| {
             let peers = ctx.peers.clone();
-            async move { peers.confirmation(member, &id, &msg).await }
+            async move { peers.confirmation(member, &id, registration_id, &msg).await }
         },
     )
     .await?;
     let cert = match cert {
         Ok(cert) => cert,
         Err(weight) => {
-            tracing::info!(blob = %id, weight, "not enough confirmations to certify yet");
+            tracing::info!(blob = %id, registration = registration_id, weight, "not enough confirmations to certify yet");
             return Ok(());
         }
     };
-    match ctx.chain.certify_blob(&id, &cert).await {
+    match ctx.chain.certify_registration(registration_id, &cert).await {
         Ok(tx) => {
             Metrics::inc(&state.metrics.blobs_certified);
-            tracing::info!(blob = %id, %tx, "certified a blob its writer left uncertified");
+            tracing::info!(blob = %id, registration = registration_id, %tx, "certified a registration its writer left uncertified");
         }
-        Err(e) => tracing::info!(blob = %id, error = %e, "certification not submitted"),
+        Err(e) => {
+            tracing::info!(blob = %id, registration = registration_id, error = %e, "certification not submitted")
+        }
     }
     Ok(())
 }

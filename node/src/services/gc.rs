@@ -1,8 +1,8 @@
-//! Garbage collection at epoch change (and at start-up): deletes the data of blobs no
-//! longer live, after asking the chain, and queues live certified blobs for recovery (shards
-//! may have moved to this node).
+//! Garbage collection at epoch change, when a blob's last registration is deleted or it is
+//! invalidated, and at start-up: deletes the data of blobs no registration of which lives,
+//! after asking the chain, and queues live certified blobs for recovery (shards may have
+//! moved to this node).
 
-use floe_chain::BlobState;
 use floe_core::ids::BlobId;
 use tokio::sync::watch;
 
@@ -12,7 +12,6 @@ use crate::{
     liveness::Liveness,
     metrics::Metrics,
     state::{NodeState, blocking},
-    storage::BlobEntry,
     supervisor::ServiceResult,
 };
 
@@ -56,8 +55,9 @@ pub async fn collect_garbage(state: &NodeState) -> Result<Vec<BlobId>, GcError> 
     let blobs = blocking(move || store.blobs()).await?;
     let mut live_certified = Vec::new();
     for (id, entry) in blobs {
-        if Liveness::of(&entry).is_live(epoch) {
-            if entry.state == BlobState::Certified {
+        let liveness = Liveness::of(&entry);
+        if liveness.is_live(epoch) {
+            if liveness.is_certified(epoch) {
                 live_certified.push(id);
             }
             continue;
@@ -65,7 +65,7 @@ pub async fn collect_garbage(state: &NodeState) -> Result<Vec<BlobId>, GcError> 
         if entry.collected {
             continue;
         }
-        let record = match state.chain_record(&id).await {
+        let status = match state.chain_status(&id).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(blob = %id, error = %e, "cannot check the blob on-chain; not collecting it now");
@@ -73,11 +73,15 @@ pub async fn collect_garbage(state: &NodeState) -> Result<Vec<BlobId>, GcError> 
             }
         };
         let store = state.store.clone();
-        if record.is_live(epoch) {
-            let fresh = BlobEntry::from_record(&record);
-            tracing::info!(blob = %id, end_epoch = fresh.end_epoch, "blob is still live on-chain; keeping its data");
-            match blocking(move || store.merge_blob(&id, &fresh)).await {
-                Ok(kept) if kept.state == BlobState::Certified => live_certified.push(id),
+        if status.is_live(epoch) {
+            tracing::info!(blob = %id, end_epoch = status.end_epoch, "a registration of the blob still lives on-chain; keeping its data");
+            let mut fresh = entry.clone();
+            fresh.set_status(&status, epoch);
+            let seen = entry.rev;
+            match blocking(move || store.put_blob_if_unchanged(&id, Some(seen), fresh)).await {
+                Ok(Some(kept)) if Liveness::of(&kept).is_certified(epoch) => {
+                    live_certified.push(id)
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(blob = %id, error = %e, "cannot update the blob's entry"),
             }

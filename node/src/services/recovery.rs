@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use floe_chain::{BlobState, ChainError, Committee};
+use floe_chain::{ChainError, Committee};
 use floe_core::{
     encoding::{EncodingConfig, Sliver, SliverKind},
     ids::BlobId,
@@ -221,7 +221,7 @@ pub async fn recover_blob(ctx: &Ctx, id: &BlobId) -> Result<bool, RecoveryTaskEr
     let Some(entry) = state.store.blob(id)? else {
         return Ok(true);
     };
-    if entry.state != BlobState::Certified || !entry.is_live(view.epoch()) {
+    if !crate::liveness::Liveness::of(&entry).is_certified(view.epoch()) {
         return Ok(true);
     }
     let committee = &view.committee;
@@ -402,7 +402,7 @@ async fn attest_invalid(
     proof: &InconsistencyProof,
 ) -> Result<bool, RecoveryTaskError> {
     let state = &ctx.state;
-    if ctx.chain.blob(id).await?.state == BlobState::Invalid {
+    if ctx.chain.blob_status(id).await?.invalid {
         return Ok(true);
     }
     let Some(my_index) = view.committee.index_of(state.node) else {

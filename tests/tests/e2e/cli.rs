@@ -65,6 +65,10 @@ async fn cli_stores_reads_and_reports_through_the_config_lookup() -> Result<()> 
         .filter_map(|t| t["action"].as_str())
         .collect();
     assert!(actions.ends_with(&["register", "certify"]), "{actions:?}");
+    let registration_id = stored["registration_id"]
+        .as_u64()
+        .context("registration_id")?;
+    assert_eq!(stored["deletable"], false);
 
     // FLOE_HOME moves ~/.floe: the default config is $FLOE_HOME/devnet/client.toml.
     let home = work.join("home");
@@ -103,6 +107,31 @@ async fn cli_stores_reads_and_reports_through_the_config_lookup() -> Result<()> 
     )?;
     assert_eq!(status["state"], "certified");
     assert_eq!(status["size"], 123_457);
+    assert_eq!(status["mine"][0]["registration_id"], registration_id);
+    assert_eq!(status["mine"][0]["state"], "certified");
+    let end_epoch = stored["end_epoch"].as_u64().context("end_epoch")?;
+    assert_eq!(status["certified_end_epoch"], end_epoch);
+
+    // extend: the default is our registration; the new end epoch is printed.
+    let extended = stdout_json(
+        &floe(
+            &["extend", &blob_id, "--epochs", "1", "--json"],
+            &[("FLOE_CONFIG", &config)],
+        )
+        .await?,
+    )?;
+    assert_eq!(extended["registration_id"], registration_id);
+    assert_eq!(extended["end_epoch"], end_epoch + 1);
+    // delete: a permanent registration is refused with what to do.
+    let out = floe(&["delete", &blob_id], &[("FLOE_CONFIG", &config)]).await?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "registrations of it ({registration_id}) are permanent"
+        )) && stderr.contains("--deletable"),
+        "{stderr}"
+    );
 
     let info = stdout_json(&floe(&["info", "--json"], &[("FLOE_CONFIG", &config)]).await?)?;
     assert_eq!(info["n_shards"], 100);

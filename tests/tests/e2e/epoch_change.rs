@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{Context, Result, ensure};
-use floe_chain::BlobState;
+use floe_chain::RegistrationState;
 use floe_client::{StoreOptions, StoreOutcome, units::FROST_PER_WAL};
 use floe_tests::{node_complete, start_devnet, test_bytes, wait_until};
 
@@ -83,8 +83,9 @@ async fn a_store_interrupted_by_an_epoch_change_certifies_on_the_new_committee()
     assert_eq!(stored.blob_id, blob_id);
     assert_eq!(stored.outcome, StoreOutcome::NewlyCertified);
     assert_eq!(stored.confirmed_shards, held);
-    let record = client.chain().blob(&blob_id).await?;
-    assert_eq!(record.state, BlobState::Certified);
+    let record = client.chain().registration(stored.registration_id).await?;
+    assert_eq!(record.blob_id, blob_id);
+    assert_eq!(record.state, RegistrationState::Certified);
     assert_eq!(record.certified_epoch, next);
     ensure!(
         client.read(&blob_id).await? == data,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Result, bail, ensure};
-use floe_chain::BlobState;
+use floe_chain::RegistrationState;
 use floe_client::{ClientError, StoreOptions, StoreOutcome};
 use floe_tests::{node_blob_status, node_complete, start_devnet, test_bytes, wait_until};
 
@@ -31,8 +31,12 @@ async fn one_node_down_store_certifies_and_the_node_recovers_after_restart() -> 
         "node 3 was down, yet all shards confirmed"
     );
     assert_eq!(
-        client.chain().blob(&stored.blob_id).await?.state,
-        BlobState::Certified
+        client
+            .chain()
+            .registration(stored.registration_id)
+            .await?
+            .state,
+        RegistrationState::Certified
     );
     ensure!(
         client.read(&stored.blob_id).await? == data,
@@ -109,6 +113,7 @@ async fn two_nodes_down_store_fails_with_quorum_error_and_the_rerun_reuses_the_r
     };
     let ClientError::QuorumNotReached {
         blob_id,
+        registration_id,
         weight,
         needed,
         n,
@@ -125,14 +130,15 @@ async fn two_nodes_down_store_fails_with_quorum_error_and_the_rerun_reuses_the_r
         message.contains("stays yours") && message.contains("floe store"),
         "unhelpful message: {message}"
     );
-    let blob_id = *blob_id;
+    let (blob_id, registration_id) = (*blob_id, *registration_id);
     let paid = client.wal_balance().await?;
     assert!(
         paid < before,
         "the failed store paid nothing ({before} -> {paid})"
     );
-    let registration = client.chain().blob(&blob_id).await?;
-    assert_eq!(registration.state, BlobState::Registered);
+    let registration = client.chain().registration(registration_id).await?;
+    assert_eq!(registration.blob_id, blob_id);
+    assert_eq!(registration.state, RegistrationState::Registered);
     assert_eq!(registration.owner, client.address());
 
     // The nodes come back; the same store reuses the registration: no payment, no register.
@@ -141,11 +147,12 @@ async fn two_nodes_down_store_fails_with_quorum_error_and_the_rerun_reuses_the_r
     let rerun = client.store(new.clone(), &opts).await?;
     assert_eq!(rerun.outcome, StoreOutcome::ReusedRegistration);
     assert_eq!(rerun.blob_id, blob_id);
+    assert_eq!(rerun.registration_id, registration_id);
     let actions: Vec<&str> = rerun.transactions.iter().map(|t| t.action).collect();
     assert_eq!(actions, vec!["certify"]);
     assert_eq!(client.wal_balance().await?, paid, "the rerun paid again");
-    let record = client.chain().blob(&blob_id).await?;
-    assert_eq!(record.state, BlobState::Certified);
+    let record = client.chain().registration(registration_id).await?;
+    assert_eq!(record.state, RegistrationState::Certified);
     assert_eq!(record.storage_id, registration.storage_id);
     assert_eq!(record.end_epoch, registration.end_epoch);
     ensure!(

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use floe_chain::BlobState;
+use floe_chain::RegistrationState;
 use floe_client::{ClientError, StoreOptions, node_api::NodeError};
 use floe_core::encoding::SliverKind;
 use floe_tests::{node_client, node_complete, start_devnet, test_bytes, wait_until};
@@ -56,9 +56,39 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
     }
 
     // A permanent blob cannot be deleted.
-    match client.delete(&short.blob_id).await {
-        Err(ClientError::NotDeletable { .. }) => {}
+    match client.delete(&short.blob_id, None).await {
+        Err(e @ ClientError::NotDeletable { .. }) => assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot delete blob {}: this wallet's live registrations of it ({}) are permanent (store with --deletable to be able to delete)",
+                short.blob_id, short.registration_id
+            )
+        ),
         other => bail!("deleting a permanent blob: {other:?}"),
+    }
+    match client
+        .delete(&short.blob_id, Some(short.registration_id))
+        .await
+    {
+        Err(e @ ClientError::NotDeletable { .. }) => {
+            assert!(e.to_string().contains("is permanent"), "{e}")
+        }
+        other => bail!("deleting a permanent registration by id: {other:?}"),
+    }
+    // A registration of another blob named for this one.
+    match client
+        .delete(&short.blob_id, Some(deletable.registration_id))
+        .await
+    {
+        Err(ClientError::RegistrationOfAnotherBlob {
+            registration_id,
+            actual,
+            ..
+        }) => {
+            assert_eq!(registration_id, deletable.registration_id);
+            assert_eq!(actual, deletable.blob_id);
+        }
+        other => bail!("deleting another blob's registration: {other:?}"),
     }
 
     // Someone else cannot delete it.
@@ -68,16 +98,36 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
         .context("a spare account")?
         .to_owned();
     let other = floe_client::Client::new(other_config).await?;
-    match other.delete(&deletable.blob_id).await {
+    match other.delete(&deletable.blob_id, None).await {
         Err(e @ ClientError::NotDeletable { .. }) => {
-            assert!(e.to_string().contains("belongs to"), "{e}")
+            assert!(e.to_string().contains("has no live registration"), "{e}")
         }
         other => bail!("deleting someone else's blob: {other:?}"),
     }
+    match other
+        .delete(&deletable.blob_id, Some(deletable.registration_id))
+        .await
+    {
+        Err(e @ ClientError::NotDeletable { .. }) => {
+            assert!(e.to_string().contains("belongs to"), "{e}")
+        }
+        other => bail!("deleting someone else's registration: {other:?}"),
+    }
 
     // Delete: the chain says deleted at once, reads say so.
-    let storage_id = client.chain().blob(&deletable.blob_id).await?.storage_id;
-    client.delete(&deletable.blob_id).await?;
+    let storage_id = client
+        .chain()
+        .registration(deletable.registration_id)
+        .await?
+        .storage_id;
+    let deleted = client.delete(&deletable.blob_id, None).await?;
+    assert_eq!(
+        deleted
+            .iter()
+            .map(|d| d.registration_id)
+            .collect::<Vec<_>>(),
+        vec![deletable.registration_id]
+    );
     // Its storage is free again and still the owner's.
     let storage = client
         .chain()
@@ -86,10 +136,14 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
         .call()
         .await?;
     assert_eq!(storage.owner, client.address());
-    assert_eq!(storage.usedBy, alloy::primitives::B256::ZERO);
+    assert_eq!(storage.usedBy, alloy::primitives::U256::ZERO);
     assert_eq!(
-        client.chain().blob(&deletable.blob_id).await?.state,
-        BlobState::Deleted
+        client
+            .chain()
+            .registration(deletable.registration_id)
+            .await?
+            .state,
+        RegistrationState::Deleted
     );
     assert_eq!(client.status(&deletable.blob_id).await?.state, "deleted");
     match client.read(&deletable.blob_id).await {
@@ -98,8 +152,18 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
     }
 
     // Extend one of the two short blobs by 2 epochs.
-    client.extend(&extended.blob_id, 2).await?;
+    let ext = client.extend(&extended.blob_id, 2, None).await?;
+    assert_eq!(ext.registration_id, extended.registration_id);
+    assert_eq!(ext.end_epoch, epoch + 3);
     assert_eq!(client.status(&extended.blob_id).await?.end_epoch, epoch + 3);
+    assert_eq!(
+        client
+            .chain()
+            .registration(extended.registration_id)
+            .await?
+            .end_epoch,
+        epoch + 3
+    );
 
     // Next epoch: the short blob expires.
     let now = devnet.advance_epoch().await?;

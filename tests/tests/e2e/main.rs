@@ -4,8 +4,10 @@
 //! One test binary, one module per topic; each test runs its own devnet.
 
 mod cli;
+mod crash;
 mod epoch_change;
 mod faults;
 mod lifecycle;
+mod registrations;
 mod rejects;
 mod store_read;

@@ -1,7 +1,7 @@
 //! Store and read back byte for byte; the chain says certified; storing again pays nothing.
 
 use anyhow::{Result, ensure};
-use floe_chain::BlobState;
+use floe_chain::RegistrationState;
 use floe_client::{StoreOptions, StoreOutcome};
 use floe_tests::{node_complete, start_devnet, test_bytes, wait_until};
 use std::time::Duration;
@@ -33,14 +33,22 @@ async fn store_and_read_back_byte_for_byte() -> Result<()> {
             "size {len}: transactions {actions:?}"
         );
 
-        // On-chain: certified, with the right size and end epoch.
-        let record = client.chain().blob(&stored.blob_id).await?;
-        assert_eq!(record.state, BlobState::Certified, "size {len}");
+        // On-chain: the registration is certified, ours, with the right size and end epoch,
+        // and the blob's status over all registrations says so too.
+        let record = client.chain().registration(stored.registration_id).await?;
+        assert_eq!(record.state, RegistrationState::Certified, "size {len}");
+        assert_eq!(record.blob_id, stored.blob_id);
         assert_eq!(record.size, len as u64);
         assert_eq!(record.owner, client.address());
+        assert!(!record.deletable);
         assert_eq!(record.end_epoch, stored.end_epoch);
+        let chain_status = client.chain().blob_status(&stored.blob_id).await?;
+        assert_eq!(chain_status.certified_end_epoch, stored.end_epoch);
+        assert_eq!(chain_status.permanent_certified_end_epoch, stored.end_epoch);
         let status = client.status(&stored.blob_id).await?;
         assert_eq!(status.state, "certified");
+        assert_eq!(status.mine.len(), 1);
+        assert_eq!(status.mine[0].registration_id, stored.registration_id);
 
         let back = client.read(&stored.blob_id).await?;
         ensure!(
@@ -75,6 +83,7 @@ async fn store_and_read_back_byte_for_byte() -> Result<()> {
     let again = client.store(data, &opts).await?;
     assert_eq!(again.outcome, StoreOutcome::AlreadyCertified);
     assert_eq!(again.blob_id, stored.blob_id);
+    assert_eq!(again.registration_id, stored.registration_id);
     assert!(again.transactions.is_empty(), "{:?}", again.transactions);
     assert_eq!(client.wal_balance().await?, balance);
     Ok(())
