@@ -26,7 +26,8 @@ abstract contract GasStakingBase is Test, StakingKeys {
     /// @dev The block gas limit an advance must fit in, with room to spare.
     uint256 internal constant ADVANCE_BUDGET = 10_000_000;
     /// @dev A first (or entirely new) committee of the largest size, 249 members at n = 1000.
-    uint256 internal constant FULL_COMMITTEE_BUDGET = 12_500_000;
+    /// (Staking is compiled through the IR pipeline to fit EIP-170, which costs ~3% more here.)
+    uint256 internal constant FULL_COMMITTEE_BUDGET = 13_000_000;
 
     WAL internal wal;
     Staking internal staking;

@@ -1904,7 +1904,7 @@ contract StakingGasThousandShardsTest is StakingGasBase {
         (address[] memory members,) = staking.committee(1);
         assertEq(members.length, NODES, "100 members");
         _checkShards(1);
-        assertLe(used, 6_500_000, "gas budget");
+        assertLe(used, 6_750_000, "gas budget (IR pipeline, to fit EIP-170)");
     }
 }
 

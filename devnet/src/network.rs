@@ -134,9 +134,6 @@ pub struct Devnet {
     anvil: Option<ManagedChild>,
 }
 
-/// The contract code size limit of the devnet's chain, in bytes (EIP-170's is 24,576).
-pub const DEVNET_CODE_SIZE_LIMIT: usize = 49_152;
-
 /// The deployment before [`Devnet::deploy`] ran.
 const UNDEPLOYED: Deployment = Deployment {
     wal: Address::ZERO,
@@ -352,9 +349,6 @@ impl Devnet {
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--accounts", &accounts.max(10).to_string()])
             .args(["--hardfork", "prague"])
-            // The Staking contract's runtime code is above EIP-170's 24 KiB: allow up to 48 KiB
-            // (what EIP-7907 proposes) until it is split.
-            .args(["--code-size-limit", &DEVNET_CODE_SIZE_LIMIT.to_string()])
             .env("NO_COLOR", "1");
         let child = ManagedChild::spawn("anvil", cmd, log)
             .map_err(io(format!("cannot start {}", anvil_bin.display())))?;

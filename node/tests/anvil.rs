@@ -6,7 +6,7 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
-use floe_chain::testing::signer;
+use floe_chain::testing::{anvil, signer};
 use floe_chain::{
     Chain, DeployParams, Deployment, FROST_PER_WAL, RegistrationState,
     alloy::{
@@ -25,24 +25,6 @@ use floe_node::{BlobStatus, Confirmation, NodeConfig};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 const N: u16 = 10;
-
-/// anvil from the repository's npm toolchain, without the EIP-170 code size limit.
-///
-/// WORKAROUND: the committed Staking artifact (chain/artifacts, rebuilt in 26ba1b7) deploys
-/// more than 24,576 bytes of code, so `floe_chain::deploy` fails with
-/// `CreateContractSizeLimit` on a standard chain. Until Staking is split or slimmed, these
-/// node tests lift the limit so that they test the node; remove this and use
-/// `floe_chain::testing::anvil` again once the artifact fits.
-fn anvil() -> AnvilInstance {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../node_modules/.bin/anvil");
-    assert!(
-        bin.exists(),
-        "anvil not installed: run `npm install` at the repo root, then rerun the tests"
-    );
-    floe_chain::alloy::node_bindings::Anvil::at(bin)
-        .arg("--disable-code-size-limit")
-        .spawn()
-}
 
 /// Polls `cond` every 100 ms until it returns true, failing after `secs` seconds.
 async fn wait_for<F, Fut>(what: &str, secs: u64, mut cond: F)
