@@ -1438,7 +1438,7 @@ fn worst_case_memory_is_the_documented_formula() {
         m.total(),
         m.uploads + m.reads + m.cpu + m.recovery + m.connections + m.store
     );
-    // 280 MiB for a 10-shard deployment with the example config (NODE-CHANGES.md).
+    // 280 MiB for a 10-shard deployment with the example config (docs/DESIGN-NOTES.md, "Worst-case memory").
     assert_eq!(m.total(), 293_325_340, "{m:?}");
 }
 
