@@ -8,7 +8,9 @@
 //! - every `PUT` and `POST` takes one of the `max_concurrent_uploads` slots before its body is
 //!   read (or answers 503 after `upload_wait_ms`); its body is capped at the exact wire size
 //!   the blob's on-chain size allows (metadata: `15 + 64n`; a sliver: its kind's exact size;
-//!   an inconsistency proof: `n-f` symbols with proofs), and at the configured caps; a body
+//!   an inconsistency proof: `n-f` symbols with proofs), and at the configured caps
+//!   (`max_metadata_bytes`, `max_sliver_bytes`, `max_proof_bytes`: a blob whose proof is over
+//!   the last gets 413 naming it, unread); a body
 //!   announcing more is refused unread, and a body must arrive at `body_min_rate` or 408;
 //! - `GET`s of metadata and slivers take one of `max_concurrent_reads` slots before loading;
 //! - CPU-heavy answers (recovery symbols, inconsistency checks) take one of `cpu_slots`
@@ -143,6 +145,19 @@ pub enum ApiError {
         /// The limit.
         limit: u64,
     },
+    /// The blob's inconsistency proof is larger than the operator's `max_proof_bytes`.
+    #[error(
+        "an inconsistency proof of blob {id} is {exact} bytes, over this node's max_proof_bytes ({cap}); \
+         the node operator must raise max_proof_bytes to at least {exact} for this node to check it"
+    )]
+    ProofTooLarge {
+        /// The blob.
+        id: BlobId,
+        /// The exact size of the blob's proof.
+        exact: u64,
+        /// The configured cap.
+        cap: u64,
+    },
     /// The pair's shard is held by another node this epoch.
     #[error(
         "this node does not hold pair {pair} of blob {id} in epoch {epoch}; send it to the shard's holder"
@@ -200,7 +215,7 @@ impl ApiError {
             ApiError::Gone { .. } => ErrorCode::Gone,
             ApiError::MetadataMissing(_) => ErrorCode::MetadataMissing,
             ApiError::Incomplete { .. } => ErrorCode::Incomplete,
-            ApiError::TooLarge { .. } => ErrorCode::TooLarge,
+            ApiError::TooLarge { .. } | ApiError::ProofTooLarge { .. } => ErrorCode::TooLarge,
             ApiError::NotMyShard { .. } => ErrorCode::NotMyShard,
             ApiError::Verification(_) => ErrorCode::VerificationFailed,
             ApiError::Busy | ApiError::ChainBusy { .. } => ErrorCode::Busy,
@@ -790,8 +805,9 @@ async fn status(
 
 /// `POST /v1/blobs/{id}/inconsistency`: checks an inconsistency proof against the stored
 /// metadata and, if it holds, signs `invalid_message(chain_id, registry, epoch, id)`. The body
-/// is capped at the largest proof the blob's size allows; decoding and checking it hold a CPU
-/// slot.
+/// is capped at the largest proof the blob's size allows; a blob whose proof is over the
+/// operator's `max_proof_bytes` gets 413 before the body is read. Decoding and checking it
+/// hold a CPU slot.
 async fn inconsistency(
     State(state): AppState,
     id: Result<Path<String>, PathRejection>,
@@ -802,6 +818,14 @@ async fn inconsistency(
     let entry = state.blob_entry(&id).await?;
     let metadata = load_metadata(&state, &id)?.ok_or(ApiError::MetadataMissing(id))?;
     let limit = state.wire.inconsistency_proof(entry.size);
+    let cap = state.limits.max_proof_bytes as u64;
+    if limit > cap {
+        return Err(ApiError::ProofTooLarge {
+            id,
+            exact: limit,
+            cap,
+        });
+    }
     let body = read_body(&state, &headers, body, limit).await?;
     let _slot = state.cpu_slot().await?;
     let encoding = state.encoding;

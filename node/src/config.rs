@@ -30,6 +30,13 @@ pub mod defaults {
     pub const fn max_sliver_bytes() -> usize {
         64 << 20
     }
+    /// `max_proof_bytes`: 8 MiB. An inconsistency proof is `n-f` symbols with Merkle paths, a
+    /// little more than a sliver; 8 MiB covers every blob at n <= 100 (4.4 MB at most) and, at
+    /// n = 1000, blobs up to about 2.7 GB, while 32 upload slots of 3 x 8 MiB stay at 768 MiB
+    /// (the exact proof of the largest n = 1000 blob is 44 MB: 4.2 GB over 32 slots).
+    pub const fn max_proof_bytes() -> usize {
+        8 << 20
+    }
     /// `max_concurrent_uploads`: uploads received and stored at the same time; more wait.
     pub const fn max_concurrent_uploads() -> usize {
         32
@@ -136,6 +143,11 @@ pub struct NodeConfig {
     /// Largest sliver body accepted, in bytes.
     #[serde(default = "defaults::max_sliver_bytes")]
     pub max_sliver_bytes: usize,
+    /// Largest inconsistency proof body accepted (`POST /v1/blobs/{id}/inconsistency`), in
+    /// bytes. A blob whose exact proof size is above it gets 413 naming this field: the node
+    /// cannot attest such a blob invalid until the operator raises it.
+    #[serde(default = "defaults::max_proof_bytes")]
+    pub max_proof_bytes: usize,
     /// Uploads (`PUT` and `POST` requests) received and processed at the same time. Each holds
     /// its slot from before its body is read, so this times the body limits bounds the memory
     /// uploads use.
@@ -280,6 +292,7 @@ impl NodeConfig {
         }
         for (name, v) in [
             ("max_concurrent_reads", self.max_concurrent_reads as u64),
+            ("max_proof_bytes", self.max_proof_bytes as u64),
             ("body_min_rate", self.body_min_rate),
             ("max_connections", self.max_connections as u64),
             (
@@ -309,6 +322,7 @@ impl NodeConfig {
         crate::state::Limits {
             max_metadata_bytes: self.max_metadata_bytes,
             max_sliver_bytes: self.max_sliver_bytes,
+            max_proof_bytes: self.max_proof_bytes,
             upload_wait: Duration::from_millis(self.upload_wait_ms),
             max_concurrent_reads: self.max_concurrent_reads,
             cpu_slots: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
@@ -337,6 +351,7 @@ mod tests {
         assert_eq!(cfg.poll_interval_ms, defaults::poll_interval_ms());
         assert_eq!(cfg.max_metadata_bytes, defaults::max_metadata_bytes());
         assert_eq!(cfg.max_sliver_bytes, defaults::max_sliver_bytes());
+        assert_eq!(cfg.max_proof_bytes, defaults::max_proof_bytes());
         assert_eq!(
             cfg.max_concurrent_uploads,
             defaults::max_concurrent_uploads()

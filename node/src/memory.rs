@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! B_s = min(max_sliver_bytes, exact size of the largest sliver)      (the largest blob)
-//! B_p = exact size of the largest inconsistency proof                (n-f symbols + proofs)
+//! B_p = min(max_proof_bytes, exact size of the largest proof)        (n-f symbols + proofs)
 //! B_l = exact size of a batch of n recovery symbols
 //! uploads   = max_concurrent_uploads · max(4·B_s, 3·B_p)   body, decoded copy, expansion
 //!                                                          while verifying, re-encoded write
@@ -73,7 +73,9 @@ pub fn worst_case_memory(
     let max_blob = encoding.max_blob_size();
     let n = u64::from(encoding.n_shards());
     let b_s = w.max_sliver().min(config.max_sliver_bytes as u64);
-    let b_p = w.max_inconsistency_proof();
+    let b_p = w
+        .max_inconsistency_proof()
+        .min(config.max_proof_bytes as u64);
     let b_l = w.symbol_list(max_blob, usize::from(encoding.n_shards()));
     let s = u64::from(w.symbol_size(max_blob));
     let depth = floe_core::merkle::depth(usize::from(encoding.n_shards())) as u64;

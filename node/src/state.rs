@@ -93,6 +93,8 @@ pub struct Limits {
     pub max_metadata_bytes: usize,
     /// Largest sliver body (an operator cap on top of the exact size).
     pub max_sliver_bytes: usize,
+    /// Largest inconsistency proof body (an operator cap on top of the exact size).
+    pub max_proof_bytes: usize,
     /// How long an upload, read or CPU-heavy request waits for a slot.
     pub upload_wait: Duration,
     /// GETs of metadata and slivers loaded at the same time.
@@ -119,6 +121,7 @@ impl Default for Limits {
         Limits {
             max_metadata_bytes: d::max_metadata_bytes(),
             max_sliver_bytes: d::max_sliver_bytes(),
+            max_proof_bytes: d::max_proof_bytes(),
             upload_wait: Duration::from_millis(d::upload_wait_ms()),
             max_concurrent_reads: d::max_concurrent_reads(),
             cpu_slots: std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),

@@ -989,6 +989,72 @@ async fn bodies_are_capped_at_the_exact_size_the_blob_allows() {
 }
 
 #[tokio::test]
+async fn proofs_over_max_proof_bytes_get_413_unread_naming_the_setting() {
+    let exact = encode(1000, 20);
+    let limit = EncodingConfig::new(N)
+        .map(floe_core::protocol::WireLimits::new)
+        .unwrap()
+        .inconsistency_proof(1000);
+    // At the cap the proof is read (and these zeros are rejected as malformed).
+    let h = harness(
+        "proof-cap-at",
+        Limits {
+            max_proof_bytes: limit as usize,
+            ..default_limits()
+        },
+    );
+    h.register(&exact, RegistrationState::Registered, 10);
+    assert_eq!(h.put_metadata(&exact).await.0, StatusCode::OK);
+    let uri = format!("/v1/blobs/{}/inconsistency", exact.blob_id);
+    let (status, body) = h.call(Method::POST, &uri, vec![0; limit as usize]).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+
+    // One byte under this blob's proof size: refused before a byte is read, even though the
+    // body never finishes arriving.
+    let h = harness(
+        "proof-cap-under",
+        Limits {
+            max_proof_bytes: limit as usize - 1,
+            ..default_limits()
+        },
+    );
+    h.register(&exact, RegistrationState::Registered, 10);
+    assert_eq!(h.put_metadata(&exact).await.0, StatusCode::OK);
+    let read = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = read.clone();
+    let stream = futures::stream::once(async move {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![0u8; limit as usize]))
+    });
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(&uri)
+        .header("content-length", limit.to_string())
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let resp = tokio::time::timeout(Duration::from_secs(5), app(h.state.clone()).oneshot(req))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    assert_eq!(code(&body), "too_large");
+    let msg: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let msg = msg["error"].as_str().unwrap();
+    assert!(
+        msg.contains("raise max_proof_bytes") && msg.contains(&limit.to_string()),
+        "{msg}"
+    );
+    assert!(
+        !read.load(std::sync::atomic::Ordering::SeqCst),
+        "the body was read"
+    );
+}
+
+#[tokio::test]
 async fn extractor_rejections_unknown_routes_and_methods_answer_json() {
     let h = harness("rejections", default_limits());
     let blob = encode(100, 21);
@@ -1440,6 +1506,33 @@ fn worst_case_memory_is_the_documented_formula() {
     );
     // 280 MiB for a 10-shard deployment with the example config (docs/DESIGN-NOTES.md, "Worst-case memory").
     assert_eq!(m.total(), 293_325_340, "{m:?}");
+
+    // n = 1000: the largest proof (44 MB) is over max_proof_bytes (8 MiB), so B_p is the cap.
+    let enc = EncodingConfig::new(1000).unwrap();
+    let w = floe_core::protocol::WireLimits::new(enc);
+    assert_eq!(w.max_inconsistency_proof(), 43_931_297);
+    assert_eq!(config.max_proof_bytes, 8 << 20);
+    let b_s = w.max_sliver().min(config.max_sliver_bytes as u64);
+    let m = floe_node::memory::worst_case_memory(&config, &enc, 6, 2);
+    assert_eq!(m.uploads, 32 * (4 * b_s).max(3 * (8 << 20)));
+    // The example config at n = 1000 is dominated by recovery (4 blobs x 32 answers of a 66 MB
+    // symbol batch) and uploads of slivers (32 x 4 x 43.7 MB), not by proofs.
+    assert_eq!(m.recovery, 10_541_791_200);
+    assert_eq!(m.total(), 19_769_263_854, "{m:?}");
+    // An operator who lowers max_sliver_bytes to 4 MiB now bounds uploads by the proof cap:
+    // 32 x 3 x 8 MiB = 768 MiB, where the uncapped proof made it 32 x 3 x 44 MB = 4.2 GB.
+    let small = NodeConfig {
+        max_sliver_bytes: 4 << 20,
+        ..config.clone()
+    };
+    let m = floe_node::memory::worst_case_memory(&small, &enc, 6, 2);
+    assert_eq!(m.uploads, 32 * 3 * (8 << 20));
+    let uncapped = NodeConfig {
+        max_proof_bytes: usize::MAX,
+        ..small
+    };
+    let m = floe_node::memory::worst_case_memory(&uncapped, &enc, 6, 2);
+    assert_eq!(m.uploads, 32 * 3 * 43_931_297);
 }
 
 /// Reads from `s` until EOF or `deadline`; returns what was read.
