@@ -196,13 +196,10 @@ pub async fn run(
     }
     let pending: HashSet<_> = {
         let store = state.store.clone();
-        state::blocking(move || store.blobs())
+        let entries = state::blocking(move || store.blobs())
             .await
-            .map_err(|e| NodeError::Store(StoreError::Db(e.to_string())))?
-            .into_iter()
-            .filter(|(_, e)| e.pending(epoch).next().is_some())
-            .map(|(id, _)| id)
-            .collect()
+            .map_err(|e| NodeError::Store(StoreError::Db(e.to_string())))?;
+        services::pending_index(&entries, epoch)
     };
     let ctx = services::Ctx {
         state: state.clone(),

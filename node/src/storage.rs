@@ -330,6 +330,8 @@ pub type Modify = Box<dyn FnOnce(Option<&BlobEntry>) -> Option<BlobEntry> + Send
 pub struct Store {
     db: Arc<Database>,
     writer: Arc<Writer>,
+    /// Blob entries read through [`Store::blob`] and [`Store::blobs`] since opening.
+    entries_read: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// One write for the group-commit thread.
@@ -509,7 +511,11 @@ impl Store {
             tx: Some(tx),
             thread: Some(thread),
         });
-        Ok(Store { db, writer })
+        Ok(Store {
+            db,
+            writer,
+            entries_read: Arc::default(),
+        })
     }
 
     /// Hands a write to the group-commit thread and waits until it is committed.
@@ -543,9 +549,23 @@ impl Store {
         let txn = self.db.begin_read()?;
         let t = txn.open_table(BLOBS)?;
         match t.get(&id.0)? {
-            Some(v) => Ok(Some(decode_entry(v.value())?)),
+            Some(v) => {
+                self.count_entries_read(1);
+                Ok(Some(decode_entry(v.value())?))
+            }
             None => Ok(None),
         }
+    }
+
+    /// Blob entries read through [`Store::blob`] and [`Store::blobs`] since the store was
+    /// opened (shows which background work scans entries).
+    pub fn entries_read(&self) -> u64 {
+        self.entries_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_entries_read(&self, n: u64) {
+        self.entries_read
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every blob entry.
@@ -557,6 +577,7 @@ impl Store {
             let (k, v) = item?;
             out.push((BlobId(*k.value()), decode_entry(v.value())?));
         }
+        self.count_entries_read(out.len() as u64);
         Ok(out)
     }
 

@@ -74,15 +74,16 @@ pub async fn run(ctx: Ctx, mut shutdown: watch::Receiver<bool>) -> ServiceResult
 /// When this node first held all its slivers of a blob, when it first saw each pending
 /// registration, and when it last tried to certify one.
 #[derive(Debug, Default)]
-struct CertifyTimers {
+pub struct CertifyTimers {
     complete_since: HashMap<BlobId, tokio::time::Instant>,
     first_seen: HashMap<u64, tokio::time::Instant>,
     last_attempt: HashMap<u64, tokio::time::Instant>,
 }
 
-/// One pass over the blobs with pending registrations; a failure on one registration is
-/// logged and the pass goes on. At most [`MAX_CERTIFICATIONS_PER_ROUND`] attempts.
-async fn certify_once(ctx: &Ctx, timers: &mut CertifyTimers) -> Result<(), CertifyError> {
+/// One pass over the blobs with pending registrations (the index `ctx.pending`; no other
+/// entry is read); a failure on one registration is logged and the pass goes on. At most
+/// [`MAX_CERTIFICATIONS_PER_ROUND`] attempts.
+pub async fn certify_once(ctx: &Ctx, timers: &mut CertifyTimers) -> Result<(), CertifyError> {
     let view = ctx.state.view();
     let Some(my_index) = view.committee.index_of(ctx.state.node) else {
         return Ok(());

@@ -7,7 +7,7 @@ use floe_chain::{ChainError, EventRecord, FloeEvent};
 use floe_core::ids::BlobId;
 use tokio::sync::watch;
 
-use super::{Ctx, lock, refresh_view, until_shutdown};
+use super::{Ctx, refresh_view, until_shutdown};
 use crate::{
     api::ApiError,
     metrics::Metrics,
@@ -166,18 +166,9 @@ pub async fn step(ctx: &Ctx, start: u64) -> Result<bool, FollowError> {
     for r in registrations {
         state.forget_absent_registration(r);
     }
-    {
-        let mut pending = lock(&ctx.pending);
-        for (id, e) in &entries {
-            state.forget_absent(id);
-            if e.as_ref()
-                .is_some_and(|e| e.pending(epoch).next().is_some())
-            {
-                pending.insert(*id);
-            } else {
-                pending.remove(id);
-            }
-        }
+    for (id, e) in &entries {
+        state.forget_absent(id);
+        ctx.index_pending(*id, e.as_ref(), epoch);
     }
     // An epoch change may expire blobs; a batch may have deleted a blob's last registration
     // or invalidated it: garbage collection (which asks the chain again) removes their data.
@@ -262,7 +253,7 @@ async fn rederive(ctx: &Ctx, id: &BlobId, epoch: u32) -> Result<(), FollowError>
     if !status.is_known() {
         let store = state.store.clone();
         let removed = blocking(move || store.forget_blob(&id)).await?;
-        lock(&ctx.pending).remove(&id);
+        ctx.index_pending(id, None, epoch);
         tracing::warn!(blob = %id, slivers = removed, "the blob's registration vanished in a reorg: its data is removed");
         return Ok(());
     }
@@ -287,21 +278,16 @@ async fn rederive(ctx: &Ctx, id: &BlobId, epoch: u32) -> Result<(), FollowError>
     };
     fresh.set_status(&status, epoch);
     let live = fresh.is_live(epoch);
-    let pending = fresh.pending(epoch).next().is_some();
     let store = state.store.clone();
+    let entry = fresh.clone();
     blocking(move || {
-        store.put_blob(&id, &fresh)?;
+        store.put_blob(&id, &entry)?;
         if !live {
             store.remove_data(&id)?;
         }
         Ok(())
     })
     .await?;
-    let mut p = lock(&ctx.pending);
-    if pending {
-        p.insert(id);
-    } else {
-        p.remove(&id);
-    }
+    ctx.index_pending(id, Some(&fresh), epoch);
     Ok(())
 }

@@ -32,7 +32,21 @@ use tokio::sync::{Notify, watch};
 use crate::{
     peers::Peers,
     state::{EpochView, NodeState},
+    storage::BlobEntry,
 };
+
+/// The blobs of `entries` with a pending registration at `epoch`: the certify service's
+/// index at start-up (the follower keeps it current with [`Ctx::index_pending`]).
+pub fn pending_index<'a>(
+    entries: impl IntoIterator<Item = &'a (BlobId, BlobEntry)>,
+    epoch: u32,
+) -> HashSet<BlobId> {
+    entries
+        .into_iter()
+        .filter(|(_, e)| e.pending(epoch).next().is_some())
+        .map(|(id, _)| *id)
+        .collect()
+}
 
 /// What the background services need besides the state.
 #[derive(Debug, Clone)]
@@ -64,6 +78,18 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// Keeps the certify service's index current for blob `id`, whose entry is now `entry`
+    /// (`None`: forgotten): in the index while it has a pending registration at `epoch`,
+    /// out of it once none is (certified, deleted, expired, invalidated or forgotten).
+    pub fn index_pending(&self, id: BlobId, entry: Option<&BlobEntry>, epoch: u32) {
+        let mut p = lock(&self.pending);
+        if entry.is_some_and(|e| e.pending(epoch).next().is_some()) {
+            p.insert(id);
+        } else {
+            p.remove(&id);
+        }
+    }
+
     /// Queues blobs for recovery and wakes the recovery service.
     pub fn queue_recovery(&self, ids: impl IntoIterator<Item = BlobId>) {
         let mut q = lock(&self.recovery_queue);

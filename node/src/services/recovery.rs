@@ -1,10 +1,11 @@
 //! Rebuilds missing slivers of certified blobs from peers' recovery symbols. Several blobs
-//! are recovered at once (`recovery_parallelism`), so one slow blob never blocks the queue;
+//! are recovered at once (`recovery_parallelism`), and a freed slot goes to the next queued
+//! blob at once, so one slow blob never blocks the queue;
 //! a blob that cannot be completed yet is retried with a delay doubling per attempt.
 
 use std::{
-    collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex as StdMutex},
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::Mutex as StdMutex,
     time::Duration,
 };
 
@@ -70,40 +71,48 @@ const RECOVERY_FIRST_DELAY: Duration = Duration::from_secs(2);
 /// Longest delay between recovery attempts of one blob.
 const RECOVERY_MAX_DELAY: Duration = Duration::from_secs(60);
 
-/// Works through the recovery queue, `recovery_parallelism` blobs at a time; blobs that
+/// Works through the recovery queue, `recovery_parallelism` blobs at a time: a slot freed by
+/// one blob is given at once to the next ready one, also to a blob queued while others are
+/// still being recovered, so a blob whose peers stall never holds up the rest. Blobs that
 /// could not be completed are retried later, with a delay doubling per attempt.
 pub async fn run(ctx: Ctx, mut shutdown: watch::Receiver<bool>) -> ServiceResult {
-    let retry: Arc<StdMutex<HashMap<BlobId, (tokio::time::Instant, Duration)>>> = Arc::default();
+    type Task = futures::future::BoxFuture<'static, (BlobId, Result<bool, RecoveryTaskError>)>;
+    let mut retry: HashMap<BlobId, (tokio::time::Instant, Duration)> = HashMap::new();
+    let mut running: futures::stream::FuturesUnordered<Task> = Default::default();
+    let mut in_flight: HashSet<BlobId> = HashSet::new();
+    let parallelism = ctx.recovery_parallelism.max(1);
     loop {
-        let batch: Vec<BlobId> = {
+        if running.len() < parallelism {
             let mut q = lock(&ctx.recovery_queue);
             let now = tokio::time::Instant::now();
-            let retry = lock(&retry);
             let ready: Vec<BlobId> = q
                 .iter()
                 .copied()
+                .filter(|id| !in_flight.contains(id))
                 .filter(|id| retry.get(id).is_none_or(|(at, _)| *at <= now))
+                .take(parallelism - running.len())
                 .collect();
-            for id in &ready {
-                q.remove(id);
+            for id in ready {
+                q.remove(&id);
+                in_flight.insert(id);
+                let ctx = ctx.clone();
+                running.push(Box::pin(async move {
+                    let outcome = recover_blob(&ctx, &id).await;
+                    (id, outcome)
+                }));
             }
-            ready
+        }
+        let done = tokio::select! {
+            Some(done) = running.next(), if !running.is_empty() => Some(done),
+            _ = tokio::time::sleep(ctx.poll) => None,
+            _ = ctx.recovery_wake.notified() => None,
+            _ = shutdown.changed() => return Ok(()),
         };
-        let mut work = futures::stream::iter(batch.into_iter().map(|id| {
-            let ctx = ctx.clone();
-            async move { (id, recover_blob(&ctx, &id).await) }
-        }))
-        .buffer_unordered(ctx.recovery_parallelism.max(1));
-        loop {
-            let next = tokio::select! {
-                n = work.next() => n,
-                _ = shutdown.changed() => return Ok(()),
-            };
-            let Some((id, outcome)) = next else { break };
+        if let Some((id, outcome)) = done {
+            in_flight.remove(&id);
             if let Err(e) = &outcome {
                 tracing::warn!(blob = %id, error = %e, "recovery failed; will retry");
             }
-            let mut retry = lock(&retry);
             if matches!(outcome, Ok(true)) {
                 retry.remove(&id);
             } else {
@@ -115,11 +124,6 @@ pub async fn run(ctx: Ctx, mut shutdown: watch::Receiver<bool>) -> ServiceResult
             }
         }
         ctx.state.services.ok(NAME);
-        tokio::select! {
-            _ = tokio::time::sleep(ctx.poll) => {}
-            _ = ctx.recovery_wake.notified() => {}
-            _ = shutdown.changed() => return Ok(()),
-        }
     }
 }
 
