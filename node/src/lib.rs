@@ -155,8 +155,8 @@ pub async fn run(
     let chain = Chain::connect(&config.rpc_url, config.deployment, Some(signer)).await?;
     let n = chain.n_shards().await?;
     let encoding = EncodingConfig::new(n).map_err(|e| NodeError::Encoding(e.to_string()))?;
-    let store = Store::open(&config.storage_dir)?;
-    let resume_at = store.cursor()?;
+    // The key is checked before the store is opened: a node with the wrong key stops without
+    // touching its data (and whatever else holds the store cannot mask the error).
     let info = chain.node_info(node).await?;
     if !info.registered {
         tracing::warn!(%node, "this operator is not registered as a storage node yet; it holds no shards until it is");
@@ -173,6 +173,8 @@ pub async fn run(
             "public_address differs from the network address registered on-chain; peers and clients use the registered one"
         );
     }
+    let store = Store::open(&config.storage_dir)?;
+    let resume_at = store.cursor()?;
     let epoch = chain.current_epoch().await?;
     let committee = chain.committee(epoch).await?;
     let state = Arc::new(NodeState::new(
