@@ -434,10 +434,7 @@ fn commit_batch(db: &Database, batch: &[Job]) -> Result<Vec<Result<(), StoreErro
         let mut slivers = txn.open_table(SLIVERS)?;
         for (put, checked, _) in batch {
             if *checked {
-                let entry = match blobs.get(&put.blob())? {
-                    Some(v) => Some(decode_entry(v.value())?),
-                    None => None,
-                };
+                let entry = read_entry(&blobs, &put.blob())?;
                 let refused = match entry {
                     None => Some("not registered"),
                     Some(e) if e.collected => Some("garbage-collected"),
@@ -547,14 +544,11 @@ impl Store {
     /// The blob's entry.
     pub fn blob(&self, id: &BlobId) -> Result<Option<BlobEntry>, StoreError> {
         let txn = self.db.begin_read()?;
-        let t = txn.open_table(BLOBS)?;
-        match t.get(&id.0)? {
-            Some(v) => {
-                self.count_entries_read(1);
-                Ok(Some(decode_entry(v.value())?))
-            }
-            None => Ok(None),
+        let entry = read_entry(&txn.open_table(BLOBS)?, &id.0)?;
+        if entry.is_some() {
+            self.count_entries_read(1);
         }
+        Ok(entry)
     }
 
     /// Blob entries read through [`Store::blob`] and [`Store::blobs`] since the store was
@@ -590,18 +584,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(BLOBS)?;
-            for (id, modify) in updates {
-                let old = match t.get(&id.0)? {
-                    Some(v) => Some(decode_entry(v.value())?),
-                    None => None,
-                };
-                if let Some(new) = modify(old.as_ref())
-                    && Some(&new) != old.as_ref()
-                {
-                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
-                }
-            }
+            modify_entries(&txn, updates)?;
             if let Some(c) = cursor {
                 txn.open_table(META)?.insert("cursor", c)?;
             }
@@ -620,18 +603,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
-            let mut t = txn.open_table(BLOBS)?;
-            for (id, modify) in updates {
-                let old = match t.get(&id.0)? {
-                    Some(v) => Some(decode_entry(v.value())?),
-                    None => None,
-                };
-                if let Some(new) = modify(old.as_ref())
-                    && Some(&new) != old.as_ref()
-                {
-                    t.insert(&id.0, encode_entry(&new)?.as_slice())?;
-                }
-            }
+            modify_entries(&txn, updates)?;
             txn.open_table(META)?.insert("cursor", batch.to + 1)?;
             let mut f = txn.open_table(FOLLOWED)?;
             f.insert(batch.to, batch.encode().as_slice())?;
@@ -679,18 +651,9 @@ impl Store {
     /// Deletes a blob's entry, metadata and slivers in one transaction (its registration
     /// vanished in a reorg: the node knows nothing of it any more).
     pub fn forget_blob(&self, id: &BlobId) -> Result<usize, StoreError> {
-        let (lo, hi) = sliver_range(id);
         let txn = self.db.begin_write()?;
-        let mut removed = 0;
-        {
-            txn.open_table(METADATA)?.remove(&id.0)?;
-            txn.open_table(SLIVERS)?
-                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
-                    removed += 1;
-                    false
-                })?;
-            txn.open_table(BLOBS)?.remove(&id.0)?;
-        }
+        let removed = remove_blob_data(&txn, id)?;
+        txn.open_table(BLOBS)?.remove(&id.0)?;
         txn.commit()?;
         Ok(removed)
     }
@@ -814,10 +777,7 @@ impl Store {
         let (lo, hi) = sliver_range(id);
         {
             let txn = self.db.begin_read()?;
-            let collected = match txn.open_table(BLOBS)?.get(&id.0)? {
-                Some(v) => decode_entry(v.value())?.collected,
-                None => true,
-            };
+            let collected = read_entry(&txn.open_table(BLOBS)?, &id.0)?.is_none_or(|e| e.collected);
             let has_data = txn.open_table(METADATA)?.get(&id.0)?.is_some()
                 || txn
                     .open_table(SLIVERS)?
@@ -829,19 +789,10 @@ impl Store {
             }
         }
         let txn = self.db.begin_write()?;
-        let mut removed = 0;
+        let removed = remove_blob_data(&txn, id)?;
         {
-            txn.open_table(METADATA)?.remove(&id.0)?;
-            txn.open_table(SLIVERS)?
-                .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
-                    removed += 1;
-                    false
-                })?;
             let mut blobs = txn.open_table(BLOBS)?;
-            let entry = match blobs.get(&id.0)? {
-                Some(v) => Some(decode_entry(v.value())?),
-                None => None,
-            };
+            let entry = read_entry(&blobs, &id.0)?;
             if let Some(mut entry) = entry {
                 entry.collected = true;
                 blobs.insert(&id.0, encode_entry(&entry)?.as_slice())?;
@@ -857,6 +808,44 @@ fn sliver_range(id: &BlobId) -> ([u8; 35], [u8; 35]) {
         sliver_key(id, 0, SliverKind::Primary),
         sliver_key(id, u16::MAX, SliverKind::Secondary),
     )
+}
+
+/// Removes blob `id`'s metadata and slivers in `txn`; returns how many slivers there were.
+fn remove_blob_data(txn: &redb::WriteTransaction, id: &BlobId) -> Result<usize, StoreError> {
+    let (lo, hi) = sliver_range(id);
+    txn.open_table(METADATA)?.remove(&id.0)?;
+    let mut removed = 0;
+    txn.open_table(SLIVERS)?
+        .retain_in::<&[u8; 35], _>(&lo..=&hi, |_, _| {
+            removed += 1;
+            false
+        })?;
+    Ok(removed)
+}
+
+/// The entry of blob `id` in a table of [`BLOBS`].
+fn read_entry(
+    t: &impl ReadableTable<&'static [u8; 32], &'static [u8]>,
+    id: &[u8; 32],
+) -> Result<Option<BlobEntry>, StoreError> {
+    t.get(id)?.map(|v| decode_entry(v.value())).transpose()
+}
+
+/// Read-modify-writes `updates` in `txn`'s [`BLOBS`] table, writing only entries that change.
+fn modify_entries(
+    txn: &redb::WriteTransaction,
+    updates: Vec<(BlobId, Modify)>,
+) -> Result<(), StoreError> {
+    let mut t = txn.open_table(BLOBS)?;
+    for (id, modify) in updates {
+        let old = read_entry(&t, &id.0)?;
+        if let Some(new) = modify(old.as_ref())
+            && Some(&new) != old.as_ref()
+        {
+            t.insert(&id.0, encode_entry(&new)?.as_slice())?;
+        }
+    }
+    Ok(())
 }
 
 fn decode_entry(bytes: &[u8]) -> Result<BlobEntry, StoreError> {

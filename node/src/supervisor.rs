@@ -210,6 +210,7 @@ mod tests {
         let (stop, rx) = watch::channel(false);
         let runs = Arc::new(AtomicU32::new(0));
         let seen: Arc<Mutex<Vec<ServiceHealth>>> = Arc::default();
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
         let (s, r, w) = (services.clone(), runs.clone(), seen.clone());
         let task = tokio::spawn(supervise(
             "follower",
@@ -217,11 +218,12 @@ mod tests {
             policy(10),
             rx,
             move || {
-                let (s, r, w) = (s.clone(), r.clone(), w.clone());
+                let (s, r, w, t) = (s.clone(), r.clone(), w.clone(), started_tx.clone());
                 async move {
                     let n = r.fetch_add(1, Ordering::SeqCst);
                     // What health showed when this run started.
                     w.lock().unwrap().push(s.snapshot()[0].clone());
+                    let _ = t.send(());
                     if n < 2 {
                         return Err(format!("rpc down ({n})").into());
                     }
@@ -231,10 +233,11 @@ mod tests {
                 }
             },
         ));
-        // Fails twice, then runs; wait for the third run on the paused clock.
-        while runs.load(Ordering::SeqCst) < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
+        // Fails twice, then runs: wait for the third run to start.
+        for _ in 0..3 {
+            started.recv().await.expect("the service runs");
         }
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
         let seen = seen.lock().unwrap().clone();
         assert_eq!(seen[0].state, "ok");
         assert_eq!(seen[1].state, "restarting");

@@ -253,6 +253,24 @@ impl Harness {
             .state = state;
     }
 
+    /// Writes the registry's current status of `blob` into the node's entry, as the follower does
+    /// on an event.
+    fn follow_status(&self, blob: &EncodedBlob) {
+        let status = self.registry.status(blob.blob_id);
+        self.state
+            .store
+            .modify_blob(
+                &blob.blob_id,
+                Box::new(move |old| {
+                    let mut e = old.cloned().unwrap();
+                    e.set_status(&status, EPOCH);
+                    e.rev += 1;
+                    Some(e)
+                }),
+            )
+            .unwrap();
+    }
+
     fn invalidate(&self, blob: &EncodedBlob) {
         self.registry.invalid.lock().unwrap().insert(blob.blob_id);
     }
@@ -1398,19 +1416,7 @@ async fn a_blob_lives_while_any_registration_does() {
     );
     // The first owner deletes theirs (the follower would write this entry).
     h.set_state(first, RegistrationState::Deleted);
-    let fresh = h.registry.status(blob.blob_id);
-    h.state
-        .store
-        .modify_blob(
-            &blob.blob_id,
-            Box::new(move |old| {
-                let mut e = old.cloned().unwrap();
-                e.set_status(&fresh, EPOCH);
-                e.rev += 1;
-                Some(e)
-            }),
-        )
-        .unwrap();
+    h.follow_status(&blob);
     let s = status(&h, &blob).await;
     assert_eq!(
         (
@@ -1448,19 +1454,7 @@ async fn a_blob_lives_while_any_registration_does() {
         .unwrap();
     // Once the last one is deleted, GC removes the data and the blob is gone.
     h.set_state(second, RegistrationState::Deleted);
-    let dead = h.registry.status(blob.blob_id);
-    h.state
-        .store
-        .modify_blob(
-            &blob.blob_id,
-            Box::new(move |old| {
-                let mut e = old.cloned().unwrap();
-                e.set_status(&dead, EPOCH);
-                e.rev += 1;
-                Some(e)
-            }),
-        )
-        .unwrap();
+    h.follow_status(&blob);
     floe_node::services::gc::collect_garbage(&h.state)
         .await
         .unwrap();
