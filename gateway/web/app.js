@@ -252,6 +252,9 @@ async function pollNetwork() {
     showBanner(text);
     $('banner-text').title = err.message;
     $('network').classList.add('stale');
+    if (net.fetchedAt) {
+      $('network-updated').textContent = `Showing data from ${new Date(net.fetchedAt).toLocaleTimeString()}`;
+    }
     const wait = err.retryAfter ? Math.min(30, Math.max(2, err.retryAfter)) * 1000 : NETWORK_POLL_MS;
     scheduleNetwork(wait);
   }
@@ -467,7 +470,7 @@ async function loadBlob(id, focus) {
 }
 
 function kv(dl, label, value, opts = {}) {
-  const div = el('div', { className: 'kv' });
+  const div = el('div', { className: opts.wide ? 'kv kv-wide' : 'kv' });
   const dd = el('dd');
   if (opts.testid) dd.dataset.testid = opts.testid;
   if (value instanceof Node) dd.append(value);
@@ -565,8 +568,8 @@ function renderBlob(id, info) {
     kv(d, 'Registered in epoch', fmtInt(r.registeredEpoch));
     kv(d, 'Certified in epoch', isSafeInt(r.certifiedEpoch) ? fmtInt(r.certifiedEpoch) : 'not certified');
     kv(d, 'End epoch', fmtInt(r.endEpoch));
-    kv(d, 'Register transaction', hexValue(r.registerTx, { label: 'register transaction hash', empty: 'not found in searched blocks' }));
-    kv(d, 'Certify transaction', hexValue(r.certifyTx, { label: 'certify transaction hash', empty: isSafeInt(r.certifiedEpoch) ? 'not found in searched blocks' : 'not certified' }));
+    kv(d, 'Register transaction', hexValue(r.registerTx, { label: 'register transaction hash', empty: 'not found in searched blocks' }), { wide: true });
+    kv(d, 'Certify transaction', hexValue(r.certifyTx, { label: 'certify transaction hash', empty: isSafeInt(r.certifiedEpoch) ? 'not found in searched blocks' : 'not certified' }), { wide: true });
     li.append(title, d);
     const rAttrs = r.attributes && typeof r.attributes === 'object' ? Object.keys(r.attributes).length : 0;
     if (rAttrs > 0 && regs.length > 1) {

@@ -280,10 +280,23 @@ async function run(context, base, mock) {
       assert(await page.evaluate(() => window.__pwned === undefined), 'hostile markup ran');
     });
 
-    await step('an upload failing mid-stream shows the NDJSON error (mock)', async () => {
+    await step('dropping a file on the drop zone selects it', async () => {
       await page.goto(`${base}/`);
+      const dt = await page.evaluateHandle(() => {
+        const t = new DataTransfer();
+        t.items.add(new File([new Uint8Array(4096).fill(7)], 'dropped.bin', { type: 'application/x-floe-test' }));
+        return t;
+      });
+      await page.dispatchEvent('#dropzone', 'dragenter', { dataTransfer: dt });
+      assert(await page.locator('#dropzone.dragging').count() === 1, 'the drop zone does not highlight on drag');
+      await page.dispatchEvent('#dropzone', 'drop', { dataTransfer: dt });
+      assert((await page.textContent('#file-summary')).includes('dropped.bin'), 'the dropped file is not selected');
+      assert(await page.locator('#dropzone.dragging').count() === 0, 'the drop zone stays highlighted');
+      assert(await page.isEnabled('#upload-button'), 'the upload button is not enabled after a drop');
+    });
+
+    await step('an upload failing mid-stream shows the NDJSON error (mock)', async () => {
       await mock.control({ failNextUpload: 'ndjson' });
-      await page.setInputFiles('#file-input', { name: 'fails.bin', mimeType: mime, buffer: randomBytes(4096) });
       await page.click('#upload-button');
       await page.waitForSelector('#upload-error', { state: 'visible' });
       const err = await page.textContent('#upload-error');
