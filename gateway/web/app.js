@@ -396,7 +396,7 @@ function renderRecent(blobs) {
 
 const blob = { id: null, ctrl: null, timer: null };
 
-function route() {
+function route(ev) {
   let hash = location.hash || '';
   try {
     hash = decodeURIComponent(hash);
@@ -426,7 +426,8 @@ function route() {
   $('blob-title').textContent = 'Blob';
   document.title = `Blob ${shortHex(id)} · floe explorer`;
   setBlobStatus('Loading…', 'loading');
-  loadBlob(id, true);
+  // Scroll to the blob when the user navigated to it (not on the first load of the page).
+  loadBlob(id, ev !== undefined);
 }
 
 function setBlobStatus(text, kind) {
@@ -602,7 +603,7 @@ function onLookup(ev) {
 
 function navigateToBlob(id) {
   const target = `#/blob/${id}`;
-  if (location.hash === target) route();
+  if (location.hash === target) route(null);
   else location.hash = target;
 }
 

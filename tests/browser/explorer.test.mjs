@@ -330,6 +330,7 @@ async function run(context, base, mock) {
     const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth);
     assert(overflow2 <= 375, `the blob page is ${overflow2} px wide at 375 px`);
     await shot(page, 'phone-blob.png');
+    await shot(page, 'phone-blob-top.png', { fullPage: false });
     await page.setViewportSize({ width: 1280, height: 900 });
   });
 
