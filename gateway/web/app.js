@@ -817,6 +817,8 @@ function startUpload(ev) {
       status.textContent = `${phaseLabel(line)}…`;
     } else if (line.result && typeof line.result === 'object') {
       result = line.result;
+    } else if (line.newlyCreated || line.alreadyCertified) {
+      result = line;
     } else if ('error' in line) {
       failure = {
         message: typeof line.error === 'string' ? line.error : 'The upload failed.',
@@ -871,16 +873,8 @@ function startUpload(ev) {
       fail(uploadErrorTitle(xhr.status, code), `${msg}${code ? ` (${code})` : ''}${hint}`);
       return;
     }
-    const ctype = xhr.getResponseHeader('Content-Type') || '';
-    if (ctype.includes('ndjson')) {
-      reader.feed(xhr.responseText, true);
-    } else {
-      try {
-        result = JSON.parse(xhr.responseText);
-      } catch {
-        failure = { message: 'The gateway sent an answer that is not JSON.', code: 'bad_response' };
-      }
-    }
+    // NDJSON lines; a gateway that answered with one plain JSON document reads as one line.
+    reader.feed(xhr.responseText, true);
     if (failure) {
       fail('The upload failed.', `${failure.message}${failure.code ? ` (${failure.code})` : ''}`);
       return;
