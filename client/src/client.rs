@@ -354,7 +354,8 @@ impl Client {
     }
 
     /// Stores `data`: see the module doc. Idempotent: a certified blob is not paid again, and an
-    /// uncertified registration of ours is reused.
+    /// uncertified registration of ours is reused. Each phase is reported to
+    /// [`StoreOptions::observer`] (see [`crate::observe`]).
     pub async fn store(
         &self,
         data: Vec<u8>,

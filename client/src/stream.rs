@@ -55,7 +55,9 @@ const MAX_FAILURES: usize = 8;
 
 /// An open, certified blob whose bytes can be streamed ([`BlobReader::stream_range`]). Cheap to
 /// clone (it holds `Arc`s); clones share the metadata and committee read at
-/// [`Client::open_blob`](crate::Client::open_blob).
+/// [`Client::open_blob`](crate::Client::open_blob). It reads from that epoch's committee: open
+/// the blob again for reads after the epoch changes (nodes that lost a shard then fail, and
+/// the rows are rebuilt from the others, which is slower).
 #[derive(Debug, Clone)]
 pub struct BlobReader {
     inner: Arc<Inner>,
@@ -694,6 +696,22 @@ mod tests {
         assert_eq!(*gate.arrived.borrow(), 4);
         assert!(gate.max_in_flight() <= 2, "{}", gate.max_in_flight());
         assert_eq!(net.take_gets(), primaries(&[0, 1, 2, 3]));
+    }
+
+    fn send_sync_static<T: Send + Sync + 'static>(_: &T) {}
+    fn send_static<T: Send + 'static>(_: &T) {}
+
+    #[tokio::test]
+    async fn readers_and_their_streams_can_move_between_tasks() {
+        let net = Net::start().await;
+        send_sync_static(&net.reader);
+        let stream = net.reader.stream_range(1..2);
+        send_static(&stream);
+        let got =
+            tokio::spawn(async move { stream.map(|c| c.expect("chunk").to_vec()).concat().await })
+                .await
+                .expect("task");
+        assert_eq!(got, data()[1..2]);
     }
 
     #[tokio::test]
