@@ -669,7 +669,7 @@ impl Client {
         })
     }
 
-    /// The caller's registrations of `blob_id`, newest first (at most [`OWN_LIMIT`]).
+    /// The caller's registrations of `blob_id`, newest first (at most 256).
     pub async fn my_registrations(
         &self,
         blob_id: &BlobId,

@@ -319,7 +319,7 @@ impl NodeClient {
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most
-    /// `max_bytes` (its exact size, [`sliver_wire_len`] of the blob's symbol size).
+    /// `max_bytes` (its exact size, [`sliver_wire_len`](floe_core::protocol::limits::sliver_wire_len) of the blob's symbol size).
     pub async fn get_sliver(
         &self,
         id: &BlobId,
