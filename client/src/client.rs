@@ -14,7 +14,7 @@ use std::{
 use alloy::primitives::{Address, B256, U256};
 use floe_chain::{BlobStatusRecord, Chain, Committee, RegistrationRecord, RegistrationState};
 use floe_core::{
-    encoding::{DecodeError, EncodedBlob, EncodingConfig},
+    encoding::{DecodeError, EncodeError, EncodedBlob, EncodingConfig},
     ids::{BlobId, ENCODING_RED_STUFF},
     protocol::{Quorum, quorum::max_faulty},
 };
@@ -25,10 +25,12 @@ use crate::{
     config::ClientConfig,
     error::ClientError,
     node_api::{NodeHttp, http_client},
+    observe::{self, StoreEvent, StoreObserver},
     progress::Progress,
     read,
     registrations::{self, ANY_LIMIT, OWN_LIMIT, Plan},
     store,
+    stream::BlobReader,
 };
 
 /// The pause before asking again a node that lags behind the chain's epoch.
@@ -50,6 +52,8 @@ pub struct StoreOptions {
     /// Whether the owner may delete the blob before it expires. A permanent registration
     /// satisfies a deletable request; a deletable one never satisfies a permanent request.
     pub deletable: bool,
+    /// Called at each phase of the store (see [`StoreEvent`]); `None` by default.
+    pub observer: Option<StoreObserver>,
 }
 
 impl Default for StoreOptions {
@@ -57,6 +61,7 @@ impl Default for StoreOptions {
         Self {
             epochs: 1,
             deletable: false,
+            observer: None,
         }
     }
 }
@@ -338,19 +343,27 @@ impl Client {
         let encoded = tokio::task::spawn_blocking(move || cfg.encode(&data))
             .await
             .map_err(|e| ClientError::Encode(format!("encoder thread failed: {e}")))?
-            .map_err(|e| ClientError::Encode(e.to_string()))?;
+            .map_err(|e| match e {
+                EncodeError::BlobTooLarge { len, max, n_shards } => {
+                    ClientError::BlobTooLarge { len, max, n_shards }
+                }
+                other => ClientError::Encode(other.to_string()),
+            })?;
         bar.finish_and_clear();
         Ok(encoded)
     }
 
     /// Stores `data`: see the module doc. Idempotent: a certified blob is not paid again, and an
-    /// uncertified registration of ours is reused.
+    /// uncertified registration of ours is reused. Each phase is reported to
+    /// [`StoreOptions::observer`] (see [`crate::observe`]).
     pub async fn store(
         &self,
         data: Vec<u8>,
         opts: &StoreOptions,
     ) -> Result<StoreResult, ClientError> {
         let size = data.len() as u64;
+        let observer = opts.observer.as_ref();
+        observe::notify(observer, || StoreEvent::Encoding { size });
         let mut timings = StoreTimings::default();
         // Encode while reading the epoch and its committee from the chain.
         let t = Instant::now();
@@ -372,6 +385,7 @@ impl Client {
         timings.chain_secs = (t.elapsed() - encode_time).as_secs_f64();
         let blob_id = encoded.blob_id;
         let root = encoded.metadata.root();
+        observe::notify(observer, || StoreEvent::Encoded { blob_id, size });
 
         // Which registration stores the blob for this request?
         let t = Instant::now();
@@ -387,6 +401,10 @@ impl Client {
             Plan::AlreadyCertified(r) => {
                 tracing::info!(%blob_id, registration = r.registration_id, owner = %r.owner, "already certified");
                 timings.chain_secs += t.elapsed().as_secs_f64();
+                observe::notify(observer, || StoreEvent::Done {
+                    registration_id: r.registration_id,
+                    outcome: StoreOutcome::AlreadyCertified,
+                });
                 return Ok(StoreResult {
                     blob_id,
                     size,
@@ -405,6 +423,9 @@ impl Client {
                 (StoreOutcome::ReusedRegistration, r)
             }
             Plan::Register => {
+                observe::notify(observer, || StoreEvent::Registering {
+                    epochs: opts.epochs,
+                });
                 let encoded_size = self.chain.encoded_size(size).await?;
                 let cost = self.chain.storage_cost(encoded_size, opts.epochs).await?;
                 if let Some(approve) = self.chain.ensure_registry_allowance(cost.total()).await? {
@@ -453,6 +474,11 @@ impl Client {
         };
         let (outcome, registration) = registration;
         let end_epoch = registration.end_epoch;
+        observe::notify(observer, || StoreEvent::Registered {
+            registration_id: registration.registration_id,
+            reused: outcome == StoreOutcome::ReusedRegistration,
+            end_epoch,
+        });
         let bought_epochs = end_epoch.saturating_sub(registration.registered_epoch);
         timings.chain_secs += t.elapsed().as_secs_f64();
 
@@ -475,6 +501,7 @@ impl Client {
             extra: self.config.timeouts.extra_confirmation(),
             lag_retry: LAG_RETRY,
             request_timeout: self.config.timeouts.request_timeout(),
+            observer: opts.observer.clone(),
         };
         let uploaded = store::upload_and_confirm(
             &self.http,
@@ -504,6 +531,9 @@ impl Client {
         }
 
         // Certify.
+        observe::notify(observer, || StoreEvent::Certifying {
+            confirmed_shards: confirmations.weight,
+        });
         let t = Instant::now();
         let cert = confirmations
             .certificate(committee.epoch, committee.members.len())
@@ -519,6 +549,10 @@ impl Client {
             hash: certify,
         });
         timings.chain_secs += t.elapsed().as_secs_f64();
+        observe::notify(observer, || StoreEvent::Done {
+            registration_id: registration.registration_id,
+            outcome,
+        });
         Ok(StoreResult {
             blob_id,
             size,
@@ -535,28 +569,8 @@ impl Client {
 
     /// Reads a certified blob back, verified against its id.
     pub async fn read(&self, blob_id: &BlobId) -> Result<Vec<u8>, ClientError> {
-        let epoch = self.chain.current_epoch().await?;
-        let status = self.chain.blob_status(blob_id).await?;
-        match overall_state(&status, epoch) {
-            "unknown" => return Err(ClientError::BlobUnknown(*blob_id)),
-            "deleted" => return Err(ClientError::BlobDeleted(*blob_id)),
-            "invalid" => return Err(ClientError::BlobInvalid(*blob_id)),
-            "expired" => {
-                return Err(ClientError::BlobExpired {
-                    blob_id: *blob_id,
-                    end_epoch: status.end_epoch,
-                    current: epoch,
-                });
-            }
-            "registered" => return Err(ClientError::BlobNotCertified(*blob_id)),
-            _ => {}
-        }
-        let cfg = self.encoding().await?;
-        let committee = self.committee(epoch).await?;
-        let nodes = NodeHttp {
-            http: self.http.clone(),
-            timeout: self.config.timeouts.request_timeout(),
-        };
+        let (cfg, committee) = self.readable(blob_id).await?;
+        let nodes = self.node_http();
         let metadata = read::fetch_metadata(&nodes, &committee, &cfg, blob_id).await?;
         let len = metadata.unencoded_length;
         let primary_total = u64::from(cfg.secondary_len())
@@ -596,6 +610,40 @@ impl Client {
         Ok(data)
     }
 
+    /// Checks on-chain that `blob_id` can be read now (certified, not deleted, expired or
+    /// invalid); returns the encoding and the current committee to read it from.
+    async fn readable(&self, blob_id: &BlobId) -> Result<(EncodingConfig, Committee), ClientError> {
+        let epoch = self.chain.current_epoch().await?;
+        let status = self.chain.blob_status(blob_id).await?;
+        check_readable(&status, epoch, blob_id)?;
+        let cfg = self.encoding().await?;
+        let committee = self.committee(epoch).await?;
+        Ok((cfg, committee))
+    }
+
+    /// What every request to the storage nodes shares.
+    fn node_http(&self) -> NodeHttp {
+        NodeHttp {
+            http: self.http.clone(),
+            timeout: self.config.timeouts.request_timeout(),
+        }
+    }
+
+    /// Opens `blob_id` for streaming, ranged reads: checks the chain as [`Client::read`] does
+    /// (unknown, deleted, expired, invalid and uncertified blobs fail with the same errors) and
+    /// fetches and verifies the blob's metadata. See [`BlobReader`] for the reads.
+    pub async fn open_blob(&self, blob_id: &BlobId) -> Result<BlobReader, ClientError> {
+        let (cfg, committee) = self.readable(blob_id).await?;
+        BlobReader::open(
+            self.node_http(),
+            self.limit.clone(),
+            Arc::new(committee),
+            cfg,
+            *blob_id,
+        )
+        .await
+    }
+
     /// The blob's on-chain status over all its registrations, with the caller's registrations.
     pub async fn status(&self, blob_id: &BlobId) -> Result<BlobStatus, ClientError> {
         let epoch = self.chain.current_epoch().await?;
@@ -621,7 +669,7 @@ impl Client {
         })
     }
 
-    /// The caller's registrations of `blob_id`, newest first (at most [`OWN_LIMIT`]).
+    /// The caller's registrations of `blob_id`, newest first (at most 256).
     pub async fn my_registrations(
         &self,
         blob_id: &BlobId,
@@ -921,6 +969,27 @@ impl Client {
     /// The wallet's WAL balance in FROST.
     pub async fn wal_balance(&self) -> Result<U256, ClientError> {
         Ok(self.chain.wal_balance(self.address()).await?)
+    }
+}
+
+/// Fails with the error of a blob that cannot be read in epoch `current` (see
+/// [`Client::read`]).
+fn check_readable(
+    status: &BlobStatusRecord,
+    current: u32,
+    blob_id: &BlobId,
+) -> Result<(), ClientError> {
+    match overall_state(status, current) {
+        "unknown" => Err(ClientError::BlobUnknown(*blob_id)),
+        "deleted" => Err(ClientError::BlobDeleted(*blob_id)),
+        "invalid" => Err(ClientError::BlobInvalid(*blob_id)),
+        "expired" => Err(ClientError::BlobExpired {
+            blob_id: *blob_id,
+            end_epoch: status.end_epoch,
+            current,
+        }),
+        "registered" => Err(ClientError::BlobNotCertified(*blob_id)),
+        _ => Ok(()),
     }
 }
 

@@ -1,7 +1,9 @@
-//! [`ClientError`]: everything the SDK can fail with, each message saying what to do next.
+//! [`ClientError`]: everything the SDK can fail with, each message saying what to do next, and
+//! its [`ErrorClass`]: what an HTTP service built on the SDK answers for it.
 
 use std::path::PathBuf;
 
+use floe_chain::ChainError;
 use floe_core::ids::BlobId;
 
 /// An error of the floe client SDK.
@@ -176,6 +178,57 @@ pub enum ClientError {
         /// One line per failing node.
         failures: String,
     },
+    /// A systematic primary sliver (a row of the blob) could be neither fetched from its node
+    /// nor rebuilt from other nodes' recovery symbols.
+    #[error(
+        "read of {blob_id} failed: primary sliver {pair} (bytes {start}..{end} of the blob) could not be fetched ({fetch}) \
+         nor rebuilt: only {got} verified recovery symbols, {needed} are needed; too many nodes are down or faulty, retry later. \
+         Node errors: {failures}"
+    )]
+    SliverUnavailable {
+        /// The blob.
+        blob_id: BlobId,
+        /// The sliver pair (= the row of the blob).
+        pair: u16,
+        /// First byte of the blob the sliver holds.
+        start: u64,
+        /// End (exclusive) of the bytes it holds, at most the blob's length.
+        end: u64,
+        /// Why the sliver's own node did not serve it.
+        fetch: String,
+        /// Recovery symbols that verified.
+        got: usize,
+        /// Recovery symbols a rebuild needs (n-f).
+        needed: usize,
+        /// One line per failing node asked for a symbol (at most 8).
+        failures: String,
+    },
+    /// A byte range outside the blob was asked for.
+    #[error(
+        "range {start}..{end} is outside blob {blob_id} of {len} bytes; ask for a range with start <= end <= {len}"
+    )]
+    RangeOutOfBounds {
+        /// The blob.
+        blob_id: BlobId,
+        /// The range's start.
+        start: u64,
+        /// The range's end (exclusive).
+        end: u64,
+        /// The blob's length.
+        len: u64,
+    },
+    /// The blob is larger than the network can store in one blob.
+    #[error(
+        "blob of {len} bytes is larger than the maximum of {max} bytes for this network's {n_shards} shards; split it into smaller blobs"
+    )]
+    BlobTooLarge {
+        /// The blob's length.
+        len: u64,
+        /// The largest blob.
+        max: u64,
+        /// Shards of the network.
+        n_shards: u16,
+    },
     /// Decoding failed although enough slivers verified.
     #[error("cannot decode blob {blob_id}: {message}")]
     Decode {
@@ -231,5 +284,228 @@ impl ClientError {
             context: context.into(),
             error,
         }
+    }
+}
+
+/// What kind of failure a [`ClientError`] is, for a service answering over HTTP: whose fault it
+/// is and whether retrying can help. See [`ClientError::class`] for the mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The request itself is wrong (a range outside the blob, a blob too large, a registration
+    /// of another blob, ...): asking again unchanged fails again. HTTP 400.
+    BadRequest,
+    /// The blob or registration does not exist, or is not available yet (registered but not
+    /// certified). HTTP 404.
+    NotFound,
+    /// The blob existed but its data is gone for good: deleted, expired, or invalid
+    /// (inconsistently encoded). HTTP 410.
+    Gone,
+    /// Too few storage nodes answered, the chain could not be reached, a request timed out, or
+    /// the network moved under the request: retrying later may succeed. HTTP 503 with
+    /// `Retry-After`.
+    Unavailable,
+    /// The service itself is broken: its config, wallet, deployment or a bug. Nothing the
+    /// caller can fix. HTTP 500.
+    Internal,
+}
+
+impl ErrorClass {
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(self) -> bool {
+        self == Self::Unavailable
+    }
+}
+
+impl ClientError {
+    /// The class of this error, for services mapping it to an HTTP status:
+    ///
+    /// - NotFound ([`ErrorClass::NotFound`]): [`BlobUnknown`](Self::BlobUnknown) (never registered),
+    ///   [`BlobNotCertified`](Self::BlobNotCertified) (registered, not readable yet),
+    ///   [`RegistrationUnknown`](Self::RegistrationUnknown), and a chain revert `UnknownBlob`.
+    /// - Gone ([`ErrorClass::Gone`]): [`BlobDeleted`](Self::BlobDeleted),
+    ///   [`BlobExpired`](Self::BlobExpired), [`BlobInvalid`](Self::BlobInvalid),
+    ///   [`Inconsistent`](Self::Inconsistent) (the blob's writer encoded it inconsistently: it
+    ///   has no content and will be marked invalid), and a chain revert `BlobExpired`.
+    /// - BadRequest ([`ErrorClass::BadRequest`]): [`RangeOutOfBounds`](Self::RangeOutOfBounds),
+    ///   [`BlobTooLarge`](Self::BlobTooLarge), [`NotDeletable`](Self::NotDeletable),
+    ///   [`CannotExtend`](Self::CannotExtend),
+    ///   [`RegistrationOfAnotherBlob`](Self::RegistrationOfAnotherBlob), and the chain reverts
+    ///   `NotBlobOwner`, `NotStorageOwner`, `BlobNotDeletable`, `StorageTooSmall`.
+    /// - Unavailable ([`ErrorClass::Unavailable`]): too few nodes ([`NoMetadata`](Self::NoMetadata),
+    ///   [`NotEnoughSlivers`](Self::NotEnoughSlivers),
+    ///   [`SliverUnavailable`](Self::SliverUnavailable),
+    ///   [`QuorumNotReached`](Self::QuorumNotReached)), the network moving under the request
+    ///   ([`NoCommittee`](Self::NoCommittee),
+    ///   [`CommitteeKeptChanging`](Self::CommitteeKeptChanging),
+    ///   [`StorageRanOut`](Self::StorageRanOut): the epoch ended during the upload; a store
+    ///   with one epoch more succeeds), and the chain unreachable or slow
+    ///   ([`ChainError::Unreachable`], [`ChainError::Rpc`], [`ChainError::ReceiptTimeout`],
+    ///   [`ChainError::TxFailed`], and the reverts `WrongEpoch`, `ShortOfQuorum`,
+    ///   `NoCommittee`). Node request timeouts end as one of the "too few nodes" errors.
+    /// - Internal ([`ErrorClass::Internal`]): the service's own config, wallet or deployment
+    ///   ([`ConfigRead`](Self::ConfigRead), [`ConfigParse`](Self::ConfigParse),
+    ///   [`InvalidWalletKey`](Self::InvalidWalletKey), [`HttpClient`](Self::HttpClient),
+    ///   [`CommitteeMismatch`](Self::CommitteeMismatch), [`Io`](Self::Io), the other
+    ///   [`ChainError`]s, including other reverts such as the wallet lacking WAL), and local
+    ///   bugs ([`Encode`](Self::Encode), [`Decode`](Self::Decode): the slivers verified, so
+    ///   decoding cannot fail on anything a node sent).
+    pub fn class(&self) -> ErrorClass {
+        use ErrorClass::*;
+        match self {
+            Self::BlobUnknown(_) | Self::BlobNotCertified(_) | Self::RegistrationUnknown(_) => {
+                NotFound
+            }
+            Self::BlobDeleted(_)
+            | Self::BlobExpired { .. }
+            | Self::BlobInvalid(_)
+            | Self::Inconsistent(_) => Gone,
+            Self::RangeOutOfBounds { .. }
+            | Self::BlobTooLarge { .. }
+            | Self::NotDeletable { .. }
+            | Self::CannotExtend { .. }
+            | Self::RegistrationOfAnotherBlob { .. } => BadRequest,
+            Self::NoMetadata { .. }
+            | Self::NotEnoughSlivers { .. }
+            | Self::SliverUnavailable { .. }
+            | Self::QuorumNotReached { .. }
+            | Self::NoCommittee { .. }
+            | Self::CommitteeKeptChanging { .. }
+            | Self::StorageRanOut { .. } => Unavailable,
+            Self::Chain(e) => chain_class(e),
+            Self::ConfigRead { .. }
+            | Self::ConfigParse { .. }
+            | Self::InvalidWalletKey(_)
+            | Self::HttpClient(_)
+            | Self::CommitteeMismatch { .. }
+            | Self::Io { .. }
+            | Self::Encode(_)
+            | Self::Decode { .. } => Internal,
+        }
+    }
+}
+
+/// The class of a chain failure (see [`ClientError::class`]).
+fn chain_class(e: &ChainError) -> ErrorClass {
+    use ErrorClass::*;
+    match e {
+        ChainError::Unreachable { .. }
+        | ChainError::Rpc { .. }
+        | ChainError::ReceiptTimeout { .. }
+        | ChainError::TxFailed { .. } => Unavailable,
+        ChainError::Reverted { revert, .. } => match revert.name.as_str() {
+            "UnknownBlob" => NotFound,
+            "BlobExpired" => Gone,
+            "NotBlobOwner" | "NotStorageOwner" | "BlobNotDeletable" | "StorageTooSmall" => {
+                BadRequest
+            }
+            "WrongEpoch" | "ShortOfQuorum" | "NoCommittee" => Unavailable,
+            _ => Internal,
+        },
+        _ => Internal,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use floe_chain::error::Revert;
+
+    use super::*;
+
+    fn revert(name: &str) -> ClientError {
+        ClientError::Chain(ChainError::Reverted {
+            call: "certify",
+            revert: Revert {
+                name: name.to_owned(),
+                rendered: format!("{name}()"),
+                data: Default::default(),
+            },
+        })
+    }
+
+    #[test]
+    fn errors_map_to_the_class_a_service_answers_with() {
+        use ErrorClass::*;
+        let id = BlobId([1; 32]);
+        let cases = [
+            (ClientError::BlobUnknown(id), NotFound),
+            (ClientError::BlobNotCertified(id), NotFound),
+            (ClientError::RegistrationUnknown(3), NotFound),
+            (ClientError::BlobDeleted(id), Gone),
+            (
+                ClientError::BlobExpired {
+                    blob_id: id,
+                    end_epoch: 2,
+                    current: 3,
+                },
+                Gone,
+            ),
+            (ClientError::BlobInvalid(id), Gone),
+            (ClientError::Inconsistent(id), Gone),
+            (
+                ClientError::BlobTooLarge {
+                    len: 10,
+                    max: 5,
+                    n_shards: 4,
+                },
+                BadRequest,
+            ),
+            (
+                ClientError::NotEnoughSlivers {
+                    blob_id: id,
+                    got: 1,
+                    needed: 2,
+                    failures: String::new(),
+                },
+                Unavailable,
+            ),
+            (
+                ClientError::NoMetadata {
+                    blob_id: id,
+                    failures: String::new(),
+                },
+                Unavailable,
+            ),
+            (ClientError::NoCommittee { epoch: 0 }, Unavailable),
+            (
+                ClientError::Chain(ChainError::Unreachable {
+                    url: "http://127.0.0.1:1".into(),
+                    reason: "refused".into(),
+                }),
+                Unavailable,
+            ),
+            (
+                ClientError::Chain(ChainError::Rpc {
+                    call: "epoch",
+                    reason: "timed out".into(),
+                }),
+                Unavailable,
+            ),
+            (revert("WrongEpoch"), Unavailable),
+            (revert("UnknownBlob"), NotFound),
+            (revert("NotBlobOwner"), BadRequest),
+            (revert("ERC20InsufficientBalance"), Internal),
+            (
+                ClientError::Chain(ChainError::NoWallet { call: "register" }),
+                Internal,
+            ),
+            (ClientError::InvalidWalletKey("x".into()), Internal),
+            (ClientError::Encode("bug".into()), Internal),
+            (
+                ClientError::Decode {
+                    blob_id: id,
+                    message: "bug".into(),
+                },
+                Internal,
+            ),
+        ];
+        for (error, class) in cases {
+            assert_eq!(error.class(), class, "{error}");
+            assert_eq!(error.class().is_retryable(), class == Unavailable);
+        }
+        assert_eq!(
+            serde_json::to_value(ErrorClass::BadRequest).expect("serializes"),
+            "bad_request"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Fake storage nodes for the unit tests: an axum server on 127.0.0.1 speaking the node API
 //! the client uses, whose behaviour (epoch followed, 421s, 410s once storage ends, oversized
-//! answers, slow reading of uploads) a test sets.
+//! or tampered answers, being down, slow reading of uploads) a test sets. It serves recovery
+//! symbols computed from what was uploaded to it, and records the path of every GET.
 
 use std::{
     collections::HashMap,
@@ -16,7 +17,7 @@ use alloy::primitives::Address;
 use axum::{
     Json, Router,
     body::{Body, Bytes},
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, put},
@@ -46,6 +47,11 @@ pub(crate) enum Serve {
     Endless,
     /// A 404 whose error body is endless.
     EndlessError,
+    /// What was uploaded to it with its last byte flipped (a sliver that no longer hashes to
+    /// the metadata), and recovery symbols with their first byte flipped.
+    Tampered,
+    /// 503 to every GET.
+    Down,
 }
 
 /// What a fake node does and what it saw.
@@ -74,7 +80,55 @@ pub(crate) struct FakeState {
     pub(crate) sliver_puts: AtomicU32,
     /// GETs of metadata and slivers.
     pub(crate) gets: AtomicU32,
+    /// Paths of every GET of metadata, slivers and recovery symbols, in order.
+    pub(crate) paths: Mutex<Vec<String>>,
+    /// Holds sliver GETs until the gate lets them through.
+    pub(crate) gate: Mutex<Option<Arc<Gate>>>,
     data: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+/// Holds the sliver GETs of the nodes sharing it until a test lets them through, counting
+/// how many wait at once.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    /// One permit lets one GET through.
+    pub(crate) permits: tokio::sync::Semaphore,
+    /// GETs that arrived so far.
+    pub(crate) arrived: tokio::sync::watch::Sender<u32>,
+    /// GETs waiting or being answered now, and the most there ever were.
+    in_flight: Mutex<(u32, u32)>,
+}
+
+impl Gate {
+    /// A closed gate.
+    pub(crate) fn closed() -> Arc<Self> {
+        Arc::new(Self {
+            permits: tokio::sync::Semaphore::new(0),
+            arrived: tokio::sync::watch::channel(0).0,
+            in_flight: Mutex::new((0, 0)),
+        })
+    }
+
+    /// The most GETs that were in flight at once.
+    pub(crate) fn max_in_flight(&self) -> u32 {
+        self.in_flight.lock().expect("lock").1
+    }
+
+    async fn pass(&self) {
+        {
+            let mut n = self.in_flight.lock().expect("lock");
+            n.0 += 1;
+            n.1 = n.1.max(n.0);
+        }
+        self.arrived.send_modify(|n| *n += 1);
+        if let Ok(permit) = self.permits.acquire().await {
+            permit.forget();
+        }
+    }
+
+    fn leave(&self) {
+        self.in_flight.lock().expect("lock").0 -= 1;
+    }
 }
 
 /// A running fake node.
@@ -108,12 +162,15 @@ impl FakeNode {
             confirmations_asked: Mutex::new(Vec::new()),
             sliver_puts: AtomicU32::new(0),
             gets: AtomicU32::new(0),
+            paths: Mutex::new(Vec::new()),
+            gate: Mutex::new(None),
             data: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route(routes::METADATA, put(put_metadata).get(get_data))
             .route(routes::SLIVER, put(put_sliver).get(get_data))
             .route(routes::CONFIRMATION, get(confirmation))
+            .route(routes::RECOVERY_BATCH, get(recovery_batch))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -234,8 +291,36 @@ fn endless() -> Body {
 
 async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
     s.gets.fetch_add(1, Ordering::SeqCst);
+    s.paths.lock().expect("lock").push(uri.path().to_owned());
+    let gate = s.gate.lock().expect("lock").clone();
+    let gate = match gate {
+        Some(gate) if uri.path().contains("/slivers/") => {
+            gate.pass().await;
+            Some(gate)
+        }
+        _ => None,
+    };
+    let response = answer(&s, &uri);
+    if let Some(gate) = gate {
+        gate.leave();
+    }
+    response
+}
+
+fn answer(s: &FakeState, uri: &axum::http::Uri) -> Response {
     let serve = *s.serve.lock().expect("lock");
     match serve {
+        Serve::Down => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Serve::Tampered => match s.data.lock().expect("lock").get(uri.path()) {
+            Some(bytes) => {
+                let mut bytes = bytes.clone();
+                if let Some(last) = bytes.last_mut() {
+                    *last ^= 1;
+                }
+                bytes.into_response()
+            }
+            None => error(ErrorCode::NotFound, "not held here".into()),
+        },
         Serve::Announced(len) => vec![7u8; len].into_response(),
         Serve::Endless => Response::new(endless()),
         Serve::EndlessError => (StatusCode::NOT_FOUND, endless()).into_response(),
@@ -244,6 +329,60 @@ async fn get_data(State(s): St, uri: axum::http::Uri) -> Response {
             None => error(ErrorCode::NotFound, "not held here".into()),
         },
     }
+}
+
+/// `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=a,b`: symbols of the expansion of the
+/// sliver uploaded to it (the shard count taken from the blob's metadata uploaded to it).
+async fn recovery_batch(
+    State(s): St,
+    Path((id, pair, kind)): Path<(String, u16, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
+) -> Response {
+    use floe_core::{
+        encoding::{EncodingConfig, Sliver},
+        metadata::BlobMetadata,
+        protocol::symbols::{encode_symbol_list, parse_indices},
+        wire::Wire,
+    };
+    s.paths.lock().expect("lock").push(uri.path().to_owned());
+    let serve = *s.serve.lock().expect("lock");
+    match serve {
+        Serve::Honest | Serve::Tampered => {}
+        Serve::Down => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        Serve::Announced(len) => return vec![7u8; len].into_response(),
+        Serve::Endless => return Response::new(endless()),
+        Serve::EndlessError => return (StatusCode::NOT_FOUND, endless()).into_response(),
+    }
+    let (metadata, sliver) = {
+        let data = s.data.lock().expect("lock");
+        (
+            data.get(&format!("/v1/blobs/{id}/metadata")).cloned(),
+            data.get(&format!("/v1/blobs/{id}/slivers/{pair}/{kind}"))
+                .cloned(),
+        )
+    };
+    let (Some(metadata), Some(sliver)) = (metadata, sliver) else {
+        return error(ErrorCode::NotFound, "not held here".into());
+    };
+    let metadata = BlobMetadata::from_wire(&metadata).expect("seeded metadata");
+    let sliver = Sliver::from_wire(&sliver).expect("seeded sliver");
+    let cfg = EncodingConfig::new(metadata.hashes.len() as u16).expect("seeded n");
+    let Ok(indices) = parse_indices(
+        query.get("indices").map_or("", String::as_str),
+        cfg.n_shards(),
+    ) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let mut symbols = cfg
+        .recovery_symbols(&sliver, &indices)
+        .expect("symbols of a seeded sliver");
+    if serve == Serve::Tampered {
+        for symbol in &mut symbols {
+            symbol.symbol[0] ^= 1;
+        }
+    }
+    encode_symbol_list(&symbols).into_response()
 }
 
 async fn confirmation(State(s): St, Path((id, registration)): Path<(String, u64)>) -> Response {

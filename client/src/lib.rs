@@ -3,7 +3,8 @@
 //! A [`Client`] stores a blob by encoding it (floe-core's Red Stuff), paying for and registering
 //! it on-chain, uploading each shard's sliver pair to the node holding that shard, collecting
 //! BLS confirmations from nodes holding a quorum of shards and certifying the blob with their
-//! aggregate. It reads a blob back from any `n-2f` verified primary slivers.
+//! aggregate. It reads a blob back from any `n-2f` verified primary slivers, or streams a byte
+//! range of it from the systematic primary slivers that hold it.
 //!
 //! Layout:
 //! - [`client`]: the SDK ([`Client`]): store, read, status, info, delete, extend, faucet, stake.
@@ -12,6 +13,8 @@
 //! - [`error`]: [`ClientError`], messages that say what to do next.
 //! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
 //! - [`progress`]: indicatif progress bars.
+//! - [`observe`]: [`StoreEvent`]s of a store's phases, for services showing progress.
+//! - [`stream`]: [`BlobReader`], streaming ranged reads verified sliver by sliver.
 //!
 //! The local network of `floe devnet` lives in the floe-devnet crate, above this one.
 
@@ -21,10 +24,12 @@ pub mod error;
 #[cfg(test)]
 mod fake_node;
 pub mod node_api;
+pub mod observe;
 pub mod progress;
 mod read;
 mod registrations;
 mod store;
+pub mod stream;
 pub mod units;
 
 pub use client::{
@@ -32,5 +37,7 @@ pub use client::{
     StoreOutcome, StoreResult, StoreTimings,
 };
 pub use config::ClientConfig;
-pub use error::ClientError;
+pub use error::{ClientError, ErrorClass};
+pub use observe::{StoreEvent, StoreObserver};
 pub use progress::Progress;
+pub use stream::BlobReader;

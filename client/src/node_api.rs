@@ -20,9 +20,10 @@ use floe_core::{
     ids::BlobId,
     protocol::{
         AddressError, BlobStatus, Confirmation, ErrorBody, ErrorCode, Health, NodeAddress,
-        limits::{MAX_SMALL_BODY, MAX_STATUS_BODY, metadata_wire_len},
-        routes,
+        limits::{MAX_SMALL_BODY, MAX_STATUS_BODY, metadata_wire_len, symbol_list_wire_len},
+        routes, symbols,
     },
+    recovery::RecoverySymbol,
 };
 
 use crate::{config::RequestTimeout, error::ClientError};
@@ -318,7 +319,7 @@ impl NodeClient {
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most
-    /// `max_bytes` (its exact size, [`sliver_wire_len`] of the blob's symbol size).
+    /// `max_bytes` (its exact size, [`sliver_wire_len`](floe_core::protocol::limits::sliver_wire_len) of the blob's symbol size).
     pub async fn get_sliver(
         &self,
         id: &BlobId,
@@ -332,6 +333,34 @@ impl NodeClient {
             &format!("{kind} sliver {pair}"),
         )
         .await
+    }
+
+    /// `GET /v1/blobs/{id}/recovery/{pair}/{kind}?indices=...`: symbols `indices` of the full
+    /// expansion of the node's `kind` sliver of `pair`, each with its Merkle proof, UNVERIFIED
+    /// (check each with [`RecoverySymbol::verify`]). Reads at most the exact size of
+    /// `indices.len()` symbols of `symbol_size` bytes on `n_shards` shards, and refuses an
+    /// answer with more symbols than asked for.
+    pub async fn recovery_symbols(
+        &self,
+        id: &BlobId,
+        pair: u16,
+        kind: SliverKind,
+        indices: &[u16],
+        n_shards: u16,
+        symbol_size: u16,
+    ) -> Result<Vec<RecoverySymbol>, NodeError> {
+        let max = symbol_list_wire_len(n_shards, symbol_size, indices.len());
+        let bytes = self
+            .get_bytes(
+                &routes::recovery_batch(id, pair, kind, indices),
+                max,
+                &format!("list of recovery symbols of {kind} sliver {pair}"),
+            )
+            .await?;
+        symbols::decode_symbol_list(&bytes, indices.len()).map_err(|e| NodeError::BadResponse {
+            node: self.address.clone(),
+            message: format!("recovery symbols of {kind} sliver {pair}: {e}"),
+        })
     }
 
     /// `GET /v1/blobs/{id}/registrations/{registration}/confirmation`: the node's signature over

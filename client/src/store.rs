@@ -28,6 +28,7 @@ use crate::{
     config::RequestTimeout,
     error::ClientError,
     node_api::{NodeClient, NodeError, retry},
+    observe::{self, StoreEvent, StoreObserver},
 };
 
 /// How many times a store moves to a newer committee before giving up.
@@ -56,6 +57,8 @@ pub(crate) struct UploadParams {
     pub lag_retry: Duration,
     /// The timeout of each request, growing with its payload.
     pub request_timeout: RequestTimeout,
+    /// Told of the confirmations as they come ([`StoreEvent::Uploading`]).
+    pub observer: Option<StoreObserver>,
 }
 
 /// The confirmations collected for one blob.
@@ -246,6 +249,15 @@ where
         failures: Vec::new(),
     };
     let mut quorum_at: Option<Instant> = None;
+    let uploading = |confirmed_shards: u64| {
+        observe::notify(params.observer.as_ref(), || StoreEvent::Uploading {
+            epoch: committee.epoch,
+            confirmed_shards,
+            needed_shards: Quorum::Certify.required(n),
+            n_shards: n,
+        });
+    };
+    uploading(0);
     loop {
         let next = match quorum_at {
             None => tasks.next().await,
@@ -271,6 +283,7 @@ where
             Ok(sig) => {
                 out.signatures.insert(plan.index, sig);
                 out.weight += plan.weight;
+                uploading(out.weight);
                 if quorum_at.is_none() && Quorum::Certify.is_met(out.weight, n) {
                     quorum_at = Some(Instant::now());
                 }
@@ -485,6 +498,7 @@ mod tests {
             extra: Duration::from_secs(5),
             lag_retry: Duration::from_millis(10),
             request_timeout: RequestTimeout::default(),
+            observer: None,
         }
     }
 
@@ -855,5 +869,74 @@ mod tests {
             ),
         }
         assert_eq!(*seen.lock().expect("lock"), vec![1, 2, 3, 4]);
+    }
+
+    /// `(epoch, confirmed_shards)` of each upload event an observer saw.
+    type Seen = Arc<Mutex<Vec<(u32, u64)>>>;
+
+    /// An observer of upload events and what it saw.
+    fn observed() -> (StoreObserver, Seen) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let observer = StoreObserver::new(move |e| match e {
+            StoreEvent::Uploading {
+                epoch,
+                confirmed_shards,
+                needed_shards,
+                n_shards,
+            } => {
+                assert_eq!((needed_shards, n_shards), (3, 4));
+                sink.lock().expect("lock").push((epoch, confirmed_shards));
+            }
+            other => panic!("the upload reports only its progress, not {other:?}"),
+        });
+        (observer, seen)
+    }
+
+    #[tokio::test]
+    async fn the_observer_sees_each_confirmation_and_a_restart_on_a_new_committee() {
+        let chain = Arc::new(AtomicU32::new(1));
+        let nodes = nodes(&chain).await;
+        let (observer, seen) = observed();
+        let with_observer = UploadParams {
+            observer: Some(observer),
+            ..params()
+        };
+        let (_, confirmations) = upload_with(
+            &with_observer,
+            committee(1, &nodes, vec![0, 1, 2, 3]),
+            |_| async { Ok(None) },
+        )
+        .await
+        .expect("stored");
+        assert_eq!(confirmations.weight, 4);
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            vec![(1, 0), (1, 1), (1, 2), (1, 3), (1, 4)]
+        );
+
+        // The nodes sign for epoch 2: the upload moves there and its count starts again.
+        chain.store(2, Ordering::SeqCst);
+        let (observer, seen) = observed();
+        let with_observer = UploadParams {
+            observer: Some(observer),
+            ..params()
+        };
+        let next = committee(2, &nodes, vec![0, 1, 2, 3]);
+        let (placed, _) = upload_with(
+            &with_observer,
+            committee(1, &nodes, vec![0, 1, 2, 3]),
+            |epoch| {
+                let next = next.clone();
+                async move { Ok((epoch < 2).then_some(next)) }
+            },
+        )
+        .await
+        .expect("stored on the new committee");
+        assert_eq!(placed.epoch, 2);
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            vec![(1, 0), (2, 0), (2, 1), (2, 2), (2, 3), (2, 4)]
+        );
     }
 }

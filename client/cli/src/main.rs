@@ -218,7 +218,14 @@ async fn run(cli: Cli) -> Result<()> {
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let client = client(cfg_path, out.json).await?;
             let result = client
-                .store(data, &StoreOptions { epochs, deletable })
+                .store(
+                    data,
+                    &StoreOptions {
+                        epochs,
+                        deletable,
+                        ..Default::default()
+                    },
+                )
                 .await?;
             if out.json {
                 return print_json(&result);

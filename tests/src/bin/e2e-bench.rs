@@ -165,6 +165,7 @@ async fn main() -> Result<()> {
     let store_opts = StoreOptions {
         epochs: 1,
         deletable: false,
+        ..Default::default()
     };
 
     // Latency of a 1 KiB store (fresh bytes every time, so each pays and certifies).

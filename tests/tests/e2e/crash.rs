@@ -146,6 +146,7 @@ async fn a_node_killed_during_an_upload_keeps_what_it_acknowledged_and_catches_u
                     &StoreOptions {
                         epochs: 2,
                         deletable: false,
+                        ..Default::default()
                     },
                 )
                 .await
@@ -194,6 +195,7 @@ async fn a_node_killed_during_recovery_serves_only_verified_slivers_and_catches_
             &StoreOptions {
                 epochs: 2,
                 deletable: false,
+                ..Default::default()
             },
         )
         .await?;

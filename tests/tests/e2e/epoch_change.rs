@@ -47,6 +47,7 @@ async fn a_store_interrupted_by_an_epoch_change_certifies_on_the_new_committee()
                     &StoreOptions {
                         epochs: 3,
                         deletable: false,
+                        ..Default::default()
                     },
                 )
                 .await

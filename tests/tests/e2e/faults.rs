@@ -22,6 +22,7 @@ async fn one_node_down_store_certifies_and_the_node_recovers_after_restart() -> 
             &StoreOptions {
                 epochs: 3,
                 deletable: false,
+                ..Default::default()
             },
         )
         .await?;
@@ -79,6 +80,7 @@ async fn two_nodes_down_store_fails_with_quorum_error_and_the_rerun_reuses_the_r
     let opts = StoreOptions {
         epochs: 2,
         deletable: false,
+        ..Default::default()
     };
     let old = test_bytes(300_000, 21);
     let old_stored = client.store(old.clone(), &opts).await?;

@@ -21,6 +21,7 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
             &StoreOptions {
                 epochs: 5,
                 deletable: true,
+                ..Default::default()
             },
         )
         .await?;
@@ -30,6 +31,7 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
             &StoreOptions {
                 epochs: 1,
                 deletable: false,
+                ..Default::default()
             },
         )
         .await?;
@@ -40,6 +42,7 @@ async fn deleted_and_expired_blobs_are_gone_after_the_epoch_change() -> Result<(
             &StoreOptions {
                 epochs: 1,
                 deletable: false,
+                ..Default::default()
             },
         )
         .await?;

@@ -27,7 +27,11 @@ async fn funded_client(devnet: &Devnet, account: usize) -> Result<Client> {
 }
 
 fn opts(epochs: u32, deletable: bool) -> StoreOptions {
-    StoreOptions { epochs, deletable }
+    StoreOptions {
+        epochs,
+        deletable,
+        ..Default::default()
+    }
 }
 
 fn actions(result: &floe_client::StoreResult) -> Vec<&'static str> {

@@ -13,6 +13,7 @@ async fn store_and_read_back_byte_for_byte() -> Result<()> {
     let opts = StoreOptions {
         epochs: 2,
         deletable: false,
+        ..Default::default()
     };
 
     // Empty, 1 byte, 1 MiB, an odd size, 64 MiB.
