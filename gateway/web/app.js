@@ -1,0 +1,1 @@
+// Placeholder: the explorer page's script is written separately.
