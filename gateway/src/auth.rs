@@ -66,7 +66,9 @@ impl Keys {
                 ))
             })?;
             let key = VerifyingKey::from_bytes(&bytes).map_err(|_| {
-                GatewayError::Config(format!("jwt.ed25519_public_keys entry {k:?} is not an Ed25519 point"))
+                GatewayError::Config(format!(
+                    "jwt.ed25519_public_keys entry {k:?} is not an Ed25519 point"
+                ))
             })?;
             ed25519.push(key);
         }
@@ -159,7 +161,10 @@ impl Authority {
                 "writing needs a token: send `Authorization: Bearer <JWT>`",
             ));
         };
-        let (scheme, token) = h.trim().split_once(' ').ok_or_else(|| invalid("is missing"))?;
+        let (scheme, token) = h
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| invalid("is missing"))?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(invalid("is missing (the scheme must be Bearer)"));
         }
@@ -175,13 +180,21 @@ impl Authority {
         let (Some(h64), Some(c64), Some(s64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(invalid("is not a JWT (three base64url parts joined by dots)"));
+            return Err(invalid(
+                "is not a JWT (three base64url parts joined by dots)",
+            ));
         };
-        let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| invalid("is not base64url"));
+        let decode = |p: &str| {
+            URL_SAFE_NO_PAD
+                .decode(p)
+                .map_err(|_| invalid("is not base64url"))
+        };
         let header: Header =
             serde_json::from_slice(&decode(h64)?).map_err(|_| invalid("has a malformed header"))?;
         if header.crit.is_some() {
-            return Err(invalid("has critical header extensions this gateway does not know"));
+            return Err(invalid(
+                "has critical header extensions this gateway does not know",
+            ));
         }
         let sig = decode(s64)?;
         let signed = &token.as_bytes()[..h64.len() + 1 + c64.len()];
@@ -338,7 +351,11 @@ impl JtiReservation {
 impl Drop for JtiReservation {
     fn drop(&mut self) {
         if !self.committed {
-            let mut seen = self.authority.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seen = self
+                .authority
+                .seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             seen.remove(&self.jti);
         }
     }
@@ -363,7 +380,11 @@ impl QuotaReservation {
 impl Drop for QuotaReservation {
     fn drop(&mut self) {
         if !self.committed {
-            let mut used = self.authority.used.lock().unwrap_or_else(|p| p.into_inner());
+            let mut used = self
+                .authority
+                .used
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if let Some(e) = used.get_mut(&self.key) {
                 e.0 = e.0.saturating_sub(self.bytes);
             }

@@ -3,7 +3,9 @@
 //! `fake::FakeBackend`. A backend never sees HTTP: it answers in these types and
 //! [`BackendError`]s, and the gateway turns them into statuses and headers.
 
-use std::{collections::BTreeMap, fmt, future::Future, ops::Range, pin::Pin, str::FromStr, sync::Arc};
+use std::{
+    collections::BTreeMap, fmt, future::Future, ops::Range, pin::Pin, str::FromStr, sync::Arc,
+};
 
 use bytes::Bytes;
 use floe_core::ids::BlobId;
@@ -416,7 +418,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
 
     /// The blob's on-chain state and its registrations (newest first, at most 50).
     /// `NotFound` for an id never registered.
-    fn blob_info(&self, blob_id: BlobId) -> impl Future<Output = Result<BlobInfo, BackendError>> + Send;
+    fn blob_info(
+        &self,
+        blob_id: BlobId,
+    ) -> impl Future<Output = Result<BlobInfo, BackendError>> + Send;
 
     /// The network's state with a (cached, a few seconds) live probe of every node.
     /// `Unavailable` when the chain cannot be reached.

@@ -118,7 +118,10 @@ impl GatewayConfig {
             }
         }
         crate::auth::Keys::from_config(&self.jwt)?;
-        if !self.open && self.jwt.hs256_secrets.is_empty() && self.jwt.ed25519_public_keys.is_empty() {
+        if !self.open
+            && self.jwt.hs256_secrets.is_empty()
+            && self.jwt.ed25519_public_keys.is_empty()
+        {
             return Err(GatewayError::Config(
                 "the gateway is not open but has no jwt keys: set open = true (devnet) or add \
                  jwt.hs256_secrets / jwt.ed25519_public_keys"

@@ -64,10 +64,19 @@ pub struct FakeBlob {
 }
 
 /// Holds stores until released, and tells when one arrived.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StoreGate {
     entered: Semaphore,
     release: Semaphore,
+}
+
+impl Default for StoreGate {
+    fn default() -> Self {
+        Self {
+            entered: Semaphore::new(0),
+            release: Semaphore::new(0),
+        }
+    }
 }
 
 impl StoreGate {
@@ -133,7 +142,12 @@ impl FakeBackend {
         id
     }
 
-    fn registration(&self, owner: EvmAddress, attributes: &[(&str, &str)], deletable: bool) -> FakeRegistration {
+    fn registration(
+        &self,
+        owner: EvmAddress,
+        attributes: &[(&str, &str)],
+        deletable: bool,
+    ) -> FakeRegistration {
         FakeRegistration {
             id: self.inner.next_registration.fetch_add(1, Ordering::Relaxed) + 1,
             owner,
@@ -177,7 +191,11 @@ impl FakeBackend {
 
     /// The ranges read so far, in order.
     pub fn reads(&self) -> Vec<Range<u64>> {
-        self.inner.reads.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .reads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Holds every later store at the returned gate.
@@ -223,13 +241,23 @@ fn tx(action: &str, n: u8) -> TxRecord {
 }
 
 impl Backend for FakeBackend {
-    async fn blob_head(&self, blob_id: BlobId, registration: Option<u64>) -> Result<BlobHead, BackendError> {
+    async fn blob_head(
+        &self,
+        blob_id: BlobId,
+        registration: Option<u64>,
+    ) -> Result<BlobHead, BackendError> {
         self.check_available()?;
         let blob = self.find(&blob_id)?;
         let reg = match registration {
-            Some(n) => blob.registrations.iter().find(|r| r.id == n).ok_or_else(|| {
-                BackendError::not_found(format!("registration {n} is not a registration of blob {blob_id}"))
-            })?,
+            Some(n) => blob
+                .registrations
+                .iter()
+                .find(|r| r.id == n)
+                .ok_or_else(|| {
+                    BackendError::not_found(format!(
+                        "registration {n} is not a registration of blob {blob_id}"
+                    ))
+                })?,
             None => blob
                 .registrations
                 .first()
@@ -245,7 +273,11 @@ impl Backend for FakeBackend {
         })
     }
 
-    async fn read_range(&self, blob_id: BlobId, range: Range<u64>) -> Result<ByteStream, BackendError> {
+    async fn read_range(
+        &self,
+        blob_id: BlobId,
+        range: Range<u64>,
+    ) -> Result<ByteStream, BackendError> {
         self.check_available()?;
         let blob = self.find(&blob_id)?;
         if range.start >= range.end || range.end > blob.data.len() as u64 {
@@ -264,9 +296,18 @@ impl Backend for FakeBackend {
         Ok(Box::pin(futures::stream::iter(chunks)))
     }
 
-    async fn store(&self, request: StoreRequest, on_phase: PhaseSink) -> Result<StoreResponse, BackendError> {
+    async fn store(
+        &self,
+        request: StoreRequest,
+        on_phase: PhaseSink,
+    ) -> Result<StoreResponse, BackendError> {
         self.inner.stores.fetch_add(1, Ordering::SeqCst);
-        let gate = self.inner.gate.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let gate = self
+            .inner
+            .gate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(gate) = gate {
             gate.entered.add_permits(1);
             if let Ok(p) = gate.release.acquire().await {
@@ -393,7 +434,11 @@ impl Backend for FakeBackend {
         })
     }
 
-    async fn recent(&self, limit: usize, _window_blocks: u64) -> Result<Vec<RecentBlob>, BackendError> {
+    async fn recent(
+        &self,
+        limit: usize,
+        _window_blocks: u64,
+    ) -> Result<Vec<RecentBlob>, BackendError> {
         self.check_available()?;
         let blobs = self.blobs();
         let mut all: Vec<RecentBlob> = blobs
@@ -412,7 +457,7 @@ impl Backend for FakeBackend {
                 })
             })
             .collect();
-        all.sort_by(|a, b| b.registration_id.cmp(&a.registration_id));
+        all.sort_by_key(|b| std::cmp::Reverse(b.registration_id));
         all.truncate(limit);
         Ok(all)
     }

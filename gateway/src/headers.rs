@@ -22,7 +22,9 @@ fn is_token(s: &str) -> bool {
 
 /// Visible ASCII and spaces only (no CR, LF, NUL or other controls, no non-ASCII).
 fn is_plain(s: &str) -> bool {
-    s.len() <= MAX_VALUE && s.bytes().all(|c| c == b' ' || c == b'\t' || c.is_ascii_graphic())
+    s.len() <= MAX_VALUE
+        && s.bytes()
+            .all(|c| c == b' ' || c == b'\t' || c.is_ascii_graphic())
 }
 
 /// `type/subtype` followed by `; name=value` parameters.
@@ -68,9 +70,14 @@ fn valid_language(v: &str) -> bool {
     is_plain(v)
         && v.split(',').all(|t| {
             let t = t.trim();
-            !t.is_empty() && t.len() <= 35 && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+            !t.is_empty()
+                && t.len() <= 35
+                && t.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
         })
 }
+
+/// A value check.
+type Check = fn(&str) -> bool;
 
 /// Sets `Content-Type`, `Content-Disposition`, `Content-Encoding` and `Content-Language` from
 /// `attributes` (keys matched case-insensitively), each only if it passes its check.
@@ -79,9 +86,9 @@ pub(crate) fn apply_attributes(headers: &mut HeaderMap, attributes: &BTreeMap<St
         attributes
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
+            .map(|(_, v)| v.as_str())
     };
-    let rules: [(HeaderName, fn(&str) -> bool); 4] = [
+    let rules: [(HeaderName, Check); 4] = [
         (header::CONTENT_TYPE, valid_content_type),
         (header::CONTENT_DISPOSITION, valid_disposition),
         (header::CONTENT_ENCODING, valid_encoding),
@@ -94,7 +101,7 @@ pub(crate) fn apply_attributes(headers: &mut HeaderMap, attributes: &BTreeMap<St
     for (name, check) in rules {
         if let Some(v) = find(name.as_str())
             && check(v)
-            && let Ok(value) = HeaderValue::from_str(v)
+            && let Ok(value) = HeaderValue::from_str(v.trim())
         {
             headers.insert(name, value);
         }
@@ -133,7 +140,10 @@ mod tests {
             ("cache-control", "max-age=1"),
         ]);
         assert_eq!(h[header::CONTENT_TYPE], "text/plain; charset=utf-8");
-        assert_eq!(h[header::CONTENT_DISPOSITION], "attachment; filename=\"a b.txt\"");
+        assert_eq!(
+            h[header::CONTENT_DISPOSITION],
+            "attachment; filename=\"a b.txt\""
+        );
         assert_eq!(h[header::CONTENT_ENCODING], "gzip");
         assert_eq!(h[header::CONTENT_LANGUAGE], "en-GB, fr");
         assert!(h.get(header::CACHE_CONTROL).is_none());
@@ -151,7 +161,14 @@ mod tests {
         assert!(h.get(header::CONTENT_DISPOSITION).is_none());
         assert!(h.get(header::CONTENT_ENCODING).is_none());
         assert!(h.get(header::CONTENT_LANGUAGE).is_none());
-        for bad in ["text", "/x", "a/b; =c", "a/b\u{e9}", "a/b;c", &"a/".repeat(400)] {
+        for bad in [
+            "text",
+            "/x",
+            "a/b; =c",
+            "a/b\u{e9}",
+            "a/b;c",
+            &"a/".repeat(400),
+        ] {
             assert!(!valid_content_type(bad), "{bad:?}");
         }
     }

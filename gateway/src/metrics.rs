@@ -32,7 +32,9 @@ impl Drop for InFlight {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -65,8 +67,11 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP floe_gateway_requests_total HTTP requests answered, by method, route and status.\n");
         out.push_str("# TYPE floe_gateway_requests_total counter\n");
-        for ((method, route, status), n) in
-            self.requests.lock().unwrap_or_else(|p| p.into_inner()).iter()
+        for ((method, route, status), n) in self
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
         {
             let _ = writeln!(
                 out,
@@ -101,7 +106,10 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, v) in scalars {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
         }
         out
     }

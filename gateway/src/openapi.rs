@@ -96,7 +96,9 @@ pub fn openapi_document() -> String {
 )]
 pub(crate) async fn openapi_json() -> Response {
     let mut resp = openapi_document().into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }

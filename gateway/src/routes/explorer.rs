@@ -72,7 +72,9 @@ pub(crate) async fn blob_info<B: Backend>(
         )),
     ),
 )]
-pub(crate) async fn network<B: Backend>(State(s): State<AppState<B>>) -> Result<Response, ApiError> {
+pub(crate) async fn network<B: Backend>(
+    State(s): State<AppState<B>>,
+) -> Result<Response, ApiError> {
     let mut net = s.backend.network().await?;
     net.publisher.open = s.config.open;
     net.publisher.max_body_bytes = s.config.max_body_bytes;

@@ -166,7 +166,10 @@ async fn observe(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) 
 /// An extractor's plain-text rejection (or a bare status) as the JSON error body.
 async fn to_json_error(resp: Response) -> Response {
     let (parts, body) = resp.into_parts();
-    let text = match http_body_util::Limited::new(body, MAX_REJECTION).collect().await {
+    let text = match http_body_util::Limited::new(body, MAX_REJECTION)
+        .collect()
+        .await
+    {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).trim().to_owned(),
         Err(_) => String::new(),
     };

@@ -65,7 +65,7 @@ pub(crate) fn parse_id(id: &str) -> Result<BlobId, ApiError> {
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-fn text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn text(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -160,7 +160,10 @@ pub(crate) async fn read_blob<B: Backend>(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
-    headers.insert("x-floe-registration", HeaderValue::from(head.registration_id));
+    headers.insert(
+        "x-floe-registration",
+        HeaderValue::from(head.registration_id),
+    );
     if let Some(inm) = text(&req_headers, header::IF_NONE_MATCH)
         && none_match(inm, &etag)
     {
@@ -239,7 +242,10 @@ impl Stream for Exact {
             Poll::Ready(Some(Ok(chunk))) => {
                 let n = chunk.len() as u64;
                 if n > this.left {
-                    return this.fail(format!("the backend sent {n} bytes, {} expected", this.left));
+                    return this.fail(format!(
+                        "the backend sent {n} bytes, {} expected",
+                        this.left
+                    ));
                 }
                 this.left -= n;
                 this.metrics.served(n);

@@ -69,7 +69,11 @@ struct Grant {
     pending_quota: Option<(Arc<Authority>, String, u64)>,
 }
 
-fn parse_attributes(raw: Option<&str>, max: usize, max_bytes: usize) -> Result<BTreeMap<String, String>, ApiError> {
+fn parse_attributes(
+    raw: Option<&str>,
+    max: usize,
+    max_bytes: usize,
+) -> Result<BTreeMap<String, String>, ApiError> {
     let Some(raw) = raw else {
         return Ok(BTreeMap::new());
     };
@@ -130,7 +134,10 @@ fn check<B>(
         let now = unix_now();
         let auth = headers
             .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().map_err(|_| ApiError::unauthorized("the Authorization header is not text")))
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| ApiError::unauthorized("the Authorization header is not text"))
+            })
             .transpose()?;
         let token = Authority::bearer(auth)?;
         let claims = authority.verify(token, now)?;
@@ -214,7 +221,9 @@ async fn read_body<B>(
             }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(ApiError::bad_request(format!("the body could not be read: {e}")));
+                return Err(ApiError::bad_request(format!(
+                    "the body could not be read: {e}"
+                )));
             }
             Ok(Some(Ok(frame))) => frame,
         };
@@ -345,7 +354,9 @@ pub(crate) async fn store_blob<B: Backend>(
         let _ = tx.send(last);
     });
     let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
+        rx.recv()
+            .await
+            .map(|b| (Ok::<_, std::convert::Infallible>(b), rx))
     });
     let mut resp = Response::new(Body::from_stream(stream));
     resp.headers_mut()
