@@ -243,3 +243,30 @@ async fn ndjson_failure_ends_with_an_error_line() {
     assert_error(&a, StatusCode::SERVICE_UNAVAILABLE, "unavailable");
     assert_eq!(a.header("retry-after"), Some("7"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_408_and_frees_its_slot() {
+    let fake = FakeBackend::new();
+    let app = app(
+        &fake,
+        GatewayConfig {
+            upload_slots: 1,
+            body_idle_timeout_secs: 3,
+            ..open_config()
+        },
+    );
+    let stalled = futures::StreamExt::chain(
+        futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"part"))]),
+        futures::stream::pending(),
+    );
+    let req = Request::put("/v1/blobs")
+        .body(Body::from_stream(stalled))
+        .expect("request");
+    let a = send(&app, req).await;
+    assert_error(&a, StatusCode::REQUEST_TIMEOUT, "request_timeout");
+    assert_eq!(fake.store_calls(), 0);
+    assert_eq!(
+        send(&app, put("/v1/blobs", "next", None)).await.status,
+        StatusCode::OK
+    );
+}
