@@ -447,6 +447,7 @@ impl Client {
                     storage_id: reg.storage_id,
                     root,
                     invalid: false,
+                    shared: false,
                 };
                 (StoreOutcome::NewlyCertified, record)
             }
