@@ -319,6 +319,15 @@ fn hint(name: &str) -> Option<&'static str> {
         "StorageTooSmall" => "buy more storage or split less off",
         "UnknownBlob" => "no such blob is registered: check the blob id",
         "NoCommittee" => "no committee yet: advance to epoch 1 after staking nodes",
+        "RegistrationIsShared" => {
+            "the registration is shared, which is final: it cannot be transferred or edited"
+        }
+        "RegistrationNotShared" => "share the registration first (its owner, if it is permanent)",
+        "InsufficientFunds" => {
+            "fund the shared registration with more WAL first, or extend by fewer epochs"
+        }
+        "TooManyAttributes" => "a registration has at most 16 attributes: remove one first",
+        "AttributeNotFound" => "the registration has no such attribute: list them first",
         _ => return None,
     })
 }

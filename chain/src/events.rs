@@ -99,7 +99,8 @@ pub enum FloeEvent {
         /// Epoch of invalidation.
         epoch: u32,
     },
-    /// Another floe event nodes do not act on (staking, storage, prices, rewards), by name.
+    /// Another floe event nodes do not act on (staking, storage, prices, rewards, transfers,
+    /// attributes, shared funds), by name.
     Other(String),
 }
 
@@ -177,6 +178,15 @@ impl FloeEvent {
                 R::StorageBought(_) => FloeEvent::Other("StorageBought".into()),
                 R::StorageSplit(_) => FloeEvent::Other("StorageSplit".into()),
                 R::StorageExtended(_) => FloeEvent::Other("StorageExtended".into()),
+                // Ownership, attributes and shared funds: nothing a node stores changes (a
+                // shared extension also emits BlobExtended, decoded above).
+                R::BlobTransferred(_) => FloeEvent::Other("BlobTransferred".into()),
+                R::StorageTransferred(_) => FloeEvent::Other("StorageTransferred".into()),
+                R::AttributeSet(_) => FloeEvent::Other("AttributeSet".into()),
+                R::AttributeRemoved(_) => FloeEvent::Other("AttributeRemoved".into()),
+                R::BlobShared(_) => FloeEvent::Other("BlobShared".into()),
+                R::SharedBlobFunded(_) => FloeEvent::Other("SharedBlobFunded".into()),
+                R::SharedBlobFundsUsed(_) => FloeEvent::Other("SharedBlobFundsUsed".into()),
                 #[allow(unreachable_patterns)]
                 _ => FloeEvent::Other("BlobRegistry".into()),
             })

@@ -23,8 +23,9 @@ use crate::{
     error::ChainError,
     events::{EventRecord, FloeEvent},
     types::{
-        BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, Registration,
-        RegistrationRecord, RegistrationState, StorageCost, registration_id_u64,
+        BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, RecentRegistration,
+        Registration, RegistrationRecord, RegistrationState, RegistrationTxs, StorageCost,
+        registration_id_u64,
     },
 };
 
@@ -35,8 +36,11 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(30);
 pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Longest wait to open a connection to the RPC.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most blocks one `eth_getLogs` of [`Chain::registration_ids_of`] spans.
+/// Most blocks one `eth_getLogs` of [`Chain::registration_ids_of`], [`Chain::registration_txs`]
+/// and [`Chain::recent_registrations`] spans.
 pub const LOG_WINDOW: u64 = 50_000;
+/// Most transfer transactions [`Chain::registration_txs`] returns (the newest).
+pub const MAX_TRANSFER_TXS: usize = 256;
 
 /// Waits for `pending`'s receipt at most [`RECEIPT_TIMEOUT`], mapping failures to
 /// [`ChainError::ReceiptTimeout`] (naming the transaction) or [`ChainError::Rpc`].
@@ -431,6 +435,7 @@ impl Chain {
             storage_id: g.storageId,
             root: g.root.0,
             invalid: g.invalid,
+            shared: g.shared,
         })
     }
 
@@ -815,6 +820,127 @@ impl Chain {
         Ok(r.transaction_hash)
     }
 
+    /// Moves a registration the wallet owns (not deleted, not shared), with its storage, to `to`.
+    pub async fn transfer_registration(
+        &self,
+        registration_id: u64,
+        to: Address,
+    ) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.transferRegistration(U256::from(registration_id), to);
+        let r = send!(self, "transferRegistration", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Moves a free storage resource the wallet owns to `to` (a used one moves with its
+    /// registration: [`Chain::transfer_registration`]).
+    pub async fn transfer_storage(
+        &self,
+        storage_id: u64,
+        to: Address,
+    ) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.transferStorage(U256::from(storage_id), to);
+        let r = send!(self, "transferStorage", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Sets attribute `key` (1..64 bytes) of a registration the wallet owns to `value` (at most
+    /// 1024 bytes; at most 16 keys per registration).
+    pub async fn set_attribute(
+        &self,
+        registration_id: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.setAttribute(
+            U256::from(registration_id),
+            key.to_owned(),
+            value.to_owned(),
+        );
+        let r = send!(self, "setAttribute", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Removes attribute `key` of a registration the wallet owns.
+    pub async fn remove_attribute(
+        &self,
+        registration_id: u64,
+        key: &str,
+    ) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.removeAttribute(U256::from(registration_id), key.to_owned());
+        let r = send!(self, "removeAttribute", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// A registration's attributes as (key, value) pairs, in the registry's order (at most 16).
+    pub async fn attributes(
+        &self,
+        registration_id: u64,
+    ) -> Result<Vec<(String, String)>, ChainError> {
+        let items = view!(
+            "attributes",
+            self.deployment.registry,
+            self.registry().attributes(U256::from(registration_id))
+        )?;
+        Ok(items.into_iter().map(|a| (a.key, a.value)).collect())
+    }
+
+    /// Makes a permanent registration the wallet owns shared (final).
+    pub async fn share_registration(&self, registration_id: u64) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.shareRegistration(U256::from(registration_id));
+        let r = send!(self, "shareRegistration", self.deployment.registry, call)?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Adds `amount` FROST of the wallet's WAL to a shared registration's fund, approving the
+    /// registry for it first if needed.
+    pub async fn fund_shared(
+        &self,
+        registration_id: u64,
+        amount: U256,
+    ) -> Result<TxHash, ChainError> {
+        self.ensure_registry_allowance(amount).await?;
+        let reg = self.registry();
+        let call = reg.fundSharedRegistration(U256::from(registration_id), amount);
+        let r = send!(
+            self,
+            "fundSharedRegistration",
+            self.deployment.registry,
+            call
+        )?;
+        Ok(r.transaction_hash)
+    }
+
+    /// Extends a shared registration by `epochs`, paid from its fund (anyone may).
+    pub async fn extend_shared(
+        &self,
+        registration_id: u64,
+        epochs: u32,
+    ) -> Result<TxHash, ChainError> {
+        let reg = self.registry();
+        let call = reg.extendSharedRegistration(U256::from(registration_id), epochs);
+        let r = send!(
+            self,
+            "extendSharedRegistration",
+            self.deployment.registry,
+            call
+        )?;
+        Ok(r.transaction_hash)
+    }
+
+    /// FROST in a shared registration's fund (0 if none).
+    pub async fn shared_funds(&self, registration_id: u64) -> Result<U256, ChainError> {
+        view!(
+            "sharedFunds",
+            self.deployment.registry,
+            self.registry().sharedFunds(U256::from(registration_id))
+        )
+    }
+
     /// Ids of the registrations of `blob_id` (those of `owner` only, if given), newest first, at
     /// most `limit`, from the `BlobRegistered` logs (filtered by the indexed blob id and owner).
     /// The logs are read backwards from the latest block to the deployment's in windows of
@@ -864,6 +990,128 @@ impl Chain {
             to = from - 1;
         }
         Ok(ids)
+    }
+
+    /// The transactions that registered, certified and transferred registration
+    /// `registration_id`, from the registry's logs with that id as first topic in the last
+    /// `max_blocks` blocks (and not before the deployment), read backwards in windows of at most
+    /// [`LOG_WINDOW`] blocks; stops at the registering transaction (nothing of a registration
+    /// comes before it). At most the newest [`MAX_TRANSFER_TXS`] transfers, oldest first.
+    pub async fn registration_txs(
+        &self,
+        registration_id: u64,
+        max_blocks: u64,
+    ) -> Result<RegistrationTxs, ChainError> {
+        let mut out = RegistrationTxs::default();
+        let registered = BlobRegistry::BlobRegistered::SIGNATURE_HASH;
+        let certified = BlobRegistry::BlobCertified::SIGNATURE_HASH;
+        let transferred = BlobRegistry::BlobTransferred::SIGNATURE_HASH;
+        let topic = B256::from(U256::from(registration_id));
+        for (from, to) in self.log_windows(max_blocks).await? {
+            let filter = Filter::new()
+                .address(self.deployment.registry)
+                .event_signature(vec![registered, certified, transferred])
+                .topic1(topic)
+                .from_block(from)
+                .to_block(to);
+            let logs = self.get_logs(&filter).await?;
+            for log in logs.iter().rev() {
+                let (Some(sig), Some(tx)) = (log.topic0(), log.transaction_hash) else {
+                    continue;
+                };
+                if log.topics().get(1) != Some(&topic) {
+                    continue;
+                }
+                if *sig == transferred {
+                    if out.transfers.len() < MAX_TRANSFER_TXS {
+                        out.transfers.push(tx);
+                    }
+                } else if *sig == certified {
+                    out.certified.get_or_insert(tx);
+                } else if *sig == registered {
+                    out.registered = Some(tx);
+                }
+            }
+            if out.registered.is_some() {
+                break;
+            }
+        }
+        out.transfers.reverse();
+        Ok(out)
+    }
+
+    /// The newest `limit` registrations, newest first, from the `BlobRegistered` logs of the
+    /// last `max_blocks` blocks (and not before the deployment), read backwards in windows of at
+    /// most [`LOG_WINDOW`] blocks.
+    pub async fn recent_registrations(
+        &self,
+        limit: usize,
+        max_blocks: u64,
+    ) -> Result<Vec<RecentRegistration>, ChainError> {
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        for (from, to) in self.log_windows(max_blocks).await? {
+            let filter = Filter::new()
+                .address(self.deployment.registry)
+                .event_signature(BlobRegistry::BlobRegistered::SIGNATURE_HASH)
+                .from_block(from)
+                .to_block(to);
+            let logs = self.get_logs(&filter).await?;
+            for log in logs.iter().rev() {
+                let (Some(block_number), Some(tx_hash)) = (log.block_number, log.transaction_hash)
+                else {
+                    continue;
+                };
+                let Ok(e) = BlobRegistry::BlobRegistered::decode_log(&log.inner) else {
+                    continue;
+                };
+                out.push(RecentRegistration {
+                    registration_id: registration_id_u64(e.registrationId)?,
+                    blob_id: BlobId(e.blobId.0),
+                    owner: e.owner,
+                    size: e.size,
+                    deletable: e.deletable,
+                    epoch: e.epoch,
+                    block_number,
+                    tx_hash,
+                });
+                if out.len() == limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The block ranges of the last `max_blocks` blocks down to the deployment's start block,
+    /// newest first, each at most [`LOG_WINDOW`] blocks.
+    async fn log_windows(&self, max_blocks: u64) -> Result<Vec<(u64, u64)>, ChainError> {
+        let latest = self.block_number().await?;
+        let first = latest
+            .saturating_sub(max_blocks.saturating_sub(1))
+            .max(self.deployment.start_block);
+        let mut windows = Vec::new();
+        if max_blocks == 0 || latest < first {
+            return Ok(windows);
+        }
+        let mut to = latest;
+        loop {
+            let from = to.saturating_sub(LOG_WINDOW - 1).max(first);
+            windows.push((from, to));
+            if from == first {
+                return Ok(windows);
+            }
+            to = from - 1;
+        }
+    }
+
+    async fn get_logs(&self, filter: &Filter) -> Result<Vec<alloy::rpc::types::Log>, ChainError> {
+        self.provider
+            .get_logs(filter)
+            .await
+            .map_err(|e| ChainError::from_transport("eth_getLogs", e))
     }
 
     // ---------------------------------------------------------------- events

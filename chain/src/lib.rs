@@ -10,7 +10,8 @@
 //! - `events`: [`FloeEvent`], the contracts' events decoded from `eth_getLogs`.
 //! - `error`: [`ChainError`]; reverts decoded into the contracts' custom errors with a hint.
 //! - `testing` (feature `test-utils`): anvil from the npm toolchain and its dev signers, for tests.
-//! - `types`: [`Deployment`] (JSON), [`RegistrationRecord`], [`BlobStatusRecord`], [`Prices`] and other plain views.
+//! - `types`: [`Deployment`] (JSON), [`RegistrationRecord`], [`BlobStatusRecord`], [`Prices`],
+//!   [`RegistrationTxs`], [`RecentRegistration`] and other plain views.
 
 pub mod bindings;
 pub mod committee;
@@ -29,8 +30,8 @@ pub use error::{ChainError, Revert};
 pub use events::{EventRecord, FloeEvent};
 pub use handle::{Chain, RECEIPT_TIMEOUT, RPC_TIMEOUT, connect};
 pub use types::{
-    BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, Registration, RegistrationRecord,
-    RegistrationState, StorageCost, registration_id_u64,
+    BlobStatusRecord, Deployment, EpochTiming, NodeInfo, Prices, RecentRegistration, Registration,
+    RegistrationRecord, RegistrationState, RegistrationTxs, StorageCost, registration_id_u64,
 };
 
 /// Parses a hex private key (with or without `0x`) into a signer.

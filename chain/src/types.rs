@@ -110,6 +110,8 @@ pub struct RegistrationRecord {
     pub root: [u8; 32],
     /// The blob id was marked invalid (every registration of it is dead).
     pub invalid: bool,
+    /// Shared (final): anyone may fund and extend it; nobody may transfer it or edit its attributes.
+    pub shared: bool,
 }
 
 impl RegistrationRecord {
@@ -263,4 +265,38 @@ pub struct Registration {
     pub storage_id: U256,
     /// The blob's end epoch.
     pub end_epoch: u32,
+}
+
+/// The transactions of one registration's life the explorer links to, from the registry's logs
+/// (see [`crate::Chain::registration_txs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationTxs {
+    /// The transaction that made it (`BlobRegistered`), if within the blocks searched.
+    pub registered: Option<alloy::primitives::TxHash>,
+    /// The transaction that certified it (`BlobCertified`), if any within the blocks searched.
+    pub certified: Option<alloy::primitives::TxHash>,
+    /// The transactions that transferred it (`BlobTransferred`), oldest first; the newest
+    /// [`crate::handle::MAX_TRANSFER_TXS`] at most.
+    pub transfers: Vec<alloy::primitives::TxHash>,
+}
+
+/// A registration as its `BlobRegistered` log tells it (see [`crate::Chain::recent_registrations`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentRegistration {
+    /// The registration's id.
+    pub registration_id: u64,
+    /// The blob id.
+    pub blob_id: BlobId,
+    /// Who registered it (its owner then; see [`crate::Chain::registration`] for now).
+    pub owner: Address,
+    /// Unencoded size in bytes.
+    pub size: u64,
+    /// Whether the owner may delete it.
+    pub deletable: bool,
+    /// Epoch of registration.
+    pub epoch: u32,
+    /// The block it was registered in.
+    pub block_number: u64,
+    /// The registering transaction.
+    pub tx_hash: alloy::primitives::TxHash,
 }

@@ -468,6 +468,7 @@ impl Client {
                     storage_id: reg.storage_id,
                     root,
                     invalid: false,
+                    shared: false,
                 };
                 (StoreOutcome::NewlyCertified, record)
             }

@@ -150,6 +150,7 @@ mod tests {
             storage_id: U256::from(id),
             root: [0; 32],
             invalid: false,
+            shared: false,
         }
     }
 

@@ -4,11 +4,12 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IBlobRegistry} from "./interfaces/IBlobRegistry.sol";
+import {IFloeBlobs} from "./interfaces/IFloeBlobs.sol";
 import {IStaking} from "./interfaces/IStaking.sol";
 import {BLS} from "./libraries/BLS.sol";
 
 /// @title floe blob registry: storage resources, registrations and BLS availability certificates
-/// @notice Implements {IBlobRegistry}. Storage is bought in WAL from the prices in force at the
+/// @notice Implements {IBlobRegistry} (and the dapp view {IFloeBlobs}). Storage is bought in WAL from the prices in force at the
 /// staking contract; every FROST paid goes straight to the staking contract and is handed to
 /// `fundRewards` for the epochs it pays for (storage: the epochs covered; write fee: the current
 /// epoch).
@@ -51,8 +52,19 @@ import {BLS} from "./libraries/BLS.sol";
 ///   storage resource (an existing slot, cheap to rewrite) and moves to a slot of its own only when
 ///   the registration is deleted (its resource may then be reused). A new resource's root slot is
 ///   born non-zero, so taking it rewrites a non-zero slot. A registration's owner is its storage
-///   resource's owner (resources are not transferable). A blob id's status is one packed slot.
-contract BlobRegistry is IBlobRegistry {
+///   resource's owner. A blob id's status is one packed slot.
+/// - Ownership moves: a free resource alone ({transferStorage}), a used one only with its
+///   registration ({transferRegistration}: one write, the resource's owner). A deleted
+///   registration's `owner` view is its former resource's current owner.
+/// - Attributes: per registration at most {MAX_ATTRIBUTES} keys in an array, with an index by key
+///   hash; removal swaps the last entry in. Every operation touches a bounded number of slots
+///   (keys <= {MAX_KEY_LENGTH}, values <= {MAX_VALUE_LENGTH} bytes). A deleted registration's
+///   attributes stay readable and frozen.
+/// - Shared registrations (permanent; flag in bit 248 of the registration's slot): final. The
+///   funds are the only WAL the registry ever holds (its balance is their sum); an extension from
+///   a fund moves the cost to staking at once, like any payment. Funding an expired registration
+///   or one of an invalid blob is refused: nothing could ever spend that money.
+contract BlobRegistry is IBlobRegistry, IFloeBlobs {
     using SafeERC20 for IERC20;
 
     // ------------------------------------------------------------------ errors
@@ -118,6 +130,26 @@ contract BlobRegistry is IBlobRegistry {
     error InvalidCommitteeData(uint32 epoch);
     /// @notice Thrown when certifying an empty list of registrations.
     error EmptyBatch();
+    /// @notice Thrown when transferring to the zero address.
+    error ZeroAddress();
+    /// @notice Thrown when funding a shared registration with zero FROST.
+    error ZeroAmount();
+    /// @notice Thrown when transferring, changing the attributes of or sharing again a shared registration.
+    error RegistrationIsShared(uint256 registrationId);
+    /// @notice Thrown when funding or extending from a fund a registration that is not shared.
+    error RegistrationNotShared(uint256 registrationId);
+    /// @notice Thrown when sharing a deletable registration (only permanent ones can be shared).
+    error RegistrationNotPermanent(uint256 registrationId);
+    /// @notice Thrown when a shared registration's fund (`balance`) is short of an extension's `cost`.
+    error InsufficientFunds(uint256 registrationId, uint256 balance, uint256 cost);
+    /// @notice Thrown when an attribute key is empty or longer than `maxLength` bytes.
+    error AttributeKeyLength(uint256 length, uint256 maxLength);
+    /// @notice Thrown when an attribute value is longer than `maxLength` bytes.
+    error AttributeValueTooLong(uint256 length, uint256 maxLength);
+    /// @notice Thrown when a new key would give a registration more than `maxAttributes` attributes.
+    error TooManyAttributes(uint256 registrationId, uint256 maxAttributes);
+    /// @notice Thrown when removing a key the registration has no attribute for.
+    error AttributeNotFound(uint256 registrationId, string key);
 
     // ------------------------------------------------------------------ constants
 
@@ -125,6 +157,12 @@ contract BlobRegistry is IBlobRegistry {
     uint8 public constant RED_STUFF = 1;
     /// @notice How many epochs past the current one a resource may end at most.
     uint32 public constant MAX_EPOCHS_AHEAD = 200;
+    /// @notice Most attributes one registration may have.
+    uint256 public constant MAX_ATTRIBUTES = 16;
+    /// @notice Longest attribute key, in bytes (keys are 1..64 bytes).
+    uint256 public constant MAX_KEY_LENGTH = 64;
+    /// @notice Longest attribute value, in bytes.
+    uint256 public constant MAX_VALUE_LENGTH = 1024;
     /// @notice Prices are per MiB (rounded up) of encoded size.
     uint256 private constant MIB = 1 << 20;
     /// @dev Initial value of a new resource's root slot (meaningless while the resource is free).
@@ -154,6 +192,7 @@ contract BlobRegistry is IBlobRegistry {
         uint32 endEpoch;
         uint64 size;
         uint8 encodingType;
+        bool shared;
     }
 
     /// @dev A blob id's status, one slot. `delEnd`/`delCertEnd`: max end over the non-deleted
@@ -206,6 +245,16 @@ contract BlobRegistry is IBlobRegistry {
     /// @dev Roots of deleted registrations (their resources may hold other registrations now).
     mapping(uint256 registrationId => bytes32) private _deletedRoots;
 
+    /// @dev A registration's attributes, and where each key is in them (index + 1; 0 = absent).
+    struct Attributes {
+        Attribute[] items;
+        mapping(bytes32 keyHash => uint256) position;
+    }
+
+    mapping(uint256 registrationId => Attributes) private _attributes;
+    /// @dev FROST funding each shared registration, held by this contract.
+    mapping(uint256 registrationId => uint256) private _sharedFunds;
+
     // ------------------------------------------------------------------ construction
 
     /// @param staking_ The staking contract (its WAL and shard count are read once).
@@ -231,7 +280,7 @@ contract BlobRegistry is IBlobRegistry {
         if (size == 0) revert ZeroSize();
         storageId = _newResource(msg.sender, current, end, size);
         emit StorageBought(storageId, msg.sender, size, current, end, cost);
-        _pay(cost, current, epochs, 0, current);
+        _pay(cost, current, epochs, 0, current, false);
     }
 
     /// @inheritdoc IBlobRegistry
@@ -271,7 +320,7 @@ contract BlobRegistry is IBlobRegistry {
             blobId = _blobIdOf(g, r.root);
             if (_blobs[blobId].invalid) revert BlobIsInvalid(blobId);
         }
-        _extend(storageId, r, usedBy, blobId, epochs, current);
+        _extend(storageId, r, usedBy, blobId, epochs, current, false);
     }
 
     // ------------------------------------------------------------------ registrations
@@ -296,7 +345,7 @@ contract BlobRegistry is IBlobRegistry {
         (registrationId, blobId) = _register(storageId, root, size, encodingType, deletable, current, end);
         (, uint64 writePrice) = _staking.prices();
         uint256 fee = _units(encoded) * writePrice;
-        _pay(fee, current, 1, 0, current);
+        _pay(fee, current, 1, 0, current, false);
     }
 
     /// @inheritdoc IBlobRegistry
@@ -312,7 +361,7 @@ contract BlobRegistry is IBlobRegistry {
         storageId = _newResource(msg.sender, current, end, encoded);
         emit StorageBought(storageId, msg.sender, encoded, current, end, cost);
         (registrationId, blobId) = _register(storageId, root, size, encodingType, deletable, current, end);
-        _pay(cost, current, epochs, _units(encoded) * writePrice, current);
+        _pay(cost, current, epochs, _units(encoded) * writePrice, current, false);
     }
 
     /// @inheritdoc IBlobRegistry
@@ -368,7 +417,7 @@ contract BlobRegistry is IBlobRegistry {
         uint32 current = _staking.currentEpoch();
         uint32 end = g.endEpoch;
         if (current >= end) revert RegistrationExpired(registrationId, end, current);
-        _extend(storageId, r, registrationId, blobId, epochs, current);
+        _extend(storageId, r, registrationId, blobId, epochs, current, false);
     }
 
     /// @inheritdoc IBlobRegistry
@@ -413,10 +462,105 @@ contract BlobRegistry is IBlobRegistry {
         _verifyCertificate(cert, current, data, INTENT_INVALID, blobId, true);
     }
 
+    // ------------------------------------------------------------------ ownership and attributes
+
+    /// @inheritdoc IBlobRegistry
+    function transferRegistration(uint256 registrationId, address to) external {
+        (Registration storage g, Resource storage r) = _mutable(registrationId);
+        if (to == address(0)) revert ZeroAddress();
+        r.owner = to;
+        emit BlobTransferred(registrationId, _blobIdOf(g, r.root), msg.sender, to);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function transferStorage(uint256 storageId, address to) external {
+        Resource storage r = _ownedFree(storageId);
+        if (to == address(0)) revert ZeroAddress();
+        r.owner = to;
+        emit StorageTransferred(storageId, msg.sender, to);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function setAttribute(uint256 registrationId, string calldata key, string calldata value) external {
+        _mutable(registrationId);
+        uint256 keyLength = bytes(key).length;
+        if (keyLength == 0 || keyLength > MAX_KEY_LENGTH) revert AttributeKeyLength(keyLength, MAX_KEY_LENGTH);
+        if (bytes(value).length > MAX_VALUE_LENGTH) {
+            revert AttributeValueTooLong(bytes(value).length, MAX_VALUE_LENGTH);
+        }
+        Attributes storage a = _attributes[registrationId];
+        bytes32 h = keccak256(bytes(key));
+        uint256 position = a.position[h];
+        if (position != 0) {
+            a.items[position - 1].value = value;
+        } else {
+            uint256 count = a.items.length;
+            if (count >= MAX_ATTRIBUTES) revert TooManyAttributes(registrationId, MAX_ATTRIBUTES);
+            a.items.push(Attribute({key: key, value: value}));
+            a.position[h] = count + 1;
+        }
+        emit AttributeSet(registrationId, key, value);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function removeAttribute(uint256 registrationId, string calldata key) external {
+        _mutable(registrationId);
+        Attributes storage a = _attributes[registrationId];
+        bytes32 h = keccak256(bytes(key));
+        uint256 position = a.position[h];
+        if (position == 0) revert AttributeNotFound(registrationId, key);
+        uint256 last = a.items.length;
+        if (position != last) {
+            Attribute storage moved = a.items[last - 1];
+            a.items[position - 1] = moved;
+            a.position[keccak256(bytes(moved.key))] = position;
+        }
+        a.items.pop();
+        delete a.position[h];
+        emit AttributeRemoved(registrationId, key);
+    }
+
+    // ------------------------------------------------------------------ shared registrations
+
+    /// @inheritdoc IBlobRegistry
+    function shareRegistration(uint256 registrationId) external {
+        (Registration storage g, Resource storage r) = _mutable(registrationId);
+        if (g.deletable) revert RegistrationNotPermanent(registrationId);
+        bytes32 blobId = _blobIdOf(g, r.root);
+        if (_blobs[blobId].invalid) revert BlobIsInvalid(blobId);
+        uint32 current = _staking.currentEpoch();
+        uint32 end = g.endEpoch;
+        if (current >= end) revert RegistrationExpired(registrationId, end, current);
+        g.shared = true;
+        emit BlobShared(registrationId, blobId);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function fundSharedRegistration(uint256 registrationId, uint256 amount) external {
+        _liveShared(registrationId);
+        if (amount == 0) revert ZeroAmount();
+        uint256 balance = _sharedFunds[registrationId] + amount;
+        _sharedFunds[registrationId] = balance;
+        emit SharedBlobFunded(registrationId, msg.sender, amount, balance);
+        _wal.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function extendSharedRegistration(uint256 registrationId, uint32 epochs) external {
+        (Registration storage g, bytes32 blobId, uint32 current) = _liveShared(registrationId);
+        uint256 storageId = g.storageId;
+        _extend(storageId, _resources[storageId], registrationId, blobId, epochs, current, true);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IBlobRegistry
-    function registration(uint256 registrationId) external view returns (RegistrationInfo memory info) {
+    function registration(uint256 registrationId)
+        external
+        view
+        override(IBlobRegistry, IFloeBlobs)
+        returns (RegistrationInfo memory info)
+    {
         Registration storage g = _registrations[registrationId];
         RegistrationState state = g.state;
         if (state == RegistrationState.None) return info;
@@ -435,12 +579,18 @@ contract BlobRegistry is IBlobRegistry {
             endEpoch: g.endEpoch,
             storageId: g.storageId,
             root: root,
-            invalid: _blobs[blobId].invalid
+            invalid: _blobs[blobId].invalid,
+            shared: g.shared
         });
     }
 
     /// @inheritdoc IBlobRegistry
-    function blobStatus(bytes32 blobId) external view returns (BlobStatus memory status) {
+    function blobStatus(bytes32 blobId)
+        external
+        view
+        override(IBlobRegistry, IFloeBlobs)
+        returns (BlobStatus memory status)
+    {
         BlobRecord storage b = _blobs[blobId];
         uint256 first = b.firstRegistration;
         if (first == 0) return status;
@@ -499,6 +649,38 @@ contract BlobRegistry is IBlobRegistry {
         return address(_wal);
     }
 
+    /// @inheritdoc IBlobRegistry
+    function sharedFunds(uint256 registrationId) external view returns (uint256) {
+        return _sharedFunds[registrationId];
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function attributes(uint256 registrationId)
+        external
+        view
+        override(IBlobRegistry, IFloeBlobs)
+        returns (Attribute[] memory)
+    {
+        return _attributes[registrationId].items;
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function attribute(uint256 registrationId, string calldata key)
+        external
+        view
+        override(IBlobRegistry, IFloeBlobs)
+        returns (bool found, string memory value)
+    {
+        Attributes storage a = _attributes[registrationId];
+        uint256 position = a.position[keccak256(bytes(key))];
+        if (position != 0) return (true, a.items[position - 1].value);
+    }
+
+    /// @inheritdoc IBlobRegistry
+    function currentEpoch() external view override(IBlobRegistry, IFloeBlobs) returns (uint32) {
+        return _staking.currentEpoch();
+    }
+
     /// @notice The largest unencoded blob size, (n-2f)(n-f) * 65534 bytes.
     function maxBlobSize() external view returns (uint64) {
         return _maxBlobSize;
@@ -524,6 +706,36 @@ contract BlobRegistry is IBlobRegistry {
         if (owner == address(0)) revert UnknownStorage(storageId);
         if (owner != msg.sender) revert NotStorageOwner(storageId, owner, msg.sender);
         if (r.usedBy != 0) revert StorageInUse(storageId, r.usedBy);
+    }
+
+    /// @dev Registration `registrationId` and its resource, for a change by its owner: it exists, is
+    /// not deleted, the caller owns it and it is not shared.
+    function _mutable(uint256 registrationId) private view returns (Registration storage g, Resource storage r) {
+        g = _registrations[registrationId];
+        RegistrationState state = g.state;
+        if (state == RegistrationState.None) revert UnknownRegistration(registrationId);
+        if (state == RegistrationState.Deleted) revert WrongRegistrationState(registrationId, state);
+        r = _resources[g.storageId];
+        address owner = r.owner;
+        if (owner != msg.sender) revert NotRegistrationOwner(registrationId, owner, msg.sender);
+        if (g.shared) revert RegistrationIsShared(registrationId);
+    }
+
+    /// @dev Shared registration `registrationId` (so not deleted and permanent), its blob id and the
+    /// current epoch: it exists, is shared, its blob is valid and it is unexpired.
+    function _liveShared(uint256 registrationId)
+        private
+        view
+        returns (Registration storage g, bytes32 blobId, uint32 current)
+    {
+        g = _registrations[registrationId];
+        if (g.state == RegistrationState.None) revert UnknownRegistration(registrationId);
+        if (!g.shared) revert RegistrationNotShared(registrationId);
+        blobId = _blobIdOf(g, _resources[g.storageId].root);
+        if (_blobs[blobId].invalid) revert BlobIsInvalid(blobId);
+        current = _staking.currentEpoch();
+        uint32 end = g.endEpoch;
+        if (current >= end) revert RegistrationExpired(registrationId, end, current);
     }
 
     /// @dev The blob id of registration `g` whose root is `root`.
@@ -718,7 +930,8 @@ contract BlobRegistry is IBlobRegistry {
         uint256 registrationId,
         bytes32 blobId,
         uint32 epochs,
-        uint32 current
+        uint32 current,
+        bool fromFund
     ) private {
         uint32 end = r.endEpoch;
         (uint64 storagePrice,) = _staking.prices();
@@ -742,7 +955,14 @@ contract BlobRegistry is IBlobRegistry {
             _storeBlob(b, m);
             emit BlobExtended(registrationId, blobId, newEnd);
         }
-        _pay(cost, end, epochs, 0, current);
+        if (fromFund) {
+            uint256 balance = _sharedFunds[registrationId];
+            if (balance < cost) revert InsufficientFunds(registrationId, balance, cost);
+            balance -= cost;
+            _sharedFunds[registrationId] = balance;
+            emit SharedBlobFundsUsed(registrationId, cost, balance);
+        }
+        _pay(cost, end, epochs, 0, current, fromFund);
     }
 
     /// @dev Marks a Registered, unexpired registration of a valid blob Certified and updates the
@@ -916,12 +1136,14 @@ contract BlobRegistry is IBlobRegistry {
         if (!ok) revert InvalidCommitteeData(epoch);
     }
 
-    /// @dev Moves `amount + fee` FROST from the caller to staking and funds `amount` over
-    /// [from, from + epochs) and `fee` to `feeEpoch`.
-    function _pay(uint256 amount, uint32 from, uint32 epochs, uint256 fee, uint32 feeEpoch) private {
+    /// @dev Moves `amount + fee` FROST from the caller (or, `fromSelf`, from this contract: a
+    /// shared registration's fund) to staking and funds `amount` over [from, from + epochs) and
+    /// `fee` to `feeEpoch`.
+    function _pay(uint256 amount, uint32 from, uint32 epochs, uint256 fee, uint32 feeEpoch, bool fromSelf) private {
         uint256 total = amount + fee;
         if (total == 0) return;
-        _wal.safeTransferFrom(msg.sender, address(_staking), total);
+        if (fromSelf) _wal.safeTransfer(address(_staking), total);
+        else _wal.safeTransferFrom(msg.sender, address(_staking), total);
         if (amount != 0) _staking.fundRewards(from, epochs, amount);
         if (fee != 0) _staking.fundRewards(feeEpoch, 1, fee);
     }

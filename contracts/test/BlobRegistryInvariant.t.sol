@@ -35,7 +35,7 @@ contract BlobRegistryInvariantTest is BlobFixture, ICertifyBody {
 
     /// @notice Only the handler's actions are called (not its ghost-state views).
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](18);
         selectors[0] = BlobHandler.register.selector;
         selectors[1] = BlobHandler.register.selector; // weighted: registrations feed the rest
         selectors[2] = BlobHandler.certify.selector;
@@ -46,6 +46,14 @@ contract BlobRegistryInvariantTest is BlobFixture, ICertifyBody {
         selectors[7] = BlobHandler.invalidate.selector;
         selectors[8] = BlobHandler.advanceEpoch.selector;
         selectors[9] = BlobHandler.reRegisterReplay.selector;
+        selectors[10] = BlobHandler.transfer.selector;
+        selectors[11] = BlobHandler.transferStorage.selector;
+        selectors[12] = BlobHandler.setAttr.selector;
+        selectors[13] = BlobHandler.setAttr.selector; // weighted: fill registrations up to the limit
+        selectors[14] = BlobHandler.removeAttr.selector;
+        selectors[15] = BlobHandler.share.selector;
+        selectors[16] = BlobHandler.fund.selector;
+        selectors[17] = BlobHandler.extendShared.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector({addr: address(handler), selectors: selectors});
     }
@@ -132,12 +140,21 @@ contract BlobRegistryInvariantTest is BlobFixture, ICertifyBody {
         }
     }
 
-    /// @notice Every FROST the actors paid went to staking and was funded as rewards, at the price;
-    /// byte-epochs over all resources equal what was bought and extended.
+    /// @notice Every FROST the actors paid, and every FROST shared funds paid for extensions, went
+    /// to staking and was funded as rewards, at the price; the registry holds exactly the sum of
+    /// the shared funds; byte-epochs over all resources equal what was bought and extended.
     function invariant_walAndByteEpochs() external view {
         uint256 paid = handler.ghostPaid();
         assertEq(handler.wrongCharges(), 0, "charge differs from the price formula");
-        assertEq(wal.balanceOf(address(registry)), 0, "registry holds no WAL");
+        uint256 funds;
+        uint256 count = handler.ghostCount();
+        for (uint256 k; k < count; ++k) {
+            uint256 id = handler.ghost(k).id;
+            assertEq(registry.sharedFunds(id), handler.ghostFunds(id), "fund as the ghost");
+            funds += registry.sharedFunds(id);
+        }
+        assertEq(funds, handler.ghostFundsTotal(), "funds add up");
+        assertEq(wal.balanceOf(address(registry)), funds, "registry holds the shared funds, nothing else");
         assertEq(wal.balanceOf(address(staking)) - stakingBaseline, paid, "staking received what was paid");
         assertEq(staking.totalFutureRewards() + staking.totalUnclaimedRewards(), paid, "funded what was paid");
         uint256 total;
@@ -147,6 +164,26 @@ contract BlobRegistryInvariantTest is BlobFixture, ICertifyBody {
             total += uint256(r.size) * (r.endEpoch - r.startEpoch);
         }
         assertEq(total, handler.ghostByteEpochs(), "byte-epochs");
+    }
+
+    /// @notice Owners, shared flags and attribute counts are the ghost's; no registration ever has
+    /// more than 16 attributes; a shared registration is permanent and not deleted.
+    function invariant_objectsMatchGhost() external view {
+        uint256 count = handler.ghostCount();
+        for (uint256 k; k < count; ++k) {
+            BlobHandler.Ghost memory g = handler.ghost(k);
+            IBlobRegistry.RegistrationInfo memory info = registry.registration(g.id);
+            uint256 attrs = registry.attributes(g.id).length;
+            assertLe(attrs, 16, "at most 16 attributes");
+            assertEq(attrs, g.attrs, "attribute count as the ghost");
+            assertEq(info.shared, g.shared, "shared flag as the ghost");
+            if (g.state != 3) assertEq(info.owner, g.owner, "owner as the ghost");
+            if (g.shared) {
+                assertFalse(info.deletable, "shared is permanent");
+                assertTrue(g.state != 3, "shared is never deleted");
+            }
+            assertEq(registry.storageResource(g.storageId).owner, handler.storageOwner(g.storageId), "storage owner");
+        }
     }
 
     /// @notice After each run: the handler reached its targets (registrations were made whenever
@@ -208,8 +245,47 @@ contract BlobHandlerCoverageTest is BlobFixture, ICertifyBody {
         handler.register(2, 1, false, 2, false); // invalid blob: BlobIsInvalid
         handler.invalidate(2, 0); // never registered: UnknownBlob
         handler.reRegisterReplay(2, 2); // actor 2, blob 2: certify, delete, re-register, replay
+        // Objects: reg 2 is actor 1's permanent registration of blob 0; reg 4 actor 0's deletable.
+        handler.setAttr(1, 1, 0, 10); // owner sets key-0 on reg 2
+        handler.setAttr(1, 1, 9, 10); // keySeed 9: empty key -> AttributeKeyLength
+        handler.setAttr(1, 1, 1, 1050); // a 1050-byte value -> AttributeValueTooLong
+        handler.setAttr(0, 1, 2, 5); // actor 0 is not the owner -> NotRegistrationOwner
+        handler.removeAttr(1, 1, 3); // key-3 absent -> AttributeNotFound
+        handler.removeAttr(1, 1, 0); // removes key-0
+        handler.setAttr(1, 1, 0, 10); // sets key-0 again
+        handler.transfer(1, 3, 0); // reg 4 (actor 0's): toSeed 0 -> actor 0 itself
+        handler.transfer(2, 3, 3); // to the zero address -> ZeroAddress
+        handler.transferStorage(1, 3, 1); // reg 4's storage is used -> StorageInUse
+        handler.fund(0, 1, 100); // reg 2 not shared -> RegistrationNotShared
+        handler.share(1, 3); // reg 4 deletable -> RegistrationNotPermanent
+        handler.share(1, 1); // reg 2 shared
+        handler.share(1, 1); // again -> RegistrationIsShared
+        handler.transfer(1, 1, 0); // shared -> RegistrationIsShared
+        handler.fund(2, 1, 0); // zero -> ZeroAmount
+        handler.fund(2, 1, 6000); // actor 2 funds reg 2
+        handler.extendShared(0, 1, 2); // 2 epochs cost 10,000 > 6,000 -> InsufficientFunds
+        handler.extendShared(0, 1, 1); // 1 epoch from the fund
         handler.advanceEpoch(0);
         assertEq(handler.mismatches(), 0, "as predicted");
+        bytes32[7] memory objects =
+            [bytes32("transfer"), "setAttribute", "removeAttribute", "share", "fund", "extendShared", "transfer"];
+        for (uint256 k; k < objects.length; ++k) {
+            assertTrue(handler.successes(objects[k]) > 0, "object action succeeded at least once");
+        }
+        assertEq(handler.reverts("setAttribute", BlobRegistry.AttributeKeyLength.selector), 1, "bad key");
+        assertEq(handler.reverts("setAttribute", BlobRegistry.AttributeValueTooLong.selector), 1, "long value");
+        assertEq(handler.reverts("setAttribute", BlobRegistry.NotRegistrationOwner.selector), 1, "not owner");
+        assertEq(handler.reverts("removeAttribute", BlobRegistry.AttributeNotFound.selector), 1, "absent key");
+        assertEq(handler.reverts("transfer", BlobRegistry.ZeroAddress.selector), 1, "to zero");
+        assertEq(handler.reverts("transfer", BlobRegistry.RegistrationIsShared.selector), 1, "shared transfer");
+        assertEq(handler.reverts("transferStorage", BlobRegistry.StorageInUse.selector), 1, "used storage");
+        assertEq(handler.reverts("fund", BlobRegistry.RegistrationNotShared.selector), 1, "fund unshared");
+        assertEq(handler.reverts("fund", BlobRegistry.ZeroAmount.selector), 1, "fund zero");
+        assertEq(handler.reverts("share", BlobRegistry.RegistrationNotPermanent.selector), 1, "share deletable");
+        assertEq(handler.reverts("share", BlobRegistry.RegistrationIsShared.selector), 1, "share twice");
+        assertEq(handler.reverts("extendShared", BlobRegistry.InsufficientFunds.selector), 1, "short fund");
+        assertEq(handler.ghostFunds(2), 1000, "fund left after one epoch");
+        assertEq(wal.balanceOf(address(registry)), 1000, "registry holds the fund");
         assertEq(handler.replaysAccepted(), 0, "no replay");
         bytes32[6] memory done =
             [bytes32("registerWithNewStorage"), "registerBlob", "certify", "extend", "delete", "invalidate"];

@@ -119,6 +119,7 @@ impl BlobSource for FakeRegistry {
                 storage_id: U256::ZERO,
                 root: [0; 32],
                 invalid: false,
+                shared: false,
             });
         Box::pin(async move { Ok(r) })
     }
@@ -238,6 +239,7 @@ impl Harness {
                 storage_id: U256::from(id),
                 root: blob.metadata.root(),
                 invalid: false,
+                shared: false,
             },
         );
         id

@@ -63,6 +63,15 @@ interface IBlobRegistry {
         bytes32 root;
         /// @notice The blob id was marked invalid: the registration counts as dead.
         bool invalid;
+        /// @notice Shared ({shareRegistration}): final; anyone may fund and extend it, nobody may
+        /// transfer it or change its attributes.
+        bool shared;
+    }
+
+    /// @notice One attribute of a registration: a key (1..64 bytes) and its value (at most 1024 bytes).
+    struct Attribute {
+        string key;
+        string value;
     }
 
     /// @notice What holds for a blob id over all its registrations. The maxima are exact while they
@@ -132,6 +141,20 @@ interface IBlobRegistry {
     event BlobDeleted(uint256 indexed registrationId, bytes32 indexed blobId, uint32 epoch, uint256 storageId);
     /// @notice A blob id was marked invalid in `epoch`: all its registrations are dead.
     event BlobInvalidated(bytes32 indexed blobId, uint32 epoch);
+    /// @notice Registration `registrationId` (and the storage resource it uses) now belongs to `to`.
+    event BlobTransferred(uint256 indexed registrationId, bytes32 indexed blobId, address indexed from, address to);
+    /// @notice Free storage resource `storageId` now belongs to `to`.
+    event StorageTransferred(uint256 indexed storageId, address indexed from, address indexed to);
+    /// @notice Attribute `key` of a registration is now `value` (added or replaced).
+    event AttributeSet(uint256 indexed registrationId, string key, string value);
+    /// @notice Attribute `key` of a registration was removed.
+    event AttributeRemoved(uint256 indexed registrationId, string key);
+    /// @notice A permanent registration became shared: anyone may fund and extend it from now on.
+    event BlobShared(uint256 indexed registrationId, bytes32 indexed blobId);
+    /// @notice `funder` added `amount` FROST to a shared registration's fund, which now holds `balance`.
+    event SharedBlobFunded(uint256 indexed registrationId, address indexed funder, uint256 amount, uint256 balance);
+    /// @notice `amount` FROST of a shared registration's fund paid an extension; `balance` is left.
+    event SharedBlobFundsUsed(uint256 indexed registrationId, uint256 amount, uint256 balance);
 
     /// @notice Buys `size` encoded bytes for `epochs` epochs from the current one; pays WAL.
     function buyStorage(uint64 size, uint32 epochs) external returns (uint256 storageId);
@@ -173,6 +196,41 @@ interface IBlobRegistry {
     /// registration of it, and every registration of it counts as dead (storage is not freed).
     function invalidateBlob(bytes32 blobId, Certificate calldata cert) external;
 
+    /// @notice Moves a registration (owner only; not deleted, not shared) and the storage resource it
+    /// uses to `to` (not the zero address). Its attributes stay with it.
+    function transferRegistration(uint256 registrationId, address to) external;
+    /// @notice Moves a free storage resource (owner only) to `to` (not the zero address); a used
+    /// resource moves with its registration ({transferRegistration}).
+    function transferStorage(uint256 storageId, address to) external;
+    /// @notice Sets attribute `key` (1..64 bytes) of a registration to `value` (at most 1024 bytes),
+    /// replacing its value if the key exists; at most 16 keys per registration. Owner only; the
+    /// registration must not be deleted nor shared.
+    function setAttribute(uint256 registrationId, string calldata key, string calldata value) external;
+    /// @notice Removes attribute `key` of a registration (owner only; not deleted, not shared);
+    /// reverts if there is no such key.
+    function removeAttribute(uint256 registrationId, string calldata key) external;
+    /// @notice Makes a permanent, non-deleted, unexpired registration of a valid blob shared (owner
+    /// only). Final: from then on anyone may fund it and extend it from its fund, and nobody may
+    /// transfer it or change its attributes.
+    function shareRegistration(uint256 registrationId) external;
+    /// @notice Adds `amount` FROST of the caller's WAL to the fund of a shared, unexpired registration
+    /// of a valid blob (anyone). The registry holds the fund; only extensions spend it.
+    function fundSharedRegistration(uint256 registrationId, uint256 amount) external;
+    /// @notice Extends a shared, unexpired registration of a valid blob by `epochs` (anyone), paid from
+    /// its fund; the payment goes to staking like every other.
+    function extendSharedRegistration(uint256 registrationId, uint32 epochs) external;
+
+    /// @notice FROST in the fund of shared registration `registrationId` (0 if none).
+    function sharedFunds(uint256 registrationId) external view returns (uint256);
+    /// @notice The attributes of a registration, in no particular order (at most 16).
+    function attributes(uint256 registrationId) external view returns (Attribute[] memory);
+    /// @notice Attribute `key` of a registration: `found` false (and `value` empty) if it has none.
+    function attribute(uint256 registrationId, string calldata key)
+        external
+        view
+        returns (bool found, string memory value);
+    /// @notice The current epoch (the staking contract's).
+    function currentEpoch() external view returns (uint32);
     /// @notice A registration (state None and all zero if `registrationId` was never issued).
     function registration(uint256 registrationId) external view returns (RegistrationInfo memory);
     /// @notice What holds for `blobId` over its registrations (all zero if never registered).

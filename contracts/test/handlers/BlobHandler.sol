@@ -23,7 +23,9 @@ interface ICertifyBody {
 /// here with the vector keys of a 10-member committee, random signer subsets), replaying every kind
 /// of old certificate onto other registrations, deleting a certified registration and registering
 /// the same blob again in the same epoch then replaying the old certificate onto it, extending,
-/// deleting, invalidating and advancing epochs. Every call's outcome is predicted from the ghost
+/// deleting, invalidating and advancing epochs; transferring registrations and freed storage,
+/// setting and removing attributes (20 keys for at most 16 slots, some too long), sharing,
+/// funding and extending shared registrations from their funds. Every call's outcome is predicted from the ghost
 /// state first (success, or the exact custom error the registry must raise first); the handler
 /// counts calls, successes and reverts by error selector per action, and counts mismatches, which
 /// the invariants require to be zero. So no revert is swallowed silently, and a handler that never
@@ -55,6 +57,8 @@ contract BlobHandler is Test {
         uint256 storageId;
         /// @dev Certificates produced before this registration existed (serials below this).
         uint256 certsBefore;
+        bool shared;
+        uint8 attrs;
     }
 
     /// @notice A certificate the handler produced: for registration `id`, serial = index.
@@ -67,6 +71,14 @@ contract BlobHandler is Test {
     mapping(uint256 registrationId => uint256 index) internal indexOf;
     Cert[] internal certs;
     mapping(bytes32 blobId => bool) public ghostInvalid;
+    /// @notice Owner of each storage resource the handler bought (moves with transfers).
+    mapping(uint256 storageId => address) public storageOwner;
+    /// @notice Each shared registration's fund, and their sum.
+    mapping(uint256 registrationId => uint256) public ghostFunds;
+    uint256 public ghostFundsTotal;
+    /// @dev Which of the KEYS attribute keys each registration has.
+    mapping(uint256 registrationId => mapping(uint256 key => bool)) internal hasKey;
+    uint256 internal constant KEYS = 20;
 
     // ---------------------------------------------------------------- counters
 
@@ -212,7 +224,7 @@ contract BlobHandler is Test {
         uint32 current = staking.currentEpoch();
         for (uint256 k; k < ghosts.length; ++k) {
             Ghost storage g = ghosts[k];
-            if (g.owner != who || g.state != 3) continue;
+            if (storageOwner[g.storageId] != who || g.state != 3) continue;
             IBlobRegistry.StorageResource memory r = registry.storageResource(g.storageId);
             if (r.usedBy == 0 && current < r.endEpoch && r.startEpoch <= current) return g.storageId;
         }
@@ -275,6 +287,7 @@ contract BlobHandler is Test {
             _charged(before, _units(encoded) * writePrice);
         }
         indexOf[id] = ghosts.length;
+        storageOwner[storageId] = who;
         ghosts.push(
             Ghost({
                 id: id,
@@ -284,7 +297,9 @@ contract BlobHandler is Test {
                 state: 1,
                 end: registry.storageResource(storageId).endEpoch,
                 storageId: storageId,
-                certsBefore: certs.length
+                certsBefore: certs.length,
+                shared: false,
+                attrs: 0
             })
         );
     }
@@ -438,6 +453,169 @@ contract BlobHandler is Test {
         (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.invalidateBlob, (id, c)));
         _outcome("invalidate", ok, ret, expected);
         if (ok) ghostInvalid[id] = true;
+    }
+
+    /// @dev The first error the owner-only changes (transfer, attributes, share) must raise for
+    /// `who` on ghost `g`, from the registration itself; 0 if none.
+    function _mutableError(Ghost storage g, address who) internal view returns (bytes4) {
+        if (g.state == 3) return BlobRegistry.WrongRegistrationState.selector;
+        if (who != g.owner) return BlobRegistry.NotRegistrationOwner.selector;
+        if (g.shared) return BlobRegistry.RegistrationIsShared.selector;
+        return bytes4(0);
+    }
+
+    /// @dev The first error funding or extending ghost `g` from its fund must raise; 0 if none.
+    function _sharedError(Ghost storage g) internal view returns (bytes4) {
+        if (!g.shared) return BlobRegistry.RegistrationNotShared.selector;
+        if (ghostInvalid[g.blobId]) return BlobRegistry.BlobIsInvalid.selector;
+        if (staking.currentEpoch() >= g.end) return BlobRegistry.RegistrationExpired.selector;
+        return bytes4(0);
+    }
+
+    /// @dev The owner (or, one call in three, another actor) transfers a registration to an actor
+    /// (or, one call in four, to the zero address).
+    function transfer(uint256 actorSeed, uint256 regSeed, uint256 toSeed) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 3 != 0 ? g.owner : actors[actorSeed % 3];
+        address to = toSeed % 4 == 3 ? address(0) : actors[toSeed % 3];
+        bytes4 expected = _mutableError(g, who);
+        if (expected == bytes4(0) && to == address(0)) expected = BlobRegistry.ZeroAddress.selector;
+        vm.prank(who);
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.transferRegistration, (g.id, to)));
+        _outcome("transfer", ok, ret, expected);
+        if (!ok) return;
+        g.owner = to;
+        storageOwner[g.storageId] = to;
+    }
+
+    /// @dev Transfers the storage resource of a ghost registration: free only once it was deleted
+    /// and not reused.
+    function transferStorage(uint256 actorSeed, uint256 regSeed, uint256 toSeed) external {
+        if (ghosts.length == 0) return;
+        uint256 storageId = ghosts[regSeed % ghosts.length].storageId;
+        address owner = storageOwner[storageId];
+        address who = actorSeed % 3 != 0 ? owner : actors[actorSeed % 3];
+        address to = toSeed % 4 == 3 ? address(0) : actors[toSeed % 3];
+        uint256 usedBy = registry.storageResource(storageId).usedBy;
+        bytes4 expected;
+        if (who != owner) expected = BlobRegistry.NotStorageOwner.selector;
+        else if (usedBy != 0 && ghosts[indexOf[usedBy]].state != 3) expected = BlobRegistry.StorageInUse.selector;
+        else if (to == address(0)) expected = BlobRegistry.ZeroAddress.selector;
+        vm.prank(who);
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.transferStorage, (storageId, to)));
+        _outcome("transferStorage", ok, ret, expected);
+        if (ok) storageOwner[storageId] = to;
+    }
+
+    function _key(uint256 k) internal pure returns (string memory) {
+        return string.concat("key-", vm.toString(k));
+    }
+
+    /// @dev Sets one of KEYS keys (one call in ten an empty or 65-byte key) to a value of 0..1100
+    /// bytes.
+    function setAttr(uint256 actorSeed, uint256 regSeed, uint256 keySeed, uint256 valueLength) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 4 != 0 ? g.owner : actors[actorSeed % 3];
+        uint256 k = keySeed % KEYS;
+        string memory key = _key(k);
+        if (keySeed % 10 == 9) key = (keySeed >> 8) % 2 == 0 ? "" : string(new bytes(65));
+        valueLength = bound(valueLength, 0, 1100);
+        bytes4 expected = _mutableError(g, who);
+        bool validKey = bytes(key).length != 0 && bytes(key).length <= 64;
+        if (expected == bytes4(0)) {
+            if (!validKey) expected = BlobRegistry.AttributeKeyLength.selector;
+            else if (valueLength > 1024) expected = BlobRegistry.AttributeValueTooLong.selector;
+            else if (!hasKey[g.id][k] && g.attrs >= 16) expected = BlobRegistry.TooManyAttributes.selector;
+        }
+        vm.prank(who);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(registry.setAttribute, (g.id, key, string(new bytes(valueLength)))));
+        _outcome("setAttribute", ok, ret, expected);
+        if (!ok || hasKey[g.id][k]) return;
+        hasKey[g.id][k] = true;
+        ++g.attrs;
+    }
+
+    function removeAttr(uint256 actorSeed, uint256 regSeed, uint256 keySeed) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 4 != 0 ? g.owner : actors[actorSeed % 3];
+        uint256 k = keySeed % KEYS;
+        bytes4 expected = _mutableError(g, who);
+        if (expected == bytes4(0) && !hasKey[g.id][k]) expected = BlobRegistry.AttributeNotFound.selector;
+        vm.prank(who);
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.removeAttribute, (g.id, _key(k))));
+        _outcome("removeAttribute", ok, ret, expected);
+        if (!ok) return;
+        hasKey[g.id][k] = false;
+        --g.attrs;
+    }
+
+    function share(uint256 actorSeed, uint256 regSeed) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actorSeed % 4 != 0 ? g.owner : actors[actorSeed % 3];
+        bytes4 expected = _mutableError(g, who);
+        if (expected == bytes4(0)) {
+            if (g.deletable) expected = BlobRegistry.RegistrationNotPermanent.selector;
+            else if (ghostInvalid[g.blobId]) expected = BlobRegistry.BlobIsInvalid.selector;
+            else if (staking.currentEpoch() >= g.end) expected = BlobRegistry.RegistrationExpired.selector;
+        }
+        vm.prank(who);
+        (bool ok, bytes memory ret) = address(registry).call(abi.encodeCall(registry.shareRegistration, (g.id)));
+        _outcome("share", ok, ret, expected);
+        if (ok) g.shared = true;
+    }
+
+    /// @dev Any actor funds a registration with 0..20,000 FROST (an extension by one epoch costs 5,000).
+    function fund(uint256 actorSeed, uint256 regSeed, uint256 amount) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actors[actorSeed % 3];
+        amount = bound(amount, 0, 20_000);
+        bytes4 expected = _sharedError(g);
+        if (expected == bytes4(0) && amount == 0) expected = BlobRegistry.ZeroAmount.selector;
+        uint256 before = wal.balanceOf(who);
+        vm.prank(who);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(registry.fundSharedRegistration, (g.id, amount)));
+        _outcome("fund", ok, ret, expected);
+        if (!ok) return;
+        if (before - wal.balanceOf(who) != amount) ++wrongCharges;
+        ghostFunds[g.id] += amount;
+        ghostFundsTotal += amount;
+    }
+
+    /// @dev Anyone extends a registration from its fund by 1..3 epochs.
+    function extendShared(uint256 actorSeed, uint256 regSeed, uint32 epochs) external {
+        if (ghosts.length == 0) return;
+        Ghost storage g = ghosts[regSeed % ghosts.length];
+        address who = actors[actorSeed % 3];
+        epochs = uint32(bound(epochs, 1, 3));
+        (uint64 price,) = staking.prices();
+        uint64 size = registry.storageResource(g.storageId).size;
+        uint256 cost = _units(size) * epochs * price;
+        uint32 current = staking.currentEpoch();
+        bytes4 expected = _sharedError(g);
+        if (expected == bytes4(0)) {
+            if (uint256(g.end) + epochs > uint256(current) + 200) expected = BlobRegistry.TooManyEpochs.selector;
+            else if (ghostFunds[g.id] < cost) expected = BlobRegistry.InsufficientFunds.selector;
+        }
+        uint256 actorsBefore = _balances();
+        uint256 stakingBefore = wal.balanceOf(address(staking));
+        vm.prank(who);
+        (bool ok, bytes memory ret) =
+            address(registry).call(abi.encodeCall(registry.extendSharedRegistration, (g.id, epochs)));
+        _outcome("extendShared", ok, ret, expected);
+        if (!ok) return;
+        if (wal.balanceOf(address(staking)) - stakingBefore != cost || _balances() != actorsBefore) ++wrongCharges;
+        ghostFunds[g.id] -= cost;
+        ghostFundsTotal -= cost;
+        ghostPaid += cost;
+        ghostByteEpochs += uint256(size) * epochs;
+        g.end += epochs;
     }
 
     /// @dev Ends the epoch one call in four, up to epoch 12.
