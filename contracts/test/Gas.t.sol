@@ -204,3 +204,98 @@ contract GasCertify100Test is GasBase {
         _assertCertified(ids[99]);
     }
 }
+
+/// @notice Registrations as on-chain objects: transfers, attributes, sharing and shared funds.
+contract GasObjectsTest is GasBase {
+    address internal constant FUNDER = address(0xF0D);
+    uint256 internal transferId;
+    uint256 internal freeStorageId;
+    uint256 internal attrId;
+    uint256 internal fullId;
+    uint256 internal shareId;
+    uint256 internal sharedId;
+    bytes internal longValue;
+
+    function setUp() public {
+        _deploy();
+        _committee(10);
+        _fund(USER);
+        _fund(FUNDER);
+        longValue = new bytes(1024);
+        vm.startPrank(USER);
+        registry.registerBlobWithNewStorage(keccak256("warm-up"), 1000, 1, false, 5);
+        (transferId,,) = registry.registerBlobWithNewStorage(keccak256("transfer"), 1000, 1, false, 5);
+        freeStorageId = registry.buyStorage(1 << 20, 5);
+        (attrId,,) = registry.registerBlobWithNewStorage(keccak256("attr"), 1000, 1, false, 5);
+        registry.setAttribute(attrId, "title", "a title of about thirty bytes");
+        (fullId,,) = registry.registerBlobWithNewStorage(keccak256("full"), 1000, 1, false, 5);
+        for (uint256 i; i < 16; ++i) {
+            registry.setAttribute(fullId, string.concat("key-", vm.toString(i)), "a value of about 30 bytes.....");
+        }
+        (shareId,,) = registry.registerBlobWithNewStorage(keccak256("share"), 1000, 1, false, 5);
+        (sharedId,,) = registry.registerBlobWithNewStorage(keccak256("shared"), 1000, 1, false, 5);
+        registry.shareRegistration(sharedId);
+        vm.stopPrank();
+        vm.prank(FUNDER);
+        registry.fundSharedRegistration(sharedId, 1e9);
+    }
+
+    function test_gas_transferRegistration() external {
+        vm.prank(USER);
+        _measure("transferRegistration", abi.encodeCall(registry.transferRegistration, (transferId, FUNDER)));
+        assertEq(registry.registration(transferId).owner, FUNDER, "moved");
+    }
+
+    function test_gas_transferStorage() external {
+        vm.prank(USER);
+        _measure("transferStorage", abi.encodeCall(registry.transferStorage, (freeStorageId, FUNDER)));
+    }
+
+    function test_gas_setAttribute_new() external {
+        vm.prank(USER);
+        _measure(
+            "setAttribute_new", abi.encodeCall(registry.setAttribute, (attrId, "content-type", "image/png; 30 bytes.."))
+        );
+    }
+
+    function test_gas_setAttribute_replace() external {
+        vm.prank(USER);
+        _measure(
+            "setAttribute_replace",
+            abi.encodeCall(registry.setAttribute, (attrId, "title", "another title, 30 bytes....."))
+        );
+    }
+
+    /// @dev The largest attribute: a 64-byte key and a 1024-byte value.
+    function test_gas_setAttribute_largest() external {
+        vm.prank(USER);
+        _measure(
+            "setAttribute_largest",
+            abi.encodeCall(
+                registry.setAttribute,
+                (attrId, "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", string(longValue))
+            )
+        );
+    }
+
+    /// @dev Removing the first of 16 attributes: the last one moves into its place.
+    function test_gas_removeAttribute_of16() external {
+        vm.prank(USER);
+        _measure("removeAttribute_of16", abi.encodeCall(registry.removeAttribute, (fullId, "key-0")));
+        assertEq(registry.attributes(fullId).length, 15, "removed");
+    }
+
+    function test_gas_shareRegistration() external {
+        vm.prank(USER);
+        _measure("shareRegistration", abi.encodeCall(registry.shareRegistration, (shareId)));
+    }
+
+    function test_gas_fundSharedRegistration() external {
+        vm.prank(FUNDER);
+        _measure("fundSharedRegistration", abi.encodeCall(registry.fundSharedRegistration, (sharedId, 1e6)));
+    }
+
+    function test_gas_extendSharedRegistration() external {
+        _measure("extendSharedRegistration", abi.encodeCall(registry.extendSharedRegistration, (sharedId, 3)));
+    }
+}
