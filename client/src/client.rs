@@ -54,6 +54,13 @@ pub struct StoreOptions {
     pub deletable: bool,
     /// Called at each phase of the store (see [`StoreEvent`]); `None` by default.
     pub observer: Option<StoreObserver>,
+    /// Store on behalf of this address (a publisher): a certified registration of theirs
+    /// covering the request is used as is; a new registration is paid by the caller and, once
+    /// certified and its attributes set, transferred to them. `None`: the caller keeps it.
+    pub owner: Option<Address>,
+    /// Attributes set on a newly made registration (before any transfer), in order. Not set on
+    /// a registration that already existed.
+    pub attributes: Vec<(String, String)>,
 }
 
 impl Default for StoreOptions {
@@ -62,6 +69,8 @@ impl Default for StoreOptions {
             epochs: 1,
             deletable: false,
             observer: None,
+            owner: None,
+            attributes: Vec::new(),
         }
     }
 }
@@ -108,7 +117,11 @@ pub struct StoreResult {
     pub end_epoch: u32,
     /// How the store ended.
     pub outcome: StoreOutcome,
-    /// Transaction hashes, in order: approve, register, certify (those that were sent).
+    /// FROST paid for storage and the write fee (0 unless a new registration was paid).
+    #[serde(serialize_with = "serialize_display")]
+    pub paid: U256,
+    /// Transaction hashes, in order: approve, register, certify, set attribute…, transfer
+    /// (those that were sent).
     pub transactions: Vec<Transaction>,
     /// Shards whose nodes confirmed (0 when already certified).
     pub confirmed_shards: u64,
@@ -392,11 +405,12 @@ impl Client {
         let mut transactions = Vec::new();
         let request = registrations::Request {
             blob_id,
-            me: self.address(),
+            me: opts.owner.unwrap_or_else(|| self.address()),
             current: epoch,
             end_epoch: epoch.saturating_add(opts.epochs),
             deletable: opts.deletable,
         };
+        let mut paid = U256::ZERO;
         let registration = match self.plan_store(&request).await? {
             Plan::AlreadyCertified(r) => {
                 tracing::info!(%blob_id, registration = r.registration_id, owner = %r.owner, "already certified");
@@ -413,6 +427,7 @@ impl Client {
                     deletable: r.deletable,
                     end_epoch: r.end_epoch,
                     outcome: StoreOutcome::AlreadyCertified,
+                    paid: U256::ZERO,
                     transactions,
                     confirmed_shards: 0,
                     timings,
@@ -428,7 +443,8 @@ impl Client {
                 });
                 let encoded_size = self.chain.encoded_size(size).await?;
                 let cost = self.chain.storage_cost(encoded_size, opts.epochs).await?;
-                if let Some(approve) = self.chain.ensure_registry_allowance(cost.total()).await? {
+                paid = cost.total();
+                if let Some(approve) = self.chain.ensure_registry_allowance(paid).await? {
                     transactions.push(Transaction {
                         action: "approve",
                         hash: approve,
@@ -549,6 +565,35 @@ impl Client {
             action: "certify",
             hash: certify,
         });
+        // A registration we made now: its attributes, then the hand-over to the owner asked for.
+        let mut owner = registration.owner;
+        if outcome == StoreOutcome::NewlyCertified {
+            for (key, value) in &opts.attributes {
+                let hash = self
+                    .chain
+                    .set_attribute(registration.registration_id, key, value)
+                    .await?;
+                transactions.push(Transaction {
+                    action: "set_attribute",
+                    hash,
+                });
+            }
+            if let Some(to) = opts.owner.filter(|to| *to != owner) {
+                observe::notify(observer, || StoreEvent::Transferring {
+                    registration_id: registration.registration_id,
+                    to,
+                });
+                let hash = self
+                    .chain
+                    .transfer_registration(registration.registration_id, to)
+                    .await?;
+                transactions.push(Transaction {
+                    action: "transfer",
+                    hash,
+                });
+                owner = to;
+            }
+        }
         timings.chain_secs += t.elapsed().as_secs_f64();
         observe::notify(observer, || StoreEvent::Done {
             registration_id: registration.registration_id,
@@ -558,7 +603,8 @@ impl Client {
             blob_id,
             size,
             registration_id: registration.registration_id,
-            owner: registration.owner,
+            owner,
+            paid,
             deletable: registration.deletable,
             end_epoch,
             outcome,
@@ -710,7 +756,10 @@ impl Client {
         if !status.is_known() {
             return Ok(Plan::Register);
         }
-        let mine = self.my_registrations(&req.blob_id).await?;
+        // `req.me` is the owner the store is for (the caller, or whom a publisher stores for).
+        let mine = self
+            .registrations_of(&req.blob_id, Some(req.me), OWN_LIMIT)
+            .await?;
         // Someone's certified permanent registration covers the request: find which.
         let others = if status.permanent_certified_end_epoch > req.current
             && status.permanent_certified_end_epoch >= req.end_epoch

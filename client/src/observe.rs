@@ -6,8 +6,9 @@
 //! is already certified), or [`Registering`](StoreEvent::Registering) (only when it pays for a
 //! new registration), [`Registered`](StoreEvent::Registered), [`Uploading`](StoreEvent::Uploading)
 //! (once when uploads to a committee start, then once per node that confirmed; again from zero
-//! when the epoch changes and the blob goes to the new committee), [`Certifying`](StoreEvent::Certifying)
-//! and [`Done`](StoreEvent::Done). A store that fails stops emitting; its error is the result.
+//! when the epoch changes and the blob goes to the new committee), [`Certifying`](StoreEvent::Certifying),
+//! [`Transferring`](StoreEvent::Transferring) (only when storing for another owner) and
+//! [`Done`](StoreEvent::Done). A store that fails stops emitting; its error is the result.
 //!
 //! [`Client::store`]: crate::Client::store
 //! [`StoreOptions::observer`]: crate::StoreOptions::observer
@@ -68,6 +69,15 @@ pub enum StoreEvent {
     Certifying {
         /// Shards whose nodes' confirmations it aggregates.
         confirmed_shards: u64,
+    },
+    /// Handing a new registration over to the owner the store is for
+    /// ([`StoreOptions::owner`](crate::StoreOptions::owner)).
+    Transferring {
+        /// The registration.
+        registration_id: u64,
+        /// Its new owner.
+        #[serde(serialize_with = "crate::client::serialize_display")]
+        to: alloy::primitives::Address,
     },
     /// The store finished: the blob is certified for the request.
     Done {

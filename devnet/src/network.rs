@@ -134,6 +134,10 @@ pub struct Devnet {
     anvil: Option<ManagedChild>,
 }
 
+/// anvil dev accounts at least: deployer/client, operators, spare ones for tests, and the
+/// publisher (the last).
+const MIN_ACCOUNTS: usize = 12;
+
 /// The deployment before [`Devnet::deploy`] ran.
 const UNDEPLOYED: Deployment = Deployment {
     wal: Address::ZERO,
@@ -266,7 +270,7 @@ impl Devnet {
             nodes: Vec::new(),
             anvil: None,
         };
-        devnet.start_anvil(&anvil_bin, opts.nodes + 2).await?;
+        devnet.start_anvil(&anvil_bin, opts.nodes + 3).await?;
         devnet.deploy(&opts).await?;
         devnet.setup_nodes(&opts).await?;
         for i in 0..devnet.nodes.len() {
@@ -347,7 +351,7 @@ impl Devnet {
         let _ = std::fs::remove_file(log);
         let mut cmd = Command::new(anvil_bin);
         cmd.args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--accounts", &accounts.max(10).to_string()])
+            .args(["--accounts", &accounts.max(MIN_ACCOUNTS).to_string()])
             .args(["--hardfork", "prague"])
             .env("NO_COLOR", "1");
         let child = ManagedChild::spawn("anvil", cmd, log)
@@ -407,9 +411,14 @@ impl Devnet {
             deployment: self.deployment,
             timeouts: opts.timeouts.clone(),
         };
-        // The client wallet's WAL.
+        // The client wallet's WAL, and the publisher's.
         let chain = self.chain_with(&self.accounts[0]).await?;
         chain.faucet(opts.client_funds).await?;
+        let publisher = self.publisher_config();
+        self.chain_with(&publisher.wallet_key)
+            .await?
+            .faucet(opts.client_funds)
+            .await?;
         Ok(())
     }
 
@@ -558,13 +567,29 @@ impl Devnet {
         &self.client_config
     }
 
+    /// The config of the devnet's publisher wallet (a gateway's): the last anvil dev account,
+    /// funded like the client wallet at start, so a gateway and the CLI never share a nonce.
+    pub fn publisher_config(&self) -> ClientConfig {
+        let key = self.accounts.last().cloned().unwrap_or_default();
+        ClientConfig {
+            wallet_key: key,
+            ..self.client_config.clone()
+        }
+    }
+
+    /// A client with the devnet's publisher wallet (see [`Devnet::publisher_config`]).
+    pub async fn publisher_client(&self) -> Result<Client, ClientError> {
+        Client::new(self.publisher_config()).await
+    }
+
     /// A client with the devnet's client wallet.
     pub async fn client(&self) -> Result<Client, ClientError> {
         Client::new(self.client_config.clone()).await
     }
 
     /// The private key (hex) of anvil dev account `account`: 0 is the deployer and client
-    /// wallet, 1..=nodes the node operators, the rest (at least one) unused by the devnet.
+    /// wallet, 1..=nodes the node operators, the last one the publisher
+    /// ([`Devnet::publisher_config`]), the rest (at least one) unused by the devnet.
     pub fn account_key(&self, account: usize) -> Option<&str> {
         self.accounts.get(account).map(String::as_str)
     }

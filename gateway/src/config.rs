@@ -12,6 +12,9 @@ use crate::error::GatewayError;
 pub struct GatewayConfig {
     /// Where to listen (used by the binary; [`crate::serve`] takes a bound listener).
     pub listen: SocketAddr,
+    /// The floe client config the gateway reads the network with and whose wallet pays for
+    /// what the publisher stores (used by the binary); `None`: the `floe` CLI's default.
+    pub client_config: Option<std::path::PathBuf>,
     /// Writes need no token (the devnet). Otherwise every `PUT` needs a JWT bearer token
     /// signed by one of `jwt`'s keys.
     pub open: bool,
@@ -38,7 +41,7 @@ pub struct GatewayConfig {
     pub write_stall_timeout_secs: u64,
     /// `Retry-After` of a 503 the gateway makes itself (no upload slot).
     pub retry_after_secs: u64,
-    /// Most attributes a `PUT` may set.
+    /// Most attributes a `PUT` may set (the registry keeps at most 16 per registration).
     pub max_attributes: usize,
     /// Largest `attributes` JSON (bytes, URL-decoded).
     pub max_attributes_bytes: usize,
@@ -63,6 +66,7 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            client_config: None,
             open: false,
             jwt: JwtConfig::default(),
             max_body_bytes: 128 << 20,
@@ -75,7 +79,7 @@ impl Default for GatewayConfig {
             body_total_timeout_secs: 900,
             write_stall_timeout_secs: 60,
             retry_after_secs: 5,
-            max_attributes: 32,
+            max_attributes: 16,
             max_attributes_bytes: 8192,
             max_seen_jti: 100_000,
         }

@@ -13,6 +13,7 @@
 //! - `range`, `headers`: the `Range` header; attribute → header validation.
 //! - `routes`: the router and its handlers; [`openapi`]: the OpenAPI document.
 //! - `metrics`: Prometheus counters; `server`: [`serve`] with its timeouts and limits.
+//! - [`sdk`]: [`SdkBackend`], the backend on the floe-client SDK.
 
 mod auth;
 pub mod backend;
@@ -26,6 +27,7 @@ pub mod openapi;
 mod range;
 mod routes;
 mod server;
+pub mod sdk;
 
 pub use backend::{
     AlreadyCertified, Backend, BlobHead, BlobInfo, BlobObject, BlobState, ByteStream,
@@ -36,6 +38,7 @@ pub use backend::{
 pub use config::{GatewayConfig, JwtConfig};
 pub use error::{ApiError, BackendError, ErrorBody, ErrorClass, GatewayError};
 pub use routes::{ROUTES, router};
+pub use sdk::SdkBackend;
 pub use server::serve;
 
 #[cfg(test)]

@@ -122,8 +122,12 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
-    /// Run a local network: anvil, the contracts, storage nodes; Ctrl-C stops it.
+    /// Run a local network: anvil, the contracts, storage nodes and a gateway; Ctrl-C stops it.
     Devnet(DevnetArgs),
+    /// Run the HTTP gateway: aggregator, publisher (paid by this client's wallet), explorer
+    /// page, metrics. With --config, FILE is the gateway's TOML (docs/GATEWAY.md), whose
+    /// `client_config` names the client config (default: the usual one).
+    Gateway(GatewayArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +135,16 @@ struct Output {
     /// Print JSON (for scripts); hides progress bars.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct GatewayArgs {
+    /// Where to listen (overrides the config's `listen`; default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// Accept uploads without a token (only for a local network).
+    #[arg(long)]
+    open: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +165,9 @@ struct DevnetArgs {
     /// The chain's JSON-RPC port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 8545)]
     port: u16,
+    /// The gateway's port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 8000)]
+    gateway_port: u16,
 }
 
 fn init_tracing(verbose: u8) {
@@ -442,7 +459,74 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Devnet(args) => run_devnet(args).await,
+        Command::Gateway(args) => run_gateway(cfg_path, args).await,
     }
+}
+
+/// Resolves when Ctrl-C or SIGTERM arrives.
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// Binds `config.listen` and serves the gateway on `client` until `shutdown`.
+async fn serve_gateway(
+    client: Client,
+    config: floe_gateway::GatewayConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let backend = floe_gateway::SdkBackend::new(client)
+        .map_err(|e| anyhow::anyhow!("cannot start the gateway: {}", e.message))?;
+    floe_gateway::serve(listener, backend, config, shutdown)
+        .await
+        .context("the gateway stopped")
+}
+
+async fn run_gateway(config_path: Option<&std::path::Path>, args: GatewayArgs) -> Result<()> {
+    let mut gw = match config_path {
+        Some(path) => floe_gateway::GatewayConfig::load(path)
+            .with_context(|| format!("cannot use gateway config {}", path.display()))?,
+        None => floe_gateway::GatewayConfig::default(),
+    };
+    if let Some(listen) = args.listen {
+        gw.listen = listen;
+    }
+    if args.open {
+        gw.open = true;
+    }
+    gw.validate()
+        .context("fix the gateway config (docs/GATEWAY.md lists every field)")?;
+    let client_path = config::config_path(gw.client_config.as_deref());
+    let client_cfg = ClientConfig::load(&client_path)?;
+    let client = Client::new(client_cfg).await?;
+    let listener = tokio::net::TcpListener::bind(gw.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", gw.listen))?;
+    let addr = listener.local_addr()?;
+    say!("gateway: http://{addr}");
+    say!(
+        "  wallet {} pays for stores; uploads {}",
+        client.address(),
+        if gw.open {
+            "need no token"
+        } else {
+            "need a JWT bearer token"
+        }
+    );
+    serve_gateway(client, gw, listener, stop_signal()).await?;
+    eprintln!("stopped");
+    Ok(())
 }
 
 async fn run_devnet(args: DevnetArgs) -> Result<()> {
@@ -472,6 +556,30 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
             .save(&default_toml)
             .with_context(|| format!("cannot write {}", default_toml.display()))?;
     }
+    // The gateway, open (no tokens), paid by the devnet's publisher wallet.
+    let gateway_addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.gateway_port));
+    let listener = tokio::net::TcpListener::bind(gateway_addr)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {gateway_addr} for the gateway: pass --gateway-port 0 for a free port")
+        })?;
+    let gateway_url = format!("http://{}", listener.local_addr()?);
+    let gateway_config = floe_gateway::GatewayConfig {
+        listen: listener.local_addr()?,
+        open: true,
+        max_body_bytes: devnet_max_blob(args.shards),
+        ..floe_gateway::GatewayConfig::default()
+    };
+    let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
+    let publisher = devnet.publisher_client().await?;
+    let gateway = tokio::spawn(serve_gateway(
+        publisher,
+        gateway_config,
+        listener,
+        async move {
+            let _ = gateway_stopped.await;
+        },
+    ));
     say!("ready");
     say!(
         "  chain:   {} (chain id {})",
@@ -485,6 +593,7 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
             devnet.node_log(i).display()
         );
     }
+    say!("  gateway: {gateway_url}  (explorer page, aggregator, open publisher)");
     say!("  client config: {}", default_toml.display());
     if client_toml != default_toml {
         say!("            and: {}", client_toml.display());
@@ -505,6 +614,7 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
     say!();
     say!("Store a file from another terminal:  {floe} store photo.jpg");
     say!("Read it back:                        {floe} read <blob id> -o photo-copy.jpg");
+    say!("Or open the explorer:                {gateway_url}/");
     say!("Press Ctrl-C to stop.");
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -521,7 +631,21 @@ async fn run_devnet(args: DevnetArgs) -> Result<()> {
         }
     }
     eprintln!("stopping the devnet ...");
+    let _ = stop_gateway.send(());
+    match tokio::time::timeout(std::time::Duration::from_secs(35), gateway).await {
+        Ok(Ok(Err(e))) => eprintln!("warning: {e:#}"),
+        Ok(Err(e)) => eprintln!("warning: the gateway task failed: {e}"),
+        Err(_) => eprintln!("warning: the gateway did not stop within 35 s"),
+        Ok(Ok(Ok(()))) => {}
+    }
     devnet.shutdown();
     eprintln!("stopped");
     Ok(())
+}
+
+/// The largest blob a devnet of `shards` shards stores (the gateway's body limit there).
+fn devnet_max_blob(shards: u16) -> u64 {
+    floe_core::encoding::EncodingConfig::new(shards)
+        .map(|c| c.max_blob_size())
+        .unwrap_or(128 << 20)
 }
