@@ -27,6 +27,7 @@ pub mod openapi;
 mod range;
 mod routes;
 mod server;
+pub mod token;
 pub mod sdk;
 
 pub use backend::{

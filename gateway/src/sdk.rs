@@ -262,9 +262,29 @@ impl Backend for SdkBackend {
         blob_id: BlobId,
         range: Range<u64>,
     ) -> Result<ByteStream, BackendError> {
-        let reader = self.reader(blob_id).await?;
-        let stream = reader.stream_range(range).map(|r| r.map_err(map_error));
-        Ok(Box::pin(stream))
+        // The first chunk is awaited here, so that a read no node can serve answers with its
+        // status (503) rather than a cut-off 200. A cached reader failing at once may just be
+        // stale (its committee from an earlier epoch): it is dropped and the read tried afresh.
+        let mut last = None;
+        for _ in 0..2 {
+            let reader = self.reader(blob_id).await?;
+            let mut stream = Box::pin(reader.stream_range(range.clone()));
+            match stream.next().await {
+                Some(Ok(first)) => {
+                    let rest = stream.map(|r| r.map_err(map_error));
+                    return Ok(Box::pin(futures::stream::once(async { Ok(first) }).chain(rest)));
+                }
+                None => return Ok(Box::pin(futures::stream::empty())),
+                Some(Err(e)) => {
+                    self.readers
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&blob_id);
+                    last = Some(map_error(e));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| BackendError::internal("read failed")))
     }
 
     async fn store(
