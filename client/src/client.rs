@@ -680,7 +680,7 @@ impl Client {
     }
 
     /// Registrations of `blob_id` (of `owner` only, if given), newest first, at most `limit`.
-    async fn registrations_of(
+    pub(crate) async fn registrations_of(
         &self,
         blob_id: &BlobId,
         owner: Option<Address>,
@@ -929,7 +929,7 @@ impl Client {
     }
 
     /// Registration `id`, which must exist and be of `blob_id`.
-    async fn registration_of_blob(
+    pub(crate) async fn registration_of_blob(
         &self,
         blob_id: &BlobId,
         id: u64,
