@@ -795,14 +795,14 @@ mod tests {
     #[test]
     fn several_live_registrations_ask_for_one_and_none_says_so() {
         let all = [reg(7, ME, false, 9), reg(2, ME, true, 5)];
-        let e = default_target(Change::Transfer, &BLOB, &all, ME, NOW).unwrap_err();
+        let e = default_target(Change::Transfer, &BLOB, &all, ME, NOW).expect_err("refused");
         assert!(matches!(e, ClientError::CannotTransfer { .. }), "{e:?}");
         assert_eq!(
             reason(e),
             "this wallet has several live registrations of it (7, 2): pass --registration with one of them"
         );
         let others = [reg(7, ALICE, false, 9)];
-        let e = default_target(Change::Attributes, &BLOB, &others, ME, NOW).unwrap_err();
+        let e = default_target(Change::Attributes, &BLOB, &others, ME, NOW).expect_err("refused");
         assert!(
             matches!(e, ClientError::CannotEditAttributes { .. }),
             "{e:?}"
@@ -822,11 +822,16 @@ mod tests {
         assert_eq!(r.registration_id, 6);
         let only_shared = [shared(reg(8, ME, false, 9))];
         assert_eq!(
-            reason(default_target(Change::Transfer, &BLOB, &only_shared, ME, NOW).unwrap_err()),
+            reason(
+                default_target(Change::Transfer, &BLOB, &only_shared, ME, NOW)
+                    .expect_err("refused")
+            ),
             "registration 8 is shared, which is final: nobody may transfer it or change its attributes"
         );
         assert_eq!(
-            reason(default_target(Change::Share, &BLOB, &only_shared, ME, NOW).unwrap_err()),
+            reason(
+                default_target(Change::Share, &BLOB, &only_shared, ME, NOW).expect_err("refused")
+            ),
             "registration 8 is shared already"
         );
     }
@@ -838,7 +843,7 @@ mod tests {
         assert_eq!(r.registration_id, 4);
         let deletable = [reg(9, ME, true, 9)];
         assert_eq!(
-            reason(default_target(Change::Share, &BLOB, &deletable, ME, NOW).unwrap_err()),
+            reason(default_target(Change::Share, &BLOB, &deletable, ME, NOW).expect_err("refused")),
             "registration 9 is deletable; only a permanent registration can be shared (store the blob without --deletable)"
         );
         // Named explicitly: an expired one may be transferred, not shared.
@@ -906,7 +911,7 @@ mod tests {
     fn attribute_limits_are_checked_before_sending() {
         assert!(check_attribute("k", "").is_ok());
         assert!(check_attribute(&"k".repeat(64), &"v".repeat(1024)).is_ok());
-        let msg = |r: Result<(), ClientError>| r.unwrap_err().to_string();
+        let msg = |r: Result<(), ClientError>| r.expect_err("refused").to_string();
         assert_eq!(
             msg(check_attribute("", "v")),
             "invalid attribute: key \"\" is 0 bytes; a key has 1 to 64 bytes"
@@ -930,7 +935,7 @@ mod tests {
             .collect();
         assert!(check_room(&BLOB, 3, &full[..15], "new").is_ok());
         assert!(check_room(&BLOB, 3, &full, "k7").is_ok(), "replacing a key");
-        let e = check_room(&BLOB, 3, &full, "new").unwrap_err();
+        let e = check_room(&BLOB, 3, &full, "new").expect_err("refused");
         assert!(
             matches!(e, ClientError::CannotEditAttributes { .. }),
             "{e:?}"
@@ -944,10 +949,10 @@ mod tests {
     #[test]
     fn extensions_stop_at_the_furthest_epoch_sold() {
         assert!(check_extension(&BLOB, 1, 10, 193, NOW).is_ok()); // ends at 203 = 3 + 200
-        let e = check_extension(&BLOB, 1, 10, 194, NOW).unwrap_err();
+        let e = check_extension(&BLOB, 1, 10, 194, NOW).expect_err("refused");
         assert!(reason(e).ends_with("fund at most 193 epochs now"));
         assert_eq!(
-            reason(check_extension(&BLOB, 1, 10, 0, NOW).unwrap_err()),
+            reason(check_extension(&BLOB, 1, 10, 0, NOW).expect_err("refused")),
             "fund at least 1 epoch (--epochs)"
         );
     }

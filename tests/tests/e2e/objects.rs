@@ -386,6 +386,12 @@ async fn cli_sets_attributes_shares_funds_and_transfers() -> Result<()> {
         got.get("transaction").is_none(),
         "a read reports a tx: {got}"
     );
+    let listed = floe(&["attr", "get", &blob], &config).await?;
+    ensure!(listed.status.success(), "attr get failed");
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        format!("Registration {id} of {blob} has 1 attribute:\n  content-type  text/html\n")
+    );
     let value = floe(&["attr", "get", &blob, "content-type"], &config).await?;
     ensure!(value.status.success(), "attr get KEY failed");
     assert_eq!(String::from_utf8_lossy(&value.stdout), "text/html\n");
