@@ -314,8 +314,10 @@ fn hint(name: &str) -> Option<&'static str> {
         "BlobAlreadyRegistered" => {
             "the blob is already registered: reuse it instead of registering again"
         }
-        "NotBlobOwner" | "NotStorageOwner" => "only the owner may do this: use the owner's wallet",
-        "BlobNotDeletable" => "the blob was stored permanent; it cannot be deleted",
+        "NotRegistrationOwner" | "NotStorageOwner" => {
+            "only the owner may do this: use the owner's wallet"
+        }
+        "RegistrationNotDeletable" => "the blob was stored permanent; it cannot be deleted",
         "StorageTooSmall" => "buy more storage or split less off",
         "UnknownBlob" => "no such blob is registered: check the blob id",
         "NoCommittee" => "no committee yet: advance to epoch 1 after staking nodes",

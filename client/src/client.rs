@@ -721,12 +721,25 @@ impl Client {
         &self,
         blob_id: &BlobId,
     ) -> Result<Vec<RegistrationRecord>, ClientError> {
-        self.registrations_of(blob_id, Some(self.address()), OWN_LIMIT)
-            .await
+        self.owned_registrations(blob_id, self.address()).await
+    }
+
+    /// `owner`'s registrations of `blob_id` now, newest first (at most 256). Registrations
+    /// change hands (`transferRegistration`) and the registry indexes them by registrant only,
+    /// so this reads the blob's registrations (at most 1024) and keeps those `owner` holds.
+    pub(crate) async fn owned_registrations(
+        &self,
+        blob_id: &BlobId,
+        owner: Address,
+    ) -> Result<Vec<RegistrationRecord>, ClientError> {
+        let mut all = self.registrations_of(blob_id, None, ANY_LIMIT).await?;
+        all.retain(|r| r.owner == owner);
+        all.truncate(OWN_LIMIT);
+        Ok(all)
     }
 
     /// Registrations of `blob_id` (of `owner` only, if given), newest first, at most `limit`.
-    async fn registrations_of(
+    pub(crate) async fn registrations_of(
         &self,
         blob_id: &BlobId,
         owner: Option<Address>,
@@ -757,9 +770,7 @@ impl Client {
             return Ok(Plan::Register);
         }
         // `req.me` is the owner the store is for (the caller, or whom a publisher stores for).
-        let mine = self
-            .registrations_of(&req.blob_id, Some(req.me), OWN_LIMIT)
-            .await?;
+        let mine = self.owned_registrations(&req.blob_id, req.me).await?;
         // Someone's certified permanent registration covers the request: find which.
         let others = if status.permanent_certified_end_epoch > req.current
             && status.permanent_certified_end_epoch >= req.end_epoch
@@ -978,7 +989,7 @@ impl Client {
     }
 
     /// Registration `id`, which must exist and be of `blob_id`.
-    async fn registration_of_blob(
+    pub(crate) async fn registration_of_blob(
         &self,
         blob_id: &BlobId,
         id: u64,

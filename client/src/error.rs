@@ -275,6 +275,53 @@ pub enum ClientError {
         /// The blob it is of.
         actual: BlobId,
     },
+    /// No registration of the blob can be transferred as asked.
+    #[error("cannot transfer blob {blob_id}: {reason}")]
+    CannotTransfer {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// No registration of the blob can have its attributes changed as asked.
+    #[error("cannot change the attributes of blob {blob_id}: {reason}")]
+    CannotEditAttributes {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// An attribute's key or value is outside the registry's limits (checked before sending).
+    #[error("invalid attribute: {0}")]
+    InvalidAttribute(String),
+    /// The registration has no attribute of this key.
+    #[error(
+        "registration {registration_id} of blob {blob_id} has no attribute {key:?}; `floe attr get {blob_id} --registration {registration_id}` lists its attributes"
+    )]
+    AttributeNotFound {
+        /// The blob.
+        blob_id: BlobId,
+        /// The registration.
+        registration_id: u64,
+        /// The key asked for.
+        key: String,
+    },
+    /// No registration of the blob can be shared as asked.
+    #[error("cannot share blob {blob_id}: {reason}")]
+    CannotShare {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why, and what to do.
+        reason: String,
+    },
+    /// No shared registration of the blob can be funded and extended as asked.
+    #[error("cannot fund blob {blob_id}: {reason}")]
+    CannotFund {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 impl ClientError {
@@ -322,7 +369,8 @@ impl ClientError {
     ///
     /// - NotFound ([`ErrorClass::NotFound`]): [`BlobUnknown`](Self::BlobUnknown) (never registered),
     ///   [`BlobNotCertified`](Self::BlobNotCertified) (registered, not readable yet),
-    ///   [`RegistrationUnknown`](Self::RegistrationUnknown), and a chain revert `UnknownBlob`.
+    ///   [`RegistrationUnknown`](Self::RegistrationUnknown),
+    ///   [`AttributeNotFound`](Self::AttributeNotFound), and a chain revert `UnknownBlob`.
     /// - Gone ([`ErrorClass::Gone`]): [`BlobDeleted`](Self::BlobDeleted),
     ///   [`BlobExpired`](Self::BlobExpired), [`BlobInvalid`](Self::BlobInvalid),
     ///   [`Inconsistent`](Self::Inconsistent) (the blob's writer encoded it inconsistently: it
@@ -330,8 +378,12 @@ impl ClientError {
     /// - BadRequest ([`ErrorClass::BadRequest`]): [`RangeOutOfBounds`](Self::RangeOutOfBounds),
     ///   [`BlobTooLarge`](Self::BlobTooLarge), [`NotDeletable`](Self::NotDeletable),
     ///   [`CannotExtend`](Self::CannotExtend),
-    ///   [`RegistrationOfAnotherBlob`](Self::RegistrationOfAnotherBlob), and the chain reverts
-    ///   `NotBlobOwner`, `NotStorageOwner`, `BlobNotDeletable`, `StorageTooSmall`.
+    ///   [`RegistrationOfAnotherBlob`](Self::RegistrationOfAnotherBlob), the refused changes of a
+    ///   registration object ([`CannotTransfer`](Self::CannotTransfer),
+    ///   [`CannotEditAttributes`](Self::CannotEditAttributes),
+    ///   [`InvalidAttribute`](Self::InvalidAttribute), [`CannotShare`](Self::CannotShare),
+    ///   [`CannotFund`](Self::CannotFund)), and the chain reverts
+    ///   `NotRegistrationOwner`, `NotStorageOwner`, `RegistrationNotDeletable`, `StorageTooSmall`.
     /// - Unavailable ([`ErrorClass::Unavailable`]): too few nodes ([`NoMetadata`](Self::NoMetadata),
     ///   [`NotEnoughSlivers`](Self::NotEnoughSlivers),
     ///   [`SliverUnavailable`](Self::SliverUnavailable),
@@ -353,9 +405,10 @@ impl ClientError {
     pub fn class(&self) -> ErrorClass {
         use ErrorClass::*;
         match self {
-            Self::BlobUnknown(_) | Self::BlobNotCertified(_) | Self::RegistrationUnknown(_) => {
-                NotFound
-            }
+            Self::BlobUnknown(_)
+            | Self::BlobNotCertified(_)
+            | Self::RegistrationUnknown(_)
+            | Self::AttributeNotFound { .. } => NotFound,
             Self::BlobDeleted(_)
             | Self::BlobExpired { .. }
             | Self::BlobInvalid(_)
@@ -364,7 +417,12 @@ impl ClientError {
             | Self::BlobTooLarge { .. }
             | Self::NotDeletable { .. }
             | Self::CannotExtend { .. }
-            | Self::RegistrationOfAnotherBlob { .. } => BadRequest,
+            | Self::RegistrationOfAnotherBlob { .. }
+            | Self::CannotTransfer { .. }
+            | Self::CannotEditAttributes { .. }
+            | Self::InvalidAttribute(_)
+            | Self::CannotShare { .. }
+            | Self::CannotFund { .. } => BadRequest,
             Self::NoMetadata { .. }
             | Self::NotEnoughSlivers { .. }
             | Self::SliverUnavailable { .. }
@@ -396,9 +454,10 @@ fn chain_class(e: &ChainError) -> ErrorClass {
         ChainError::Reverted { revert, .. } => match revert.name.as_str() {
             "UnknownBlob" => NotFound,
             "BlobExpired" => Gone,
-            "NotBlobOwner" | "NotStorageOwner" | "BlobNotDeletable" | "StorageTooSmall" => {
-                BadRequest
-            }
+            "NotRegistrationOwner"
+            | "NotStorageOwner"
+            | "RegistrationNotDeletable"
+            | "StorageTooSmall" => BadRequest,
             "WrongEpoch" | "ShortOfQuorum" | "NoCommittee" => Unavailable,
             _ => Internal,
         },
@@ -431,6 +490,43 @@ mod tests {
             (ClientError::BlobUnknown(id), NotFound),
             (ClientError::BlobNotCertified(id), NotFound),
             (ClientError::RegistrationUnknown(3), NotFound),
+            (
+                ClientError::AttributeNotFound {
+                    blob_id: id,
+                    registration_id: 3,
+                    key: "k".into(),
+                },
+                NotFound,
+            ),
+            (
+                ClientError::CannotTransfer {
+                    blob_id: id,
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
+            (
+                ClientError::CannotEditAttributes {
+                    blob_id: id,
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
+            (ClientError::InvalidAttribute(String::new()), BadRequest),
+            (
+                ClientError::CannotShare {
+                    blob_id: id,
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
+            (
+                ClientError::CannotFund {
+                    blob_id: id,
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
             (ClientError::BlobDeleted(id), Gone),
             (
                 ClientError::BlobExpired {
@@ -483,7 +579,7 @@ mod tests {
             ),
             (revert("WrongEpoch"), Unavailable),
             (revert("UnknownBlob"), NotFound),
-            (revert("NotBlobOwner"), BadRequest),
+            (revert("NotRegistrationOwner"), BadRequest),
             (revert("ERC20InsufficientBalance"), Internal),
             (
                 ClientError::Chain(ChainError::NoWallet { call: "register" }),

@@ -8,6 +8,7 @@
 //!
 //! Layout:
 //! - [`client`]: the SDK ([`Client`]): store, read, status, info, delete, extend, faucet, stake.
+//! - [`objects`]: registrations as on-chain objects: transfer, attributes, share, fund.
 //! - `registrations`: which registration a store reuses, or whether it registers anew.
 //! - [`config`]: the client config file and where it is looked up (`FLOE_CONFIG`, `FLOE_HOME`).
 //! - [`error`]: [`ClientError`], messages that say what to do next.
@@ -24,6 +25,7 @@ pub mod error;
 #[cfg(test)]
 mod fake_node;
 pub mod node_api;
+pub mod objects;
 pub mod observe;
 pub mod progress;
 mod read;
@@ -38,6 +40,7 @@ pub use client::{
 };
 pub use config::ClientConfig;
 pub use error::{ClientError, ErrorClass};
+pub use objects::{Attribute, Attributes, Funded, Shared, Transferred};
 pub use observe::{StoreEvent, StoreObserver};
 pub use progress::Progress;
 pub use stream::BlobReader;

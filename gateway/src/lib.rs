@@ -26,9 +26,9 @@ mod metrics;
 pub mod openapi;
 mod range;
 mod routes;
+pub mod sdk;
 mod server;
 pub mod token;
-pub mod sdk;
 
 pub use backend::{
     AlreadyCertified, Backend, BlobHead, BlobInfo, BlobObject, BlobState, ByteStream,

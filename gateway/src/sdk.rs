@@ -87,7 +87,10 @@ impl SdkBackend {
             readers.retain(|_, (at, _)| at.elapsed() < READER_TTL);
             if readers.len() >= READER_CACHE {
                 // Still full of fresh entries: drop the oldest.
-                if let Some(oldest) = readers.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| *k)
+                if let Some(oldest) = readers
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| *k)
                 {
                     readers.remove(&oldest);
                 }
@@ -121,7 +124,10 @@ impl SdkBackend {
             .min(MAX_CACHE_SECS))
     }
 
-    async fn attributes(&self, registration: u64) -> Result<BTreeMap<String, String>, BackendError> {
+    async fn attributes(
+        &self,
+        registration: u64,
+    ) -> Result<BTreeMap<String, String>, BackendError> {
         let list = self
             .client
             .chain()
@@ -272,7 +278,9 @@ impl Backend for SdkBackend {
             match stream.next().await {
                 Some(Ok(first)) => {
                     let rest = stream.map(|r| r.map_err(map_error));
-                    return Ok(Box::pin(futures::stream::once(async { Ok(first) }).chain(rest)));
+                    return Ok(Box::pin(
+                        futures::stream::once(async { Ok(first) }).chain(rest),
+                    ));
                 }
                 None => return Ok(Box::pin(futures::stream::empty())),
                 Some(Err(e)) => {
@@ -548,7 +556,10 @@ mod tests {
         assert_eq!(blob_state(&status(false, 0, 9, 9), 3), BlobState::Deleted);
         assert_eq!(blob_state(&status(false, 1, 3, 3), 3), BlobState::Expired);
         assert_eq!(blob_state(&status(false, 1, 9, 9), 3), BlobState::Certified);
-        assert_eq!(blob_state(&status(false, 1, 9, 0), 3), BlobState::Registered);
+        assert_eq!(
+            blob_state(&status(false, 1, 9, 0), 3),
+            BlobState::Registered
+        );
     }
 
     #[test]
@@ -560,7 +571,10 @@ mod tests {
             n_shards: 100,
         })
         .expect("a phase");
-        assert_eq!((up.phase, up.done, up.total), (Phase::Upload, Some(30), Some(67)));
+        assert_eq!(
+            (up.phase, up.done, up.total),
+            (Phase::Upload, Some(30), Some(67))
+        );
         assert_eq!(
             phase_of(&StoreEvent::Encoding { size: 1 }).map(|p| p.phase),
             Some(Phase::Encode)
@@ -578,8 +592,14 @@ mod tests {
     fn client_errors_map_to_gateway_classes() {
         use crate::error::ErrorClass;
         let id = BlobId([2; 32]);
-        assert_eq!(map_error(ClientError::BlobUnknown(id)).class, ErrorClass::NotFound);
-        assert_eq!(map_error(ClientError::BlobDeleted(id)).class, ErrorClass::Gone);
+        assert_eq!(
+            map_error(ClientError::BlobUnknown(id)).class,
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            map_error(ClientError::BlobDeleted(id)).class,
+            ErrorClass::Gone
+        );
         assert!(matches!(
             map_error(ClientError::NotEnoughSlivers {
                 blob_id: id,

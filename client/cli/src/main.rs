@@ -9,7 +9,7 @@ use alloy::primitives::{Address, U256};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use floe_client::{
-    Client, ClientConfig, Progress, StoreOptions, StoreOutcome,
+    Attributes, Client, ClientConfig, ClientError, Progress, StoreOptions, StoreOutcome,
     client::Transaction,
     config,
     units::{format_wal, parse_wal},
@@ -128,6 +128,98 @@ enum Command {
     /// page, metrics. With --config, FILE is the gateway's TOML (docs/GATEWAY.md), whose
     /// `client_config` names the client config (default: the usual one).
     Gateway(GatewayArgs),
+    /// Transfer a registration of a blob you own, with its storage and attributes, to another
+    /// address.
+    Transfer {
+        /// The blob id.
+        blob_id: BlobId,
+        /// The new owner.
+        to: Address,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// A registration's attributes: key/value pairs on-chain (the gateway serves some as HTTP
+    /// headers, e.g. content-type).
+    Attr {
+        #[command(subcommand)]
+        command: AttrCommand,
+    },
+    /// Share a permanent registration of a blob you own: final; anyone may then fund and
+    /// extend it (`floe fund`), nobody may transfer it or change its attributes.
+    Share {
+        /// The blob id.
+        blob_id: BlobId,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Extend a shared registration of a blob by some epochs, paying through its fund (anyone
+    /// may; deposits what the fund lacks).
+    Fund {
+        /// The blob id.
+        blob_id: BlobId,
+        /// Epochs to add.
+        #[arg(long)]
+        epochs: u32,
+        /// The shared registration (default: the blob's longest-lived shared registration).
+        #[arg(long, value_name = "ID")]
+        registration: Option<u64>,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// The registration a command acts on.
+#[derive(Debug, Args)]
+struct Target {
+    /// The registration (default: your one live registration of the blob).
+    #[arg(long, value_name = "ID")]
+    registration: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AttrCommand {
+    /// Set an attribute (key 1..64 bytes, value at most 1024 bytes, at most 16 per
+    /// registration), replacing its value if it exists.
+    Set {
+        /// The blob id.
+        blob_id: BlobId,
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Print the attributes, or only the value of KEY.
+    Get {
+        /// The blob id.
+        blob_id: BlobId,
+        /// Only this key: prints its value alone (fails if there is none).
+        key: Option<String>,
+        /// The registration, anyone's (default: your newest registration of the blob, else its
+        /// first registration, the one the gateway uses).
+        #[arg(long, value_name = "ID")]
+        registration: Option<u64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove an attribute.
+    Rm {
+        /// The blob id.
+        blob_id: BlobId,
+        /// The key.
+        key: String,
+        #[command(flatten)]
+        target: Target,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -460,7 +552,208 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Devnet(args) => run_devnet(args).await,
         Command::Gateway(args) => run_gateway(cfg_path, args).await,
+        Command::Transfer {
+            blob_id,
+            to,
+            target,
+            out,
+        } => run_transfer(cfg_path, blob_id, to, target, out).await,
+        Command::Attr { command } => run_attr(cfg_path, command).await,
+        Command::Share {
+            blob_id,
+            target,
+            out,
+        } => run_share(cfg_path, blob_id, target, out).await,
+        Command::Fund {
+            blob_id,
+            epochs,
+            registration,
+            out,
+        } => run_fund(cfg_path, blob_id, epochs, registration, out).await,
     }
+}
+
+async fn run_transfer(
+    cfg_path: Option<&std::path::Path>,
+    blob_id: BlobId,
+    to: Address,
+    target: Target,
+    out: Output,
+) -> Result<()> {
+    let client = client(cfg_path, out.json).await?;
+    let t = client.transfer(&blob_id, target.registration, to).await?;
+    if out.json {
+        return print_json(&t);
+    }
+    say!(
+        "Transferred registration {} of {blob_id} from {} to {} (tx {}); its storage and attributes moved with it.",
+        t.registration_id,
+        t.from,
+        t.to,
+        t.transaction
+    );
+    Ok(())
+}
+
+fn print_attributes(a: &Attributes) {
+    if a.attributes.is_empty() {
+        say!(
+            "Registration {} of {} has no attributes.",
+            a.registration_id,
+            a.blob_id
+        );
+        return;
+    }
+    say!(
+        "Registration {} of {} has {} attribute{}:",
+        a.registration_id,
+        a.blob_id,
+        a.attributes.len(),
+        if a.attributes.len() == 1 { "" } else { "s" }
+    );
+    let width = a.attributes.iter().map(|x| x.key.len()).max().unwrap_or(0);
+    for x in &a.attributes {
+        say!("  {:<width$}  {}", x.key, x.value);
+    }
+}
+
+async fn run_attr(cfg_path: Option<&std::path::Path>, command: AttrCommand) -> Result<()> {
+    match command {
+        AttrCommand::Set {
+            blob_id,
+            key,
+            value,
+            target,
+            out,
+        } => {
+            let client = client(cfg_path, out.json).await?;
+            let a = client
+                .set_attribute(&blob_id, target.registration, &key, &value)
+                .await?;
+            if out.json {
+                return print_json(&a);
+            }
+            say!(
+                "Set {key} on registration {} of {blob_id}{}",
+                a.registration_id,
+                a.transaction
+                    .map(|t| format!(" (tx {t})"))
+                    .unwrap_or_default()
+            );
+            print_attributes(&a);
+        }
+        AttrCommand::Get {
+            blob_id,
+            key,
+            registration,
+            out,
+        } => {
+            let client = client(cfg_path, out.json).await?;
+            let a = client.attributes(&blob_id, registration).await?;
+            let Some(key) = key else {
+                if out.json {
+                    return print_json(&a);
+                }
+                print_attributes(&a);
+                return Ok(());
+            };
+            let Some(value) = a.get(&key) else {
+                return Err(ClientError::AttributeNotFound {
+                    blob_id,
+                    registration_id: a.registration_id,
+                    key,
+                }
+                .into());
+            };
+            if out.json {
+                return print_json(&serde_json::json!({
+                    "blob_id": blob_id.to_string(),
+                    "registration_id": a.registration_id,
+                    "key": key,
+                    "value": value,
+                }));
+            }
+            say!("{value}");
+        }
+        AttrCommand::Rm {
+            blob_id,
+            key,
+            target,
+            out,
+        } => {
+            let client = client(cfg_path, out.json).await?;
+            let a = client
+                .remove_attribute(&blob_id, target.registration, &key)
+                .await?;
+            if out.json {
+                return print_json(&a);
+            }
+            say!(
+                "Removed {key} from registration {} of {blob_id}{}",
+                a.registration_id,
+                a.transaction
+                    .map(|t| format!(" (tx {t})"))
+                    .unwrap_or_default()
+            );
+            print_attributes(&a);
+        }
+    }
+    Ok(())
+}
+
+async fn run_share(
+    cfg_path: Option<&std::path::Path>,
+    blob_id: BlobId,
+    target: Target,
+    out: Output,
+) -> Result<()> {
+    let client = client(cfg_path, out.json).await?;
+    let s = client.share(&blob_id, target.registration).await?;
+    if out.json {
+        return print_json(&s);
+    }
+    say!(
+        "Shared registration {} of {blob_id} (tx {}); it ends at epoch {}.",
+        s.registration_id,
+        s.transaction,
+        s.end_epoch
+    );
+    say!(
+        "Anyone may now extend it with `floe fund {blob_id} --epochs N`; nobody may transfer it or change its attributes."
+    );
+    Ok(())
+}
+
+async fn run_fund(
+    cfg_path: Option<&std::path::Path>,
+    blob_id: BlobId,
+    epochs: u32,
+    registration: Option<u64>,
+    out: Output,
+) -> Result<()> {
+    if epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let client = client(cfg_path, out.json).await?;
+    let f = client.fund(&blob_id, registration, epochs).await?;
+    if out.json {
+        return print_json(&f);
+    }
+    say!(
+        "Extended shared registration {} of {blob_id} by {} epoch{} to end epoch {}",
+        f.registration_id,
+        f.epochs,
+        if f.epochs == 1 { "" } else { "s" },
+        f.end_epoch
+    );
+    say!(
+        "  cost {} WAL, deposited {} WAL, left in its fund {} WAL",
+        format_wal(f.cost),
+        format_wal(f.deposited),
+        format_wal(f.funds_left)
+    );
+    print_txs(&f.transactions);
+    Ok(())
 }
 
 /// Resolves when Ctrl-C or SIGTERM arrives.

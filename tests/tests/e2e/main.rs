@@ -8,6 +8,7 @@ mod crash;
 mod epoch_change;
 mod faults;
 mod lifecycle;
+mod objects;
 mod registrations;
 mod rejects;
 mod store_read;
