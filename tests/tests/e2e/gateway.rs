@@ -93,7 +93,11 @@ async fn expect_error(resp: reqwest::Response, status: StatusCode, code: &str) -
     let body: Value = resp.json().await.context("error body is JSON")?;
     ensure!(got == status, "status {got}, expected {status}: {body}");
     ensure!(ct.starts_with("application/json"), "content type {ct}");
-    ensure!(body["code"] == code, "code {}, expected {code}", body["code"]);
+    ensure!(
+        body["code"] == code,
+        "code {}, expected {code}",
+        body["code"]
+    );
     ensure!(
         body["error"].as_str().is_some_and(|e| !e.is_empty()),
         "no message: {body}"
@@ -172,18 +176,21 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         "content-disposition": "attachment; filename=\"notes.txt\"",
     })
     .to_string();
-    let query = format!(
-        "?epochs=3&owner={user}&attributes={}",
-        percent(&attributes)
-    );
-    let resp = put(&query).bearer_auth(&good).body(data.clone()).send().await?;
+    let query = format!("?epochs=3&owner={user}&attributes={}", percent(&attributes));
+    let resp = put(&query)
+        .bearer_auth(&good)
+        .body(data.clone())
+        .send()
+        .await?;
     ensure!(resp.status() == StatusCode::OK, "PUT: {}", resp.status());
     let stored: Value = resp.json().await?;
     let created = &stored["newlyCreated"];
     ensure!(created.is_object(), "expected newlyCreated: {stored}");
     let object = &created["blobObject"];
     let blob_id: BlobId = object["blobId"].as_str().context("blobId")?.parse()?;
-    let registration = object["registrationId"].as_u64().context("registrationId")?;
+    let registration = object["registrationId"]
+        .as_u64()
+        .context("registrationId")?;
     ensure!(
         object["owner"].as_str().map(str::to_lowercase) == Some(user.to_string().to_lowercase()),
         "owner {}",
@@ -248,7 +255,10 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         cache.starts_with("public, max-age=") && cache.ends_with(", immutable"),
         "{cache}"
     );
-    ensure!(resp.bytes().await?.as_ref() == data.as_slice(), "GET bytes differ");
+    ensure!(
+        resp.bytes().await?.as_ref() == data.as_slice(),
+        "GET bytes differ"
+    );
 
     // HEAD: the headers alone. If-None-Match: 304.
     let resp = http.head(&blob_url).send().await?;
@@ -260,7 +270,11 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         .header(header::IF_NONE_MATCH, &etag)
         .send()
         .await?;
-    ensure!(resp.status() == StatusCode::NOT_MODIFIED, "{}", resp.status());
+    ensure!(
+        resp.status() == StatusCode::NOT_MODIFIED,
+        "{}",
+        resp.status()
+    );
 
     // Ranges: start, middle, end, across a sliver (row) boundary, open-ended and suffix.
     let len = data.len() as u64;
@@ -269,7 +283,11 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
     ensure!(len > 3 * row, "the blob spans several rows");
     for (spec, start, end) in [
         ("bytes=0-99".to_owned(), 0, 100),
-        (format!("bytes={}-{}", len / 2, len / 2 + 999), len / 2, len / 2 + 1000),
+        (
+            format!("bytes={}-{}", len / 2, len / 2 + 999),
+            len / 2,
+            len / 2 + 1000,
+        ),
         (format!("bytes={}-{}", len - 10, len - 1), len - 10, len),
         (format!("bytes={}-{}", row - 5, row + 4), row - 5, row + 5),
         (
@@ -285,9 +303,16 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
             .header(header::RANGE, &spec)
             .send()
             .await?;
-        ensure!(resp.status() == StatusCode::PARTIAL_CONTENT, "{spec}: {}", resp.status());
+        ensure!(
+            resp.status() == StatusCode::PARTIAL_CONTENT,
+            "{spec}: {}",
+            resp.status()
+        );
         let cr = resp.headers()[header::CONTENT_RANGE].to_str()?.to_owned();
-        ensure!(cr == format!("bytes {start}-{}/{len}", end - 1), "{spec}: {cr}");
+        ensure!(
+            cr == format!("bytes {start}-{}/{len}", end - 1),
+            "{spec}: {cr}"
+        );
         let body = resp.bytes().await?;
         ensure!(
             body.as_ref() == &data[start as usize..end as usize],
@@ -300,7 +325,12 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         .send()
         .await?;
     ensure!(resp.headers()[header::CONTENT_RANGE] == format!("bytes */{len}").as_str());
-    expect_error(resp, StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable").await?;
+    expect_error(
+        resp,
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        "range_not_satisfiable",
+    )
+    .await?;
 
     // Errors: a malformed id, an unknown one, a deleted blob.
     expect_error(
@@ -347,9 +377,22 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
     let regs = info["registrations"].as_array().context("registrations")?;
     ensure!(regs.len() == 1 && regs[0]["registrationId"] == registration);
     ensure!(regs[0]["attributes"]["content-type"] == "text/plain; charset=utf-8");
-    ensure!(regs[0]["certifyTx"].as_str().is_some_and(|t| t.starts_with("0x")));
-    let openapi: Value = http.get(gw.url("/openapi.json")).send().await?.json().await?;
-    ensure!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
+    ensure!(
+        regs[0]["certifyTx"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("0x"))
+    );
+    let openapi: Value = http
+        .get(gw.url("/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        openapi["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
     ensure!(openapi["paths"]["/v1/blobs/{id}"]["get"].is_object());
 
     // Too few nodes answer: 503 with Retry-After, never a 500 (a blob not read before, so no
@@ -364,7 +407,10 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         .get(gw.url(&format!("/v1/blobs/{}", unread.blob_id)))
         .send()
         .await?;
-    ensure!(resp.headers().contains_key(header::RETRY_AFTER), "no Retry-After");
+    ensure!(
+        resp.headers().contains_key(header::RETRY_AFTER),
+        "no Retry-After"
+    );
     expect_error(resp, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await?;
     gw.shutdown().await;
     Ok(())
@@ -479,7 +525,10 @@ async fn explorer_page_works_in_chromium() -> Result<()> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");
     eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-    ensure!(output.status.success(), "the browser test failed:\n{stdout}");
+    ensure!(
+        output.status.success(),
+        "the browser test failed:\n{stdout}"
+    );
     // It ran the live steps, the chain-down one included, and skipped none of them.
     for step in [
         "upload a random file through the page",
@@ -488,7 +537,9 @@ async fn explorer_page_works_in_chromium() -> Result<()> {
         "chain down: banner",
     ] {
         ensure!(
-            stdout.lines().any(|l| l.starts_with("ok ") && l.contains(step)),
+            stdout
+                .lines()
+                .any(|l| l.starts_with("ok ") && l.contains(step)),
             "step {step:?} did not pass:\n{stdout}"
         );
     }
@@ -501,8 +552,8 @@ async fn explorer_page_works_in_chromium() -> Result<()> {
     let blob_id: BlobId = stored.trim().parse()?;
     let status = devnet.chain().await?.blob_status(&blob_id).await?;
     ensure!(status.is_certified(devnet.chain().await?.current_epoch().await?));
-    let publisher: Address = floe_chain::signer_from_hex(&devnet.publisher_config().wallet_key)?
-        .address();
+    let publisher: Address =
+        floe_chain::signer_from_hex(&devnet.publisher_config().wallet_key)?.address();
     let first = devnet
         .chain()
         .await?

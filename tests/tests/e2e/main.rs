@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod epoch_change;
 mod faults;
+mod gateway;
 mod lifecycle;
 mod objects;
 mod registrations;
