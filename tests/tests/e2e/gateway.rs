@@ -159,6 +159,17 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
         "payload_too_large",
     )
     .await?;
+    let capped = token(json!({"exp": in_an_hour(), "max_epochs": 1}));
+    expect_error(
+        put("?epochs=3")
+            .bearer_auth(&capped)
+            .body(data.clone())
+            .send()
+            .await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
     expect_error(
         put("?epochs=zero")
             .bearer_auth(&good)
@@ -394,6 +405,23 @@ async fn gateway_publishes_and_aggregates() -> Result<()> {
             .is_some_and(|v| v.starts_with("3.1"))
     );
     ensure!(openapi["paths"]["/v1/blobs/{id}"]["get"].is_object());
+
+    // The metrics saw the bytes served and the errors answered.
+    let metrics = http.get(gw.url("/metrics")).send().await?.text().await?;
+    let served: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("floe_gateway_bytes_served_total "))
+        .context("bytes served metric")?
+        .trim()
+        .parse()?;
+    ensure!(
+        served >= len,
+        "served {served} bytes, at least {len} expected"
+    );
+    ensure!(
+        metrics.contains("floe_gateway_errors_total{code=\"unauthorized\"} 2"),
+        "{metrics}"
+    );
 
     // Too few nodes answer: 503 with Retry-After, never a 500 (a blob not read before, so no
     // reader is cached).
