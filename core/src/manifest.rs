@@ -267,9 +267,9 @@ impl Manifest {
         if index >= self.chunks.len() {
             return None;
         }
-        // index < count <= 2^20 and index * chunk_size < total_len, so no overflow.
+        // index < count = ceil(total_len / chunk_size), so start < total_len: no overflow.
         let start = index as u64 * self.chunk_size;
-        let end = (start + self.chunk_size).min(self.total_len);
+        let end = start + self.chunk_size.min(self.total_len - start);
         Some(start..end)
     }
 
@@ -406,7 +406,8 @@ impl Iterator for ChunkSpans<'_> {
         let size = self.manifest.chunk_size;
         let index = self.pos / size;
         let chunk_start = index * size;
-        let chunk_end = (chunk_start + size).min(self.end);
+        // chunk_start <= pos < end, so this neither overflows nor passes end.
+        let chunk_end = chunk_start + size.min(self.end - chunk_start);
         let span = ChunkSpan {
             // pos < end <= total_len, so index < count <= 2^20.
             index: index as usize,
@@ -527,6 +528,22 @@ mod tests {
                 total_len: 25
             })
         );
+    }
+
+    #[test]
+    fn lengths_near_u64_max_do_not_overflow() {
+        // Found by the fuzz target: a huge file in huge chunks.
+        let total = u64::MAX - 9;
+        let size = total / 2 + 1;
+        let m = Manifest::new(total, size, ids(2), [0; 32]).expect("valid");
+        assert_eq!(Manifest::from_bytes(&m.to_bytes()), Ok(m.clone()));
+        assert_eq!(m.chunk_range(1), Some(size..total));
+        let spans: Vec<_> = m.chunks_for(size - 1..total).expect("inside").collect();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(spans[0].range, size - 1..size);
+        assert_eq!(spans[1].range, 0..total - size);
+        let all: Vec<_> = m.chunks_for(0..total).expect("inside").collect();
+        assert_eq!(all[1].range, 0..total - size);
     }
 
     #[test]
