@@ -11,11 +11,13 @@
 use std::{error::Error, fs, path::Path};
 
 use floe_core::{
-    EncodedBlob, EncodingConfig, InconsistencyProof, RecoverySymbol, SliverKind, Wire,
+    BlobId, EncodedBlob, EncodingConfig, InconsistencyProof, RecoverySymbol, SliverKind, Wire,
+    manifest::Manifest,
     protocol::{
         BlobStatus, Confirmation, ErrorBody, ErrorCode, Health, ServiceHealth, Stored,
         symbols::{encode_symbol_list, format_indices},
     },
+    quilt::QuiltBuilder,
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -222,5 +224,48 @@ fn main() -> Result<()> {
         bytes.extend_from_slice(json.as_bytes());
         write(out, "protocol_json", name, &bytes)?;
     }
+
+    // Large-file manifests: three chunks with a short last one, one chunk, an empty file.
+    let ids = |n: u8| {
+        (0..n)
+            .map(|i| BlobId([i.wrapping_mul(37); 32]))
+            .collect::<Vec<_>>()
+    };
+    for (name, total, chunk, count) in [
+        ("three_chunks", 25u64, 10u64, 3u8),
+        ("one_chunk", 10, 64 << 20, 1),
+        ("empty_file", 0, 4096, 0),
+    ] {
+        let manifest = Manifest::new(total, chunk, ids(count), [count; 32])?;
+        write(out, "manifest", name, &manifest.to_bytes())?;
+    }
+
+    // Quilts (whole blobs): two files with tags, one empty file, a small site.
+    let mut two = QuiltBuilder::new();
+    two.add(
+        "a/index.html",
+        &b"<p>hi</p>"[..],
+        [("content-type", "text/html")],
+    )?
+    .add("b.txt", &b"bee"[..], [("x-a", "1"), ("x-b", "")])?;
+    write(out, "quilt", "two_files", &two.build()?)?;
+    let mut one = QuiltBuilder::new();
+    one.add(".nojekyll", Vec::new(), [("k", "v")])?;
+    write(out, "quilt", "one_empty_file", &one.build()?)?;
+    let mut site = QuiltBuilder::new();
+    for (i, name) in [
+        "index.html",
+        "css/site.css",
+        "js/app.js",
+        "img/logo.svg",
+        "data/x.json",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let bytes: Vec<u8> = (0..40 + 13 * i).map(|j| (j * 7 + i) as u8).collect();
+        site.add(name, bytes, [] as [(&str, &str); 0])?;
+    }
+    write(out, "quilt", "site", &site.build()?)?;
     Ok(())
 }

@@ -12,16 +12,21 @@
 //! - `bls`: BLS12-381 min-pk keys, signatures, proofs of possession, aggregation, certificates,
 //!   EIP-2537 encodings for the contracts.
 //! - `messages`: the exact 65-byte messages nodes sign and the contracts hash to G2.
+//! - [`manifest`]: large files as chunk blobs and a manifest blob listing them ([`manifest::Manifest`]).
+//! - [`quilt`]: many small files packed into one blob with an index up front, each readable by a
+//!   range read ([`quilt::QuiltBuilder`], [`quilt::QuiltIndex`]).
 //! - [`protocol`]: the node ↔ client HTTP contract: routes, JSON bodies, error codes, wire
 //!   size limits, the symbol-list format, node address parsing and the quorum thresholds.
 
 pub mod bls;
 pub mod encoding;
 pub mod ids;
+pub mod manifest;
 pub mod merkle;
 pub mod messages;
 pub mod metadata;
 pub mod protocol;
+pub mod quilt;
 pub mod recovery;
 mod rs;
 pub mod wire;
