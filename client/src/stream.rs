@@ -282,6 +282,9 @@ impl Inner {
         tokio::task::spawn_blocking(move || {
             let sliver = Sliver::from_wire(&bytes)
                 .map_err(|e| format!("node {address} sent an undecodable sliver: {e}"))?;
+            // The wire copy is not needed past decoding: free it before verifying (which
+            // expands the row), so a row in flight is held once, not twice.
+            drop(bytes);
             if sliver.pair != pair || sliver.kind != SliverKind::Primary {
                 return Err(format!(
                     "node {address} sent the {} sliver of pair {} instead",
