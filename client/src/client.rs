@@ -267,7 +267,7 @@ pub struct Client {
     config: ClientConfig,
     http: reqwest::Client,
     limit: Arc<Semaphore>,
-    progress: Progress,
+    pub(crate) progress: Progress,
     n_shards: Arc<tokio::sync::OnceCell<u16>>,
 }
 
@@ -313,7 +313,7 @@ impl Client {
     }
 
     /// The encoding of this network.
-    async fn encoding(&self) -> Result<EncodingConfig, ClientError> {
+    pub(crate) async fn encoding(&self) -> Result<EncodingConfig, ClientError> {
         // `n` is fixed at deployment: ask the chain once.
         let n = *self
             .n_shards
