@@ -290,8 +290,7 @@ impl Client {
             ..opts.clone()
         };
         let in_flight = file_opts.chunks_in_flight.max(1);
-        let mut pending: VecDeque<AbortOnDrop<Result<StoreResult, ClientError>>> =
-            VecDeque::new();
+        let mut pending: VecDeque<AbortOnDrop<Result<StoreResult, ClientError>>> = VecDeque::new();
         let mut chunks: Vec<StoreResult> = Vec::with_capacity(count);
         let mut file = Some(file);
         let mut hasher = Some(Sha256::new());
@@ -316,7 +315,9 @@ impl Client {
             let last = i + 1 == count;
             let (f, h, data) = read_chunk(
                 file.take().expect("the file is put back after each chunk"),
-                hasher.take().expect("the hasher is put back after each chunk"),
+                hasher
+                    .take()
+                    .expect("the hasher is put back after each chunk"),
                 range.end - range.start,
                 path.to_owned(),
                 last,
@@ -532,7 +533,15 @@ impl Client {
             let client = quiet.clone();
             let manifest_id = *blob_id;
             let task = AbortOnDrop(tokio::spawn(async move {
-                fetch_chunk(client, manifest_id, index, chunk, range.end - range.start, tx).await
+                fetch_chunk(
+                    client,
+                    manifest_id,
+                    index,
+                    chunk,
+                    range.end - range.start,
+                    tx,
+                )
+                .await
             }));
             (index, chunk, rx, task)
         };
@@ -697,7 +706,10 @@ mod tests {
     fn a_larger_file_is_cut_into_full_chunks_and_a_shorter_last_one() {
         assert_eq!(chunk_plan(11, 10), Some(vec![0..10, 10..11]));
         assert_eq!(chunk_plan(30, 10), Some(vec![0..10, 10..20, 20..30]));
-        assert_eq!(chunk_plan(31, 10), Some(vec![0..10, 10..20, 20..30, 30..31]));
+        assert_eq!(
+            chunk_plan(31, 10),
+            Some(vec![0..10, 10..20, 20..30, 30..31])
+        );
         // The plan agrees with the manifest's own chunk ranges.
         let plan = chunk_plan(31, 10).expect("chunks");
         let m = Manifest::new(31, 10, vec![BlobId([0; 32]); 4], [0; 32]).expect("manifest");
@@ -710,7 +722,9 @@ mod tests {
     fn partial_files_are_hidden_siblings_of_the_target() {
         assert_eq!(
             partial_path(Path::new("/tmp/d/out.bin"), 0xab),
-            Some(PathBuf::from("/tmp/d/.out.bin.floe-partial-00000000000000ab"))
+            Some(PathBuf::from(
+                "/tmp/d/.out.bin.floe-partial-00000000000000ab"
+            ))
         );
         assert_eq!(
             partial_path(Path::new("out"), 1),

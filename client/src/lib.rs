@@ -24,9 +24,9 @@
 pub mod client;
 pub mod config;
 pub mod error;
-pub mod large;
 #[cfg(test)]
 mod fake_node;
+pub mod large;
 pub mod node_api;
 pub mod objects;
 pub mod observe;

@@ -542,9 +542,7 @@ async fn run_store(
         chunk_size,
         ..Default::default()
     };
-    let stored = client
-        .store_file_with(file, &opts, &file_opts)
-        .await?;
+    let stored = client.store_file_with(file, &opts, &file_opts).await?;
     if json {
         // A file stored as one blob prints what a blob store always printed.
         return if stored.is_manifest() {
@@ -602,7 +600,10 @@ async fn run_store(
                     stored.chunks.len(),
                     stored.chunk_size.unwrap_or_default()
                 );
-                say!("Registration: {} ({kind}, the manifest's)", result.registration_id);
+                say!(
+                    "Registration: {} ({kind}, the manifest's)",
+                    result.registration_id
+                );
                 say!("Paid:         {}", format_wal(stored.paid));
             } else {
                 say!("Blob id:      {}", result.blob_id);
