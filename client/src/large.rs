@@ -281,7 +281,7 @@ impl Client {
         tracing::info!(path = %shown, len, chunk_size, count, "storing a large file as chunks and a manifest");
 
         let bar = self.progress.bar("storing", len, len, true);
-        bar.set_message(format!("0/{count}"));
+        bar.set_message(format!("0/{count} chunks"));
         // Chunks show one bar for the file, not one each.
         let quiet = self.clone().with_progress(Progress::Hidden);
         let chunk_opts = StoreOptions {
@@ -303,7 +303,7 @@ impl Client {
             tracing::info!(index = chunks.len(), blob_id = %stored.blob_id, outcome = ?stored.outcome, "chunk stored");
             bar.inc(stored.size);
             chunks.push(stored);
-            bar.set_message(format!("{}/{count}", chunks.len()));
+            bar.set_message(format!("{}/{count} chunks", chunks.len()));
             Ok(())
         };
         for (i, range) in ranges.iter().enumerate() {
@@ -522,7 +522,7 @@ impl Client {
         let total = manifest.total_len();
         tracing::info!(%blob_id, total, count, "reading a large file");
         let bar = self.progress.bar("reading", total, total, true);
-        bar.set_message(format!("0/{count}"));
+        bar.set_message(format!("0/{count} chunks"));
         let quiet = self.clone().with_progress(Progress::Hidden);
         let spawn = |index: usize| {
             let chunk = manifest.chunks()[index];
@@ -583,7 +583,7 @@ impl Client {
                     message: format!("the chunk's stream ended after {got} of {expected} bytes"),
                 }));
             }
-            bar.set_message(format!("{}/{count}", index + 1));
+            bar.set_message(format!("{}/{count} chunks", index + 1));
             if next < count {
                 fetching.push_back(spawn(next));
                 next += 1;

@@ -308,6 +308,33 @@ async fn the_cli_stores_and_reads_a_three_chunk_file() -> Result<()> {
     ensure!(out.status.success());
     ensure!(out.stdout == data, "stdout held other bytes");
 
+    // A manifest naming a chunk that was never stored: the read fails naming the chunk, and
+    // leaves neither the output file nor a partial one.
+    let client = devnet.client().await?;
+    let missing = BlobId([0x77; 32]);
+    let broken = Manifest::new(2 * CHUNK, CHUNK, vec![missing, missing], [0; 32])?;
+    let broken_id = client.store(broken.to_bytes(), &opts()).await?.blob_id;
+    let target = work.join("never.bin");
+    let out = floe(
+        &[
+            "read",
+            &broken_id.to_string(),
+            "-o",
+            target.to_str().context("path")?,
+        ],
+        &config,
+    )
+    .await?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        !out.status.success()
+            && stderr.contains(&format!("chunk 0 of 2 ({missing})"))
+            && stderr.contains("never registered"),
+        "{stderr}"
+    );
+    ensure!(!target.exists(), "floe read left {}", target.display());
+    assert_eq!(partial_files(&work)?, Vec::<PathBuf>::new());
+
     // Storing again prints that nothing is paid.
     let out = floe(
         &[
