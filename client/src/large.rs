@@ -17,7 +17,9 @@
 //! [`BlobReader`]) and checked against the length the manifest gives it; the whole file's
 //! SHA-256 is checked at the end ([`ClientError::FileHashMismatch`]). A blob without the magic
 //! is streamed as itself. [`Client::read_file_to_path`] writes to a temporary file next to the
-//! target and renames it only once everything verified.
+//! target and renames it only once everything verified. [`Client::read_file_range`] reads part
+//! of a file, fetching only the chunks that hold it; [`Client::manifest_of`] tells a service
+//! whether a blob is a manifest, to map ranges onto chunks itself.
 
 use std::{
     collections::VecDeque,
@@ -33,8 +35,8 @@ use bytes::Bytes;
 use floe_core::{
     ids::BlobId,
     manifest::{
-        KIND_ATTRIBUTE, KIND_MANIFEST, MANIFEST_MAGIC, MAX_MANIFEST_LEN, Manifest, chunk_count,
-        chunk_size_for, is_manifest,
+        ChunkSpan, KIND_ATTRIBUTE, KIND_MANIFEST, MANIFEST_MAGIC, MAX_MANIFEST_LEN, Manifest,
+        chunk_count, chunk_size_for, is_manifest,
     },
 };
 use futures::{Stream, StreamExt};
@@ -521,77 +523,13 @@ impl Client {
         let count = manifest.chunks().len();
         let total = manifest.total_len();
         tracing::info!(%blob_id, total, count, "reading a large file");
-        let bar = self.progress.bar("reading", total, total, true);
-        bar.set_message(format!("0/{count} chunks"));
-        let quiet = self.clone().with_progress(Progress::Hidden);
-        let spawn = |index: usize| {
-            let chunk = manifest.chunks()[index];
-            let range = manifest
-                .chunk_range(index)
-                .expect("index is below the chunk count");
-            let (tx, rx) = mpsc::channel(ROWS_BUFFERED);
-            let client = quiet.clone();
-            let manifest_id = *blob_id;
-            let task = AbortOnDrop(tokio::spawn(async move {
-                fetch_chunk(
-                    client,
-                    manifest_id,
-                    index,
-                    chunk,
-                    range.end - range.start,
-                    tx,
-                )
-                .await
-            }));
-            (index, chunk, rx, task)
-        };
-        let mut fetching = VecDeque::new();
-        let mut next = 0;
-        let mut hasher = Sha256::new();
-        let write_err = |e| ClientError::io("cannot write the file", e);
-        while next < count && fetching.len() < ahead {
-            fetching.push_back(spawn(next));
-            next += 1;
-        }
-        while let Some((index, chunk, mut rx, _task)) = fetching.pop_front() {
-            let wrap = |error: ClientError| match error {
-                e @ ClientError::ChunkLengthMismatch { .. } => e,
-                error => ClientError::ChunkUnreadable {
-                    blob_id: *blob_id,
-                    index,
-                    count,
-                    chunk,
-                    error: Box::new(error),
-                },
-            };
-            let expected = manifest
-                .chunk_range(index)
-                .map(|r| r.end - r.start)
-                .unwrap_or(0);
-            let mut got = 0u64;
-            while let Some(item) = rx.recv().await {
-                let bytes = item.map_err(wrap)?;
-                got += bytes.len() as u64;
-                hasher.update(&bytes);
-                out.write_all(&bytes).await.map_err(write_err)?;
-                bar.inc(bytes.len() as u64);
-            }
-            if got != expected {
-                // The task ended early without an error: it was cancelled or panicked.
-                return Err(wrap(ClientError::Decode {
-                    blob_id: chunk,
-                    message: format!("the chunk's stream ended after {got} of {expected} bytes"),
-                }));
-            }
-            bar.set_message(format!("{}/{count} chunks", index + 1));
-            if next < count {
-                fetching.push_back(spawn(next));
-                next += 1;
-            }
-        }
-        out.flush().await.map_err(write_err)?;
-        bar.finish_and_clear();
-        let got: [u8; 32] = hasher.finalize().into();
+        let spans: Vec<ChunkSpan> = manifest
+            .chunks_for(0..total)
+            .map_err(|e| ClientError::Encode(format!("the whole file is not in range: {e}")))?
+            .collect();
+        let got = self
+            .write_spans(blob_id, manifest, spans, out, ahead)
+            .await?;
         if &got != manifest.sha256() {
             return Err(ClientError::FileHashMismatch {
                 blob_id: *blob_id,
@@ -606,38 +544,155 @@ impl Client {
             sha256: hex(&got),
         })
     }
+
+    /// Bytes `range` of the file `blob_id` into `out` (see the module docs): for a manifest, only
+    /// the chunks holding the range are fetched, each verified, but the whole file's SHA-256
+    /// cannot be checked on a part of it. A range with `start > end` or `end` past the file
+    /// fails with [`ClientError::RangeOutOfBounds`]. Returns the bytes written.
+    pub async fn read_file_range(
+        &self,
+        blob_id: &BlobId,
+        range: Range<u64>,
+        out: &mut (impl AsyncWrite + Unpin),
+    ) -> Result<u64, ClientError> {
+        let reader = self.open_blob(blob_id).await?;
+        let write_err = |e| ClientError::io("cannot write the file", e);
+        match self.open_file(reader.clone()).await? {
+            Opened::Raw { .. } => {
+                let mut rows = Box::pin(reader.stream_range(range));
+                let mut written = 0u64;
+                while let Some(bytes) = rows.next().await {
+                    let bytes = bytes?;
+                    out.write_all(&bytes).await.map_err(write_err)?;
+                    written += bytes.len() as u64;
+                }
+                out.flush().await.map_err(write_err)?;
+                Ok(written)
+            }
+            Opened::Manifest(manifest) => {
+                let total = manifest.total_len();
+                let spans: Vec<ChunkSpan> = manifest
+                    .chunks_for(range.clone())
+                    .map_err(|_| ClientError::RangeOutOfBounds {
+                        blob_id: *blob_id,
+                        start: range.start,
+                        end: range.end,
+                        len: total,
+                    })?
+                    .collect();
+                self.write_spans(blob_id, &manifest, spans, out, DEFAULT_CHUNKS_AHEAD)
+                    .await?;
+                Ok(range.end - range.start)
+            }
+        }
+    }
+
+    /// Streams the chunk parts `spans` of the file `blob_id` into `out` in order, `ahead`
+    /// chunks fetched at once; returns the SHA-256 of the bytes written.
+    async fn write_spans(
+        &self,
+        blob_id: &BlobId,
+        manifest: &Manifest,
+        spans: Vec<ChunkSpan>,
+        out: &mut (impl AsyncWrite + Unpin),
+        ahead: usize,
+    ) -> Result<[u8; 32], ClientError> {
+        let count = manifest.chunks().len();
+        let total: u64 = spans.iter().map(|s| s.range.end - s.range.start).sum();
+        let bar = self.progress.bar("reading", total, total, true);
+        bar.set_message(format!("0/{} chunks", spans.len()));
+        let quiet = self.clone().with_progress(Progress::Hidden);
+        let spawn = |span: ChunkSpan| {
+            let chunk_len = manifest
+                .chunk_range(span.index)
+                .map(|r| r.end - r.start)
+                .unwrap_or(0);
+            let (tx, rx) = mpsc::channel(ROWS_BUFFERED);
+            let client = quiet.clone();
+            let manifest_id = *blob_id;
+            let job = span.clone();
+            let task = AbortOnDrop(tokio::spawn(async move {
+                fetch_chunk(client, manifest_id, job, chunk_len, tx).await
+            }));
+            (span, rx, task)
+        };
+        let n_spans = spans.len();
+        let mut todo = spans.into_iter();
+        let mut fetching = VecDeque::new();
+        let mut hasher = Sha256::new();
+        let write_err = |e| ClientError::io("cannot write the file", e);
+        for span in todo.by_ref().take(ahead.max(1)) {
+            fetching.push_back(spawn(span));
+        }
+        let mut done = 0;
+        while let Some((span, mut rx, _task)) = fetching.pop_front() {
+            let wrap = |error: ClientError| match error {
+                e @ ClientError::ChunkLengthMismatch { .. } => e,
+                error => ClientError::ChunkUnreadable {
+                    blob_id: *blob_id,
+                    index: span.index,
+                    count,
+                    chunk: span.blob_id,
+                    error: Box::new(error),
+                },
+            };
+            let expected = span.range.end - span.range.start;
+            let mut got = 0u64;
+            while let Some(item) = rx.recv().await {
+                let bytes = item.map_err(wrap)?;
+                got += bytes.len() as u64;
+                hasher.update(&bytes);
+                out.write_all(&bytes).await.map_err(write_err)?;
+                bar.inc(bytes.len() as u64);
+            }
+            if got != expected {
+                // The task ended early without an error: it was cancelled or panicked.
+                return Err(wrap(ClientError::Decode {
+                    blob_id: span.blob_id,
+                    message: format!("the chunk's stream ended after {got} of {expected} bytes"),
+                }));
+            }
+            done += 1;
+            bar.set_message(format!("{done}/{n_spans} chunks"));
+            if let Some(next) = todo.next() {
+                fetching.push_back(spawn(next));
+            }
+        }
+        out.flush().await.map_err(write_err)?;
+        bar.finish_and_clear();
+        Ok(hasher.finalize().into())
+    }
 }
 
-/// Opens chunk `index` (`chunk`, `expected` bytes) of the file `manifest_id` and sends its rows
-/// to `tx`, each verified; an error is sent as the last item.
+/// Opens the chunk of `span` (`chunk_len` bytes per the manifest `manifest_id`) and sends the
+/// rows of `span.range` to `tx`, each verified; an error is sent as the last item.
 async fn fetch_chunk(
     client: Client,
     manifest_id: BlobId,
-    index: usize,
-    chunk: BlobId,
-    expected: u64,
+    span: ChunkSpan,
+    chunk_len: u64,
     tx: mpsc::Sender<Result<Bytes, ClientError>>,
 ) {
-    let reader = match client.open_blob(&chunk).await {
+    let reader = match client.open_blob(&span.blob_id).await {
         Ok(r) => r,
         Err(e) => {
             let _ = tx.send(Err(e)).await;
             return;
         }
     };
-    if reader.len() != expected {
+    if reader.len() != chunk_len {
         let _ = tx
             .send(Err(ClientError::ChunkLengthMismatch {
                 blob_id: manifest_id,
-                index,
-                chunk,
+                index: span.index,
+                chunk: span.blob_id,
                 got: reader.len(),
-                expected,
+                expected: chunk_len,
             }))
             .await;
         return;
     }
-    let mut rows = Box::pin(reader.stream());
+    let mut rows = Box::pin(reader.stream_range(span.range));
     while let Some(item) = rows.next().await {
         let failed = item.is_err();
         if tx.send(item).await.is_err() || failed {

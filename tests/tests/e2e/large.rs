@@ -116,6 +116,27 @@ async fn large_files_round_trip_and_storing_again_pays_nothing() -> Result<()> {
         );
         assert_eq!(partial_files(&work)?, Vec::<PathBuf>::new());
 
+        // Ranged reads fetch only the chunks holding the range: across a chunk boundary, the
+        // last byte, nothing; past the end is refused.
+        for range in [CHUNK - 10..len.min(CHUNK + 10), len - 1..len, 5..5, 0..len] {
+            let mut part = Vec::new();
+            let n = client
+                .read_file_range(&stored.blob_id, range.clone(), &mut part)
+                .await?;
+            assert_eq!(n, range.end - range.start);
+            ensure!(
+                part == data[range.start as usize..range.end as usize],
+                "{len} bytes: range {range:?} read other bytes"
+            );
+        }
+        match client
+            .read_file_range(&stored.blob_id, 0..len + 1, &mut Vec::new())
+            .await
+        {
+            Err(ClientError::RangeOutOfBounds { len: l, .. }) => assert_eq!(l, len),
+            other => anyhow::bail!("expected RangeOutOfBounds, got {other:?}"),
+        }
+
         // Again: every chunk and the manifest are already certified, nothing is paid or sent.
         let balance = client.wal_balance().await?;
         let again = client
@@ -147,6 +168,11 @@ async fn large_files_round_trip_and_storing_again_pays_nothing() -> Result<()> {
         .await?;
     assert_eq!((read.size, read.chunks), (CHUNK, 0));
     ensure!(std::fs::read(work.join("one"))? == data);
+    let mut part = Vec::new();
+    client
+        .read_file_range(&stored.blob_id, 100..200, &mut part)
+        .await?;
+    ensure!(part == data[100..200]);
 
     // A plain blob that merely starts like a manifest's magic prefix ("FLO") is read as itself.
     let short = client.store(b"FLO".to_vec(), &opts()).await?;
