@@ -6,12 +6,13 @@
 use std::{
     path::{Path, PathBuf},
     process::Output,
+    sync::Arc,
 };
 
 use anyhow::{Context, Result, ensure};
 use floe_client::{ClientError, FileOptions, StoreOptions, StoreOutcome, client::Client};
 use floe_core::{
-    ids::BlobId,
+    ids::{BlobId, ENCODING_RED_STUFF},
     manifest::{KIND_ATTRIBUTE, KIND_MANIFEST, Manifest},
 };
 use floe_tests::{start_devnet, test_bytes, workspace_binary};
@@ -149,6 +150,54 @@ async fn large_files_round_trip_and_storing_again_pays_nothing() -> Result<()> {
         assert!(again.transactions.is_empty());
         assert_eq!(client.wal_balance().await?, balance);
     }
+
+    // After an interruption: chunk 0 was certified and chunk 1 registered but not uploaded. The
+    // re-run pays for chunk 2 and the manifest only, and reuses chunk 1's registration.
+    let len = 2 * CHUNK + 3;
+    let data = test_bytes(len as usize, 5);
+    let path = work.join("interrupted");
+    std::fs::write(&path, &data)?;
+    let first = client
+        .store(data[..CHUNK as usize].to_vec(), &opts())
+        .await?;
+    let second = &data[CHUNK as usize..2 * CHUNK as usize];
+    let encoded = client.encode(Arc::new(second.to_vec())).await?;
+    let chain = client.chain();
+    let cost = chain
+        .storage_cost(chain.encoded_size(CHUNK).await?, opts().epochs)
+        .await?;
+    chain.ensure_registry_allowance(cost.total()).await?;
+    let registered = chain
+        .register_blob_with_new_storage(
+            encoded.metadata.root(),
+            CHUNK,
+            ENCODING_RED_STUFF,
+            false,
+            opts().epochs,
+        )
+        .await?;
+    let balance = client.wal_balance().await?;
+    let stored = client
+        .store_file_with(&path, &opts(), &small_chunks())
+        .await?;
+    let outcomes: Vec<StoreOutcome> = stored.chunks.iter().map(|c| c.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            StoreOutcome::AlreadyCertified,
+            StoreOutcome::ReusedRegistration,
+            StoreOutcome::NewlyCertified
+        ]
+    );
+    assert_eq!(stored.chunks[0].registration_id, first.registration_id);
+    assert_eq!(stored.chunks[1].registration_id, registered.registration_id);
+    assert_eq!(
+        stored.paid,
+        stored.chunks[2].paid + stored.stored.paid,
+        "paid for chunks 0 and 1 again"
+    );
+    assert_eq!(client.wal_balance().await?, balance - stored.paid);
+    ensure!(read_all(&client, &stored.blob_id).await? == data);
 
     // A file of exactly one chunk is one blob, the same as storing its bytes.
     let data = test_bytes(CHUNK as usize, 4);
