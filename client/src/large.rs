@@ -247,7 +247,12 @@ impl Client {
         let chunk_size = file_opts
             .chunk_size
             .unwrap_or_else(|| chunk_size_for(&cfg, max));
-        if chunk_size == 0 || chunk_size > max {
+        if chunk_size == 0 {
+            return Err(ClientError::Encode(
+                "the chunk size must be at least 1 byte".into(),
+            ));
+        }
+        if chunk_size > max {
             return Err(ClientError::BlobTooLarge {
                 len: chunk_size,
                 max,
@@ -263,7 +268,11 @@ impl Client {
             .len();
         let Some(ranges) = chunk_plan(len, chunk_size) else {
             // One blob, exactly as `store` stores the file's bytes.
-            let (_, _, data) = read_chunk(file, Sha256::new(), len, path.to_owned(), true).await?;
+            let source = Source {
+                file,
+                hasher: Sha256::new(),
+            };
+            let (_, data) = read_chunk(source, len, path.to_owned(), true).await?;
             let stored = self.store(data, opts).await?;
             return Ok(FileStored {
                 blob_id: stored.blob_id,
@@ -294,8 +303,10 @@ impl Client {
         let in_flight = file_opts.chunks_in_flight.max(1);
         let mut pending: VecDeque<AbortOnDrop<Result<StoreResult, ClientError>>> = VecDeque::new();
         let mut chunks: Vec<StoreResult> = Vec::with_capacity(count);
-        let mut file = Some(file);
-        let mut hasher = Some(Sha256::new());
+        let mut source = Source {
+            file,
+            hasher: Sha256::new(),
+        };
         let finish = |joined: Result<Result<StoreResult, ClientError>, tokio::task::JoinError>,
                       chunks: &mut Vec<StoreResult>|
          -> Result<(), ClientError> {
@@ -315,18 +326,9 @@ impl Client {
                 }
             }
             let last = i + 1 == count;
-            let (f, h, data) = read_chunk(
-                file.take().expect("the file is put back after each chunk"),
-                hasher
-                    .take()
-                    .expect("the hasher is put back after each chunk"),
-                range.end - range.start,
-                path.to_owned(),
-                last,
-            )
-            .await?;
-            file = Some(f);
-            hasher = Some(h);
+            let (rest, data) =
+                read_chunk(source, range.end - range.start, path.to_owned(), last).await?;
+            source = rest;
             let client = quiet.clone();
             let o = chunk_opts.clone();
             pending.push_back(AbortOnDrop(tokio::spawn(async move {
@@ -337,11 +339,7 @@ impl Client {
             finish(task.await, &mut chunks)?;
         }
         bar.finish_and_clear();
-        let sha256: [u8; 32] = hasher
-            .take()
-            .expect("the hasher is put back after each chunk")
-            .finalize()
-            .into();
+        let sha256: [u8; 32] = source.hasher.finalize().into();
         let manifest = Manifest::new(
             len,
             chunk_size,
@@ -701,15 +699,24 @@ async fn fetch_chunk(
     }
 }
 
-/// Reads the next `len` bytes of `file` on a blocking thread, feeding them to `hasher`; at the
-/// `last` chunk, also checks that the file ends there.
+/// A file being stored, read so far, and the SHA-256 of what was read.
+struct Source {
+    file: std::fs::File,
+    hasher: Sha256,
+}
+
+/// Reads the next `len` bytes of `source` on a blocking thread, feeding them to its hasher; at
+/// the `last` chunk, also checks that the file ends there.
 async fn read_chunk(
-    mut file: std::fs::File,
-    mut hasher: Sha256,
+    source: Source,
     len: u64,
     path: PathBuf,
     last: bool,
-) -> Result<(std::fs::File, Sha256, Vec<u8>), ClientError> {
+) -> Result<(Source, Vec<u8>), ClientError> {
+    let Source {
+        mut file,
+        mut hasher,
+    } = source;
     tokio::task::spawn_blocking(move || {
         let size = usize::try_from(len).map_err(|_| ClientError::BlobTooLarge {
             len,
@@ -740,7 +747,7 @@ async fn read_chunk(
             }
         }
         hasher.update(&data);
-        Ok((file, hasher, data))
+        Ok((Source { file, hasher }, data))
     })
     .await
     .map_err(|e| ClientError::Encode(format!("the file reader thread failed: {e}")))?
