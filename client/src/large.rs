@@ -796,6 +796,47 @@ mod tests {
         assert_eq!(partial_path(Path::new("a/.."), 1), None);
     }
 
+    fn result(id: u8, registration_id: u64, outcome: StoreOutcome) -> StoreResult {
+        StoreResult {
+            blob_id: BlobId([id; 32]),
+            size: 1,
+            registration_id,
+            owner: Default::default(),
+            deletable: false,
+            end_epoch: 3,
+            outcome,
+            paid: U256::ZERO,
+            transactions: Vec::new(),
+            confirmed_shards: 0,
+            timings: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_file_is_already_certified_only_if_every_blob_of_it_is() {
+        let mut stored = FileStored {
+            blob_id: BlobId([9; 32]),
+            size: 2,
+            chunk_size: Some(1),
+            chunks: vec![
+                result(1, 10, StoreOutcome::AlreadyCertified),
+                result(2, 11, StoreOutcome::AlreadyCertified),
+            ],
+            stored: result(9, 12, StoreOutcome::AlreadyCertified),
+            paid: U256::ZERO,
+            transactions: Vec::new(),
+        };
+        assert!(stored.is_manifest());
+        assert!(stored.already_certified());
+        assert_eq!(stored.chunk_ids(), vec![BlobId([1; 32]), BlobId([2; 32])]);
+        assert_eq!(stored.registration_ids(), vec![10, 11, 12]);
+        stored.chunks[1].outcome = StoreOutcome::ReusedRegistration;
+        assert!(!stored.already_certified());
+        stored.chunks[1].outcome = StoreOutcome::AlreadyCertified;
+        stored.stored.outcome = StoreOutcome::NewlyCertified;
+        assert!(!stored.already_certified());
+    }
+
     #[test]
     fn hex_is_lowercase_two_digits_a_byte() {
         assert_eq!(hex(&[0, 0xab, 0x0f]), "00ab0f");
