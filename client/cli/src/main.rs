@@ -64,6 +64,10 @@ enum Command {
         /// most this many bytes is stored as one blob.
         #[arg(long, value_name = "BYTES")]
         chunk_size: Option<u64>,
+        /// Chunks of a large file encoded and uploaded at once (memory grows with it: about
+        /// 0.5 GB each at the default chunk size).
+        #[arg(long, value_name = "N", default_value_t = floe_client::large::DEFAULT_CHUNKS_IN_FLIGHT)]
+        chunks_in_flight: usize,
         #[command(flatten)]
         out: Output,
     },
@@ -331,6 +335,7 @@ async fn run(cli: Cli) -> Result<()> {
             epochs,
             deletable,
             chunk_size,
+            chunks_in_flight,
             out,
         } => {
             if epochs == 0 {
@@ -339,8 +344,16 @@ async fn run(cli: Cli) -> Result<()> {
             if chunk_size == Some(0) {
                 bail!("--chunk-size must be at least 1 byte");
             }
+            if chunks_in_flight == 0 {
+                bail!("--chunks-in-flight must be at least 1");
+            }
             let client = client(cfg_path, out.json).await?;
-            run_store(&client, &file, epochs, deletable, chunk_size, out.json).await
+            let file_opts = FileOptions {
+                chunk_size,
+                chunks_in_flight,
+                ..Default::default()
+            };
+            run_store(&client, &file, epochs, deletable, &file_opts, out.json).await
         }
         Command::Read { blob_id, out, raw } => {
             let client = client(cfg_path, false).await?;
@@ -530,7 +543,7 @@ async fn run_store(
     file: &std::path::Path,
     epochs: u32,
     deletable: bool,
-    chunk_size: Option<u64>,
+    file_opts: &FileOptions,
     json: bool,
 ) -> Result<()> {
     let opts = StoreOptions {
@@ -538,11 +551,7 @@ async fn run_store(
         deletable,
         ..Default::default()
     };
-    let file_opts = FileOptions {
-        chunk_size,
-        ..Default::default()
-    };
-    let stored = client.store_file_with(file, &opts, &file_opts).await?;
+    let stored = client.store_file_with(file, &opts, file_opts).await?;
     if json {
         // A file stored as one blob prints what a blob store always printed.
         return if stored.is_manifest() {
