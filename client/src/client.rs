@@ -267,8 +267,11 @@ pub struct Client {
     config: ClientConfig,
     http: reqwest::Client,
     limit: Arc<Semaphore>,
-    progress: Progress,
+    pub(crate) progress: Progress,
     n_shards: Arc<tokio::sync::OnceCell<u16>>,
+    /// Held from the allowance check to the registration it pays for, so concurrent stores of
+    /// one wallet (a large file's chunks) do not spend each other's approval.
+    pay_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Client {
@@ -288,6 +291,7 @@ impl Client {
             limit,
             progress: Progress::Hidden,
             n_shards: Arc::new(tokio::sync::OnceCell::new()),
+            pay_lock: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -313,7 +317,7 @@ impl Client {
     }
 
     /// The encoding of this network.
-    async fn encoding(&self) -> Result<EncodingConfig, ClientError> {
+    pub(crate) async fn encoding(&self) -> Result<EncodingConfig, ClientError> {
         // `n` is fixed at deployment: ask the chain once.
         let n = *self
             .n_shards
@@ -444,6 +448,7 @@ impl Client {
                 let encoded_size = self.chain.encoded_size(size).await?;
                 let cost = self.chain.storage_cost(encoded_size, opts.epochs).await?;
                 paid = cost.total();
+                let pay = self.pay_lock.lock().await;
                 if let Some(approve) = self.chain.ensure_registry_allowance(paid).await? {
                     transactions.push(Transaction {
                         action: "approve",
@@ -464,6 +469,7 @@ impl Client {
                     action: "register",
                     hash: reg.tx,
                 });
+                drop(pay);
                 if reg.blob_id != blob_id {
                     return Err(ClientError::Encode(format!(
                         "the registry derived blob id {} but the encoder {blob_id}; the client and the contracts disagree on the id",

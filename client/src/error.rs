@@ -322,6 +322,70 @@ pub enum ClientError {
         /// Why, and what to do.
         reason: String,
     },
+    /// A file read of a blob that starts with the manifest magic but is not a valid manifest
+    /// (see `floe_core::manifest`: it is never silently read as raw bytes).
+    #[error(
+        "blob {blob_id} starts like a file manifest but is not a valid one: {reason}; read its raw bytes with `floe read --raw` (Client::read / BlobReader)"
+    )]
+    InvalidManifest {
+        /// The blob.
+        blob_id: BlobId,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A chunk of a large file could not be read.
+    #[error("chunk {index} of {count} ({chunk}) of file {blob_id} cannot be read: {error}")]
+    ChunkUnreadable {
+        /// The file's manifest blob.
+        blob_id: BlobId,
+        /// The chunk's position (0-based).
+        index: usize,
+        /// The file's chunk count.
+        count: usize,
+        /// The chunk's blob id.
+        chunk: BlobId,
+        /// Why.
+        error: Box<ClientError>,
+    },
+    /// A chunk blob whose length is not the one its manifest says.
+    #[error(
+        "chunk {index} ({chunk}) of file {blob_id} has {got} bytes, the manifest says {expected}: the manifest's writer named the wrong blob, the file cannot be read"
+    )]
+    ChunkLengthMismatch {
+        /// The file's manifest blob.
+        blob_id: BlobId,
+        /// The chunk's position (0-based).
+        index: usize,
+        /// The chunk's blob id.
+        chunk: BlobId,
+        /// The chunk blob's length.
+        got: u64,
+        /// The length the manifest gives it.
+        expected: u64,
+    },
+    /// The bytes of a large file's chunks do not hash to the SHA-256 its manifest records.
+    #[error(
+        "file {blob_id}: its chunks' bytes hash to SHA-256 {got}, the manifest records {expected}: the manifest's writer recorded a wrong hash, the file cannot be trusted"
+    )]
+    FileHashMismatch {
+        /// The file's manifest blob.
+        blob_id: BlobId,
+        /// The SHA-256 recorded (hex).
+        expected: String,
+        /// The SHA-256 of the bytes read (hex).
+        got: String,
+    },
+    /// A file being stored changed while it was read (its length no longer matches).
+    #[error(
+        "{} changed while it was being stored ({reason}); store it again once it is stable",
+        path.display()
+    )]
+    FileChanged {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        reason: String,
+    },
 }
 
 impl ClientError {
@@ -374,7 +438,9 @@ impl ClientError {
     /// - Gone ([`ErrorClass::Gone`]): [`BlobDeleted`](Self::BlobDeleted),
     ///   [`BlobExpired`](Self::BlobExpired), [`BlobInvalid`](Self::BlobInvalid),
     ///   [`Inconsistent`](Self::Inconsistent) (the blob's writer encoded it inconsistently: it
-    ///   has no content and will be marked invalid), and a chain revert `BlobExpired`.
+    ///   has no content and will be marked invalid), a large file whose manifest does not
+    ///   match its chunks ([`ChunkLengthMismatch`](Self::ChunkLengthMismatch),
+    ///   [`FileHashMismatch`](Self::FileHashMismatch)), and a chain revert `BlobExpired`.
     /// - BadRequest ([`ErrorClass::BadRequest`]): [`RangeOutOfBounds`](Self::RangeOutOfBounds),
     ///   [`BlobTooLarge`](Self::BlobTooLarge), [`NotDeletable`](Self::NotDeletable),
     ///   [`CannotExtend`](Self::CannotExtend),
@@ -382,7 +448,9 @@ impl ClientError {
     ///   registration object ([`CannotTransfer`](Self::CannotTransfer),
     ///   [`CannotEditAttributes`](Self::CannotEditAttributes),
     ///   [`InvalidAttribute`](Self::InvalidAttribute), [`CannotShare`](Self::CannotShare),
-    ///   [`CannotFund`](Self::CannotFund)), and the chain reverts
+    ///   [`CannotFund`](Self::CannotFund)), a file read of a blob that starts like a manifest
+    ///   but is not one ([`InvalidManifest`](Self::InvalidManifest)), a file that changed while
+    ///   it was stored ([`FileChanged`](Self::FileChanged)), and the chain reverts
     ///   `NotRegistrationOwner`, `NotStorageOwner`, `RegistrationNotDeletable`, `StorageTooSmall`.
     /// - Unavailable ([`ErrorClass::Unavailable`]): too few nodes ([`NoMetadata`](Self::NoMetadata),
     ///   [`NotEnoughSlivers`](Self::NotEnoughSlivers),
@@ -402,6 +470,9 @@ impl ClientError {
     ///   [`ChainError`]s, including other reverts such as the wallet lacking WAL), and local
     ///   bugs ([`Encode`](Self::Encode), [`Decode`](Self::Decode): the slivers verified, so
     ///   decoding cannot fail on anything a node sent).
+    ///
+    /// A chunk of a large file that cannot be read ([`ChunkUnreadable`](Self::ChunkUnreadable))
+    /// has the class of why.
     pub fn class(&self) -> ErrorClass {
         use ErrorClass::*;
         match self {
@@ -412,7 +483,9 @@ impl ClientError {
             Self::BlobDeleted(_)
             | Self::BlobExpired { .. }
             | Self::BlobInvalid(_)
-            | Self::Inconsistent(_) => Gone,
+            | Self::Inconsistent(_)
+            | Self::ChunkLengthMismatch { .. }
+            | Self::FileHashMismatch { .. } => Gone,
             Self::RangeOutOfBounds { .. }
             | Self::BlobTooLarge { .. }
             | Self::NotDeletable { .. }
@@ -422,7 +495,10 @@ impl ClientError {
             | Self::CannotEditAttributes { .. }
             | Self::InvalidAttribute(_)
             | Self::CannotShare { .. }
-            | Self::CannotFund { .. } => BadRequest,
+            | Self::CannotFund { .. }
+            | Self::InvalidManifest { .. }
+            | Self::FileChanged { .. } => BadRequest,
+            Self::ChunkUnreadable { error, .. } => error.class(),
             Self::NoMetadata { .. }
             | Self::NotEnoughSlivers { .. }
             | Self::SliverUnavailable { .. }
@@ -513,6 +589,58 @@ mod tests {
                 BadRequest,
             ),
             (ClientError::InvalidAttribute(String::new()), BadRequest),
+            (
+                ClientError::InvalidManifest {
+                    blob_id: id,
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
+            (
+                ClientError::FileChanged {
+                    path: "f".into(),
+                    reason: String::new(),
+                },
+                BadRequest,
+            ),
+            (
+                ClientError::ChunkUnreadable {
+                    blob_id: id,
+                    index: 1,
+                    count: 2,
+                    chunk: id,
+                    error: Box::new(ClientError::BlobUnknown(id)),
+                },
+                NotFound,
+            ),
+            (
+                ClientError::ChunkUnreadable {
+                    blob_id: id,
+                    index: 1,
+                    count: 2,
+                    chunk: id,
+                    error: Box::new(ClientError::NoCommittee { epoch: 0 }),
+                },
+                Unavailable,
+            ),
+            (
+                ClientError::ChunkLengthMismatch {
+                    blob_id: id,
+                    index: 0,
+                    chunk: id,
+                    got: 1,
+                    expected: 2,
+                },
+                Gone,
+            ),
+            (
+                ClientError::FileHashMismatch {
+                    blob_id: id,
+                    expected: String::new(),
+                    got: String::new(),
+                },
+                Gone,
+            ),
             (
                 ClientError::CannotShare {
                     blob_id: id,

@@ -10,6 +10,8 @@
 //! - [`client`]: the SDK ([`Client`]): store, read, status, info, delete, extend, faucet, stake.
 //! - [`objects`]: registrations as on-chain objects: transfer, attributes, share, fund.
 //! - `registrations`: which registration a store reuses, or whether it registers anew.
+//! - [`large`]: large files as chunk blobs and a manifest ([`Client::store_file`],
+//!   [`Client::read_file`]).
 //! - [`config`]: the client config file and where it is looked up (`FLOE_CONFIG`, `FLOE_HOME`).
 //! - [`error`]: [`ClientError`], messages that say what to do next.
 //! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
@@ -24,6 +26,7 @@ pub mod config;
 pub mod error;
 #[cfg(test)]
 mod fake_node;
+pub mod large;
 pub mod node_api;
 pub mod objects;
 pub mod observe;
@@ -40,6 +43,7 @@ pub use client::{
 };
 pub use config::ClientConfig;
 pub use error::{ClientError, ErrorClass};
+pub use large::{FileOptions, FileRead, FileStored};
 pub use objects::{Attribute, Attributes, Funded, Shared, Transferred};
 pub use observe::{StoreEvent, StoreObserver};
 pub use progress::Progress;

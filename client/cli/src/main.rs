@@ -9,7 +9,8 @@ use alloy::primitives::{Address, U256};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use floe_client::{
-    Attributes, Client, ClientConfig, ClientError, Progress, StoreOptions, StoreOutcome,
+    Attributes, Client, ClientConfig, ClientError, FileOptions, Progress, StoreOptions,
+    StoreOutcome,
     client::Transaction,
     config,
     units::{format_wal, parse_wal},
@@ -46,7 +47,9 @@ struct Cli {
 enum Command {
     /// Store a file: encode, pay, upload to the storage nodes, certify. Pays nothing if a
     /// certified registration of yours, or a certified permanent one of anyone, already covers
-    /// the epochs asked; reuses an uncertified registration of yours that does.
+    /// the epochs asked; reuses an uncertified registration of yours that does. A file larger
+    /// than one chunk is stored as chunk blobs and a manifest blob, whose id is the file's;
+    /// storing it again after an interruption pays nothing for the chunks already stored.
     Store {
         /// The file to store.
         file: PathBuf,
@@ -57,16 +60,29 @@ enum Command {
         /// permanent registration already covering the request is used as is).
         #[arg(long)]
         deletable: bool,
+        /// Bytes per chunk of a large file (default: the network's, about 64 MiB). A file of at
+        /// most this many bytes is stored as one blob.
+        #[arg(long, value_name = "BYTES")]
+        chunk_size: Option<u64>,
+        /// Chunks of a large file encoded and uploaded at once (memory grows with it: about
+        /// 0.5 GB each at the default chunk size).
+        #[arg(long, value_name = "N", default_value_t = floe_client::large::DEFAULT_CHUNKS_IN_FLIGHT)]
+        chunks_in_flight: usize,
         #[command(flatten)]
         out: Output,
     },
-    /// Read a blob back, verified against its id.
+    /// Read a file back, verified against its id: a large file's chunks are streamed in order,
+    /// each verified, and the whole file is checked against its manifest's SHA-256.
     Read {
         /// The blob id (0x + 64 hex digits).
         blob_id: BlobId,
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout: written under a temporary name next to it and
+        /// renamed only once the whole file verified (on error FILE is left untouched).
         #[arg(short, long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Read the blob's own bytes, even if it is a manifest.
+        #[arg(long)]
+        raw: bool,
     },
     /// A blob's on-chain status over all its registrations, and your registrations of it.
     Status {
@@ -318,81 +334,30 @@ async fn run(cli: Cli) -> Result<()> {
             file,
             epochs,
             deletable,
+            chunk_size,
+            chunks_in_flight,
             out,
         } => {
             if epochs == 0 {
                 bail!("--epochs must be at least 1");
             }
-            let data =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            if chunk_size == Some(0) {
+                bail!("--chunk-size must be at least 1 byte");
+            }
+            if chunks_in_flight == 0 {
+                bail!("--chunks-in-flight must be at least 1");
+            }
             let client = client(cfg_path, out.json).await?;
-            let result = client
-                .store(
-                    data,
-                    &StoreOptions {
-                        epochs,
-                        deletable,
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            if out.json {
-                return print_json(&result);
-            }
-            let kind = if result.deletable {
-                "deletable"
-            } else {
-                "permanent"
+            let file_opts = FileOptions {
+                chunk_size,
+                chunks_in_flight,
+                ..Default::default()
             };
-            match result.outcome {
-                StoreOutcome::AlreadyCertified => {
-                    let whose = if result.owner == client.address() {
-                        "yours".to_owned()
-                    } else {
-                        format!("owned by {}", result.owner)
-                    };
-                    say!(
-                        "Blob {} is already certified until epoch {} by registration {} ({kind}, {whose}): nothing to pay.",
-                        result.blob_id,
-                        result.end_epoch,
-                        result.registration_id
-                    );
-                }
-                StoreOutcome::NewlyCertified | StoreOutcome::ReusedRegistration => {
-                    let how = if result.outcome == StoreOutcome::ReusedRegistration {
-                        " (reused the existing registration, nothing paid)"
-                    } else {
-                        ""
-                    };
-                    say!("Stored {} ({} bytes){how}", file.display(), result.size);
-                    say!("Blob id:      {}", result.blob_id);
-                    say!("Registration: {} ({kind})", result.registration_id);
-                    say!("End epoch:    {}", result.end_epoch);
-                    say!("Transactions:");
-                    print_txs(&result.transactions);
-                }
-            }
-            Ok(())
+            run_store(&client, &file, epochs, deletable, &file_opts, out.json).await
         }
-        Command::Read { blob_id, out } => {
+        Command::Read { blob_id, out, raw } => {
             let client = client(cfg_path, false).await?;
-            let data = client.read(&blob_id).await?;
-            match out {
-                Some(path) => std::fs::write(&path, &data)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => {
-                    let mut stdout = std::io::stdout().lock();
-                    if stdout.is_terminal() && std::str::from_utf8(&data).is_err() {
-                        bail!(
-                            "the blob is binary ({} bytes); write it to a file with -o FILE",
-                            data.len()
-                        );
-                    }
-                    stdout.write_all(&data)?;
-                    stdout.flush()?;
-                }
-            }
-            Ok(())
+            run_read(&client, &blob_id, out.as_deref(), raw).await
         }
         Command::Status { blob_id, out } => {
             let client = client(cfg_path, out.json).await?;
@@ -570,6 +535,183 @@ async fn run(cli: Cli) -> Result<()> {
             registration,
             out,
         } => run_fund(cfg_path, blob_id, epochs, registration, out).await,
+    }
+}
+
+async fn run_store(
+    client: &Client,
+    file: &std::path::Path,
+    epochs: u32,
+    deletable: bool,
+    file_opts: &FileOptions,
+    json: bool,
+) -> Result<()> {
+    let opts = StoreOptions {
+        epochs,
+        deletable,
+        ..Default::default()
+    };
+    let stored = client.store_file_with(file, &opts, file_opts).await?;
+    if json {
+        // A file stored as one blob prints what a blob store always printed.
+        return if stored.is_manifest() {
+            print_json(&stored)
+        } else {
+            print_json(&stored.stored)
+        };
+    }
+    let result = &stored.stored;
+    let kind = if result.deletable {
+        "deletable"
+    } else {
+        "permanent"
+    };
+    if stored.is_manifest() && stored.already_certified() {
+        say!(
+            "File {} ({} bytes, {} chunks) is already certified until epoch {}: nothing to pay.",
+            stored.blob_id,
+            stored.size,
+            stored.chunks.len(),
+            result.end_epoch
+        );
+        return Ok(());
+    }
+    match result.outcome {
+        StoreOutcome::AlreadyCertified if !stored.is_manifest() => {
+            let whose = if result.owner == client.address() {
+                "yours".to_owned()
+            } else {
+                format!("owned by {}", result.owner)
+            };
+            say!(
+                "Blob {} is already certified until epoch {} by registration {} ({kind}, {whose}): nothing to pay.",
+                result.blob_id,
+                result.end_epoch,
+                result.registration_id
+            );
+        }
+        _ => {
+            let how = if result.outcome == StoreOutcome::ReusedRegistration {
+                " (reused the existing registration, nothing paid)"
+            } else {
+                ""
+            };
+            say!("Stored {} ({} bytes){how}", file.display(), stored.size);
+            if stored.is_manifest() {
+                let reused = stored
+                    .chunks
+                    .iter()
+                    .filter(|c| c.outcome != StoreOutcome::NewlyCertified)
+                    .count();
+                say!(
+                    "File id:      {} (manifest of {} chunks of {} bytes; {reused} already stored)",
+                    stored.blob_id,
+                    stored.chunks.len(),
+                    stored.chunk_size.unwrap_or_default()
+                );
+                say!(
+                    "Registration: {} ({kind}, the manifest's)",
+                    result.registration_id
+                );
+                say!("Paid:         {}", format_wal(stored.paid));
+            } else {
+                say!("Blob id:      {}", result.blob_id);
+                say!("Registration: {} ({kind})", result.registration_id);
+            }
+            say!("End epoch:    {}", result.end_epoch);
+            say!("Transactions:");
+            print_txs(&stored.transactions);
+        }
+    }
+    Ok(())
+}
+
+async fn run_read(
+    client: &Client,
+    blob_id: &BlobId,
+    out: Option<&std::path::Path>,
+    raw: bool,
+) -> Result<()> {
+    if raw {
+        let data = client.read(blob_id).await?;
+        return match out {
+            Some(path) => std::fs::write(path, &data)
+                .with_context(|| format!("cannot write {}", path.display())),
+            None => {
+                let mut stdout = std::io::stdout().lock();
+                if stdout.is_terminal() && std::str::from_utf8(&data).is_err() {
+                    bail!(
+                        "the blob is binary ({} bytes); write it to a file with -o FILE",
+                        data.len()
+                    );
+                }
+                stdout.write_all(&data)?;
+                stdout.flush()?;
+                Ok(())
+            }
+        };
+    }
+    match out {
+        Some(path) => {
+            client.read_file_to_path(blob_id, path).await?;
+        }
+        None => {
+            let mut stdout = TextOnlyOnTerminal {
+                inner: tokio::io::stdout(),
+                checked: !std::io::stdout().is_terminal(),
+            };
+            match client.read_file(blob_id, &mut stdout).await {
+                Ok(_) => {}
+                // A closed stdout (piped into `head`) is not an error.
+                Err(ClientError::Io { error, .. })
+                    if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stdout that refuses, on the first bytes written, a binary file on a terminal.
+struct TextOnlyOnTerminal<W> {
+    inner: W,
+    /// The first bytes were checked (or stdout is not a terminal).
+    checked: bool,
+}
+
+impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TextOnlyOnTerminal<W> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if !self.checked && !buf.is_empty() {
+            // A character cut at the end of the first chunk is not binary.
+            if let Err(e) = std::str::from_utf8(buf)
+                && e.error_len().is_some()
+            {
+                return std::task::Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the file is binary; write it to a file with -o FILE",
+                )));
+            }
+            self.checked = true;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -8,6 +8,7 @@ mod crash;
 mod epoch_change;
 mod faults;
 mod gateway;
+mod large;
 mod lifecycle;
 mod objects;
 mod registrations;
