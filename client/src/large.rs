@@ -55,9 +55,11 @@ use crate::{
     stream::BlobReader,
 };
 
-/// Chunks stored at once by default: the next one is encoded and uploaded while the previous
-/// one certifies.
-pub const DEFAULT_CHUNKS_IN_FLIGHT: usize = 2;
+/// Chunks stored at once by default. One keeps a store of any size near 0.5 GB of memory at
+/// the default chunk size (measured: 546 MB peak RSS for 600 MiB at n = 100, against 1,015 MB
+/// with two, which was no faster on two cores); `--chunks-in-flight 2` overlaps one chunk's
+/// certification with the next one's encoding where uploads wait on network latency.
+pub const DEFAULT_CHUNKS_IN_FLIGHT: usize = 1;
 /// Chunks fetched at once by default when reading a large file.
 pub const DEFAULT_CHUNKS_AHEAD: usize = 2;
 /// Rows of one chunk buffered between its fetching task and the writer.
