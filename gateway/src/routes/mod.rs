@@ -3,6 +3,7 @@
 
 pub(crate) mod assets;
 pub(crate) mod explorer;
+pub(crate) mod quilt;
 pub(crate) mod read;
 pub(crate) mod write;
 
@@ -58,6 +59,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/blobs/{id}/info"),
     ("GET", "/v1/network"),
     ("GET", "/v1/recent"),
+    ("GET", "/v1/quilts/{id}/files"),
+    ("GET", "/v1/quilts/{id}/files/{identifier}"),
+    ("HEAD", "/v1/quilts/{id}/files/{identifier}"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/"),
@@ -92,6 +96,12 @@ pub fn router<B: Backend>(backend: B, config: GatewayConfig) -> Result<Router, G
         .route("/v1/blobs/{id}/info", get(explorer::blob_info::<B>))
         .route("/v1/network", get(explorer::network::<B>))
         .route("/v1/recent", get(explorer::recent::<B>))
+        .route("/v1/quilts/{id}/files", get(quilt::list_files::<B>))
+        // A wildcard: identifiers are paths. GET also answers HEAD.
+        .route(
+            "/v1/quilts/{id}/files/{*identifier}",
+            get(quilt::read_file::<B>),
+        )
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/metrics", get(metrics_text::<B>))
         .route("/", get(assets::index))
