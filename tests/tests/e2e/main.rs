@@ -10,6 +10,7 @@ mod faults;
 mod gateway;
 mod lifecycle;
 mod objects;
+mod quilt;
 mod registrations;
 mod rejects;
 mod store_read;
