@@ -150,6 +150,11 @@ impl QuiltReader {
         &self.index
     }
 
+    /// Its index, taking it.
+    pub fn into_index(self) -> QuiltIndex {
+        self.index
+    }
+
     /// The blob reader under it (for ranged reads of a file: [`QuiltEntry::range`]).
     pub fn blob(&self) -> &BlobReader {
         &self.blob
@@ -267,7 +272,7 @@ impl Client {
 
     /// The index of the quilt `quilt_id` (its files, their sizes, hashes and tags).
     pub async fn quilt_index(&self, quilt_id: &BlobId) -> Result<QuiltIndex, ClientError> {
-        Ok(self.open_quilt(quilt_id).await?.index)
+        Ok(self.open_quilt(quilt_id).await?.into_index())
     }
 
     /// Reads the file `identifier` of the quilt `quilt_id`, fetching the index and that file's

@@ -37,6 +37,8 @@ pub(crate) struct AppState<B> {
     pub(crate) authority: Option<Arc<Authority>>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Quilt indexes (up to 16 MiB each) held at once: bounds their memory.
+    pub(crate) quilt_loads: Arc<Semaphore>,
 }
 
 impl<B: Clone> Clone for AppState<B> {
@@ -47,6 +49,7 @@ impl<B: Clone> Clone for AppState<B> {
             authority: self.authority.clone(),
             slots: Arc::clone(&self.slots),
             metrics: Arc::clone(&self.metrics),
+            quilt_loads: Arc::clone(&self.quilt_loads),
         }
     }
 }
@@ -87,6 +90,7 @@ pub fn router<B: Backend>(backend: B, config: GatewayConfig) -> Result<Router, G
         config: Arc::new(config),
         authority,
         metrics: Arc::new(Metrics::default()),
+        quilt_loads: Arc::new(Semaphore::new(quilt::INDEX_LOADS)),
     };
     let metrics = Arc::clone(&state.metrics);
     let router = Router::new()

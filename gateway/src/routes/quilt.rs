@@ -40,6 +40,10 @@ use crate::{
 /// The longest `max-age` sent: one year.
 const MAX_AGE_CAP: u64 = 365 * 24 * 3600;
 
+/// Quilt indexes loaded at once over all requests (each up to
+/// [`floe_core::quilt::MAX_INDEX_LEN`] bytes, plus its parsed form); later requests wait.
+pub(crate) const INDEX_LOADS: usize = 4;
+
 /// The quilt id in the path.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -120,6 +124,11 @@ pub(crate) async fn list_files<B: Backend>(
     State(s): State<AppState<B>>,
     Path(id): Path<String>,
 ) -> Result<Json<QuiltFiles>, ApiError> {
+    let _load = s
+        .quilt_loads
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     let (quilt_id, head, index) = open(&s, &id).await?;
     let files = index
         .entries()
@@ -187,12 +196,21 @@ pub(crate) async fn read_file<B: Backend>(
             "invalid file identifier {identifier:?}: {reason}; `GET /v1/quilts/{{id}}/files` lists them"
         ))
     })?;
-    let (quilt_id, head, index) = open(&s, &id).await?;
-    let entry = index.get(&identifier).cloned().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "quilt {quilt_id} has no file {identifier:?}; GET /v1/quilts/{quilt_id}/files lists its files"
-        ))
-    })?;
+    let (quilt_id, head, entry) = {
+        let _load = s
+            .quilt_loads
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let (quilt_id, head, index) = open(&s, &id).await?;
+        let entry = index.get(&identifier).cloned().ok_or_else(|| {
+            ApiError::not_found(format!(
+                "quilt {quilt_id} has no file {identifier:?}; GET /v1/quilts/{quilt_id}/files lists its files"
+            ))
+        })?;
+        // The index and the load slot go here, before the file streams.
+        (quilt_id, head, entry)
+    };
     let etag = format!("\"{}\"", hex::encode(entry.sha256()));
     let internal = |e: axum::http::header::InvalidHeaderValue| ApiError::internal(e.to_string());
     let mut headers = HeaderMap::new();
