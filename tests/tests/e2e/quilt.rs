@@ -390,3 +390,107 @@ async fn quilt_vs_separate_blobs() -> Result<()> {
     );
     Ok(())
 }
+
+/// Runs `floe ARGS` against the devnet's config and returns its output.
+async fn floe(config: &std::path::Path, args: &[&str]) -> Result<std::process::Output> {
+    tokio::process::Command::new(floe_tests::workspace_binary("floe")?)
+        .args(args)
+        .env("FLOE_CONFIG", config)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .with_context(|| format!("running floe {args:?}"))
+}
+
+fn succeeded(out: &std::process::Output) -> Result<&[u8]> {
+    ensure!(
+        out.status.success(),
+        "floe failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_stores_lists_and_reads_a_quilt_of_a_directory() -> Result<()> {
+    let devnet = start_devnet(4).await?;
+    let config = devnet.dir().join("client.toml");
+    let site = devnet.dir().join("quilt-site");
+    std::fs::create_dir_all(site.join("css/deep"))?;
+    std::fs::write(site.join("index.html"), "<h1>quilt</h1>")?;
+    std::fs::write(site.join("css/deep/a.css"), "h1{}")?;
+    std::fs::write(site.join("été.txt"), "soleil")?;
+    let logo = test_bytes(20_000, 3);
+    std::fs::write(site.join("logo.bin"), &logo)?;
+    let site_arg = site.to_str().context("path")?;
+
+    // A tag naming no file is refused before anything is paid.
+    let client = devnet.client().await?;
+    let wal = client.wal_balance().await?;
+    let out = floe(&config, &["store-quilt", site_arg, "--tag", "nope.txt:k=v"]).await?;
+    ensure!(!out.status.success(), "a tag on no file is refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(err.contains("nope.txt"), "{err}");
+    ensure!(client.wal_balance().await? == wal, "nothing paid");
+
+    let out = floe(
+        &config,
+        &[
+            "store-quilt",
+            site_arg,
+            "--epochs",
+            "2",
+            "--tag",
+            "logo.bin:content-type=image/png",
+            "--json",
+        ],
+    )
+    .await?;
+    let stored: Value = serde_json::from_slice(succeeded(&out)?)?;
+    ensure!(stored["files"] == 4, "{stored}");
+    let quilt_id = stored["quilt_id"].as_str().context("quilt_id")?.to_owned();
+
+    let out = floe(&config, &["list-quilt", &quilt_id, "--json"]).await?;
+    let list: Value = serde_json::from_slice(succeeded(&out)?)?;
+    let names: Vec<&str> = list
+        .as_array()
+        .context("list")?
+        .iter()
+        .filter_map(|f| f["identifier"].as_str())
+        .collect();
+    ensure!(
+        names == ["css/deep/a.css", "index.html", "logo.bin", "été.txt"],
+        "{names:?}"
+    );
+    ensure!(list[2]["content_type"] == "image/png", "{list}");
+    ensure!(list[2]["size"] == 20_000, "{list}");
+
+    let dest = devnet.dir().join("logo.out");
+    let out = floe(
+        &config,
+        &[
+            "read-quilt",
+            &quilt_id,
+            "logo.bin",
+            "-o",
+            dest.to_str().context("path")?,
+        ],
+    )
+    .await?;
+    succeeded(&out)?;
+    ensure!(
+        std::fs::read(&dest)? == logo,
+        "logo read back byte for byte"
+    );
+    let out = floe(&config, &["read-quilt", &quilt_id, "été.txt"]).await?;
+    ensure!(
+        succeeded(&out)? == "soleil".as_bytes(),
+        "unicode name read to stdout"
+    );
+    let out = floe(&config, &["read-quilt", &quilt_id, "missing"]).await?;
+    ensure!(!out.status.success(), "an unknown file fails");
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(err.contains("list-quilt"), "{err}");
+    Ok(())
+}
