@@ -559,6 +559,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_index_longer_than_a_row_is_read_row_by_row_once() {
+        // Long identifiers: the header spans several rows, the files are tiny.
+        let files: Vec<QuiltFile> = (0..60u32)
+            .map(|i| QuiltFile::new(format!("{}/{i}", "d".repeat(900)), vec![i as u8; 20]))
+            .collect();
+        let blob = build_quilt(files.clone(), u64::MAX).expect("builds");
+        let net = Net::start(&blob).await;
+        let quilt = QuiltReader::open(net.reader.clone()).await.expect("index");
+        let row = net.reader.row_len();
+        let header = quilt.index().header_len();
+        assert!(header > 2 * row, "test setup: header {header}, row {row}");
+        let rows = header.div_ceil(row);
+        assert_eq!(quilt.index_rows(), rows);
+        let gets = net.take_sliver_gets();
+        assert_eq!(gets.len() as u64, rows, "each header row once: {gets:?}");
+        assert_eq!(quilt.index().len(), 60);
+        for f in [&files[0], &files[59]] {
+            let read = quilt.read_file(&f.identifier).await.expect("reads");
+            assert_eq!(read.bytes, f.bytes);
+        }
+    }
+
+    #[tokio::test]
     async fn a_blob_that_is_not_a_quilt_is_refused() {
         let net = Net::start(&[7u8; 2000]).await;
         match QuiltReader::open(net.reader.clone()).await {
