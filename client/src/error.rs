@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use floe_chain::ChainError;
-use floe_core::ids::BlobId;
+use floe_core::{ids::BlobId, quilt::QuiltError};
 
 /// An error of the floe client SDK.
 #[derive(Debug, thiserror::Error)]
@@ -386,6 +386,32 @@ pub enum ClientError {
         /// What changed.
         reason: String,
     },
+    /// The files given cannot make a quilt (duplicate or bad identifier, no file, too large):
+    /// found before anything is paid. The message says what to change.
+    #[error("cannot build the quilt: {0}")]
+    QuiltBuild(QuiltError),
+    /// The paths given for a quilt cannot be collected (a name that is not UTF-8, too many or
+    /// too large files).
+    #[error("cannot collect the quilt's files: {0}")]
+    QuiltInput(String),
+    /// The blob is not a well-formed quilt (bad index, or a file that does not match its hash).
+    #[error("blob {blob_id} is not a readable quilt: {error}; read it as a blob with `floe read`")]
+    NotAQuilt {
+        /// The blob.
+        blob_id: BlobId,
+        /// What is wrong with it.
+        error: QuiltError,
+    },
+    /// The quilt has no file of this identifier.
+    #[error(
+        "quilt {quilt_id} has no file {identifier:?}; `floe list-quilt {quilt_id}` lists its files"
+    )]
+    QuiltFileUnknown {
+        /// The quilt.
+        quilt_id: BlobId,
+        /// The identifier asked for.
+        identifier: String,
+    },
 }
 
 impl ClientError {
@@ -434,7 +460,8 @@ impl ClientError {
     /// - NotFound ([`ErrorClass::NotFound`]): [`BlobUnknown`](Self::BlobUnknown) (never registered),
     ///   [`BlobNotCertified`](Self::BlobNotCertified) (registered, not readable yet),
     ///   [`RegistrationUnknown`](Self::RegistrationUnknown),
-    ///   [`AttributeNotFound`](Self::AttributeNotFound), and a chain revert `UnknownBlob`.
+    ///   [`AttributeNotFound`](Self::AttributeNotFound),
+    ///   [`QuiltFileUnknown`](Self::QuiltFileUnknown), and a chain revert `UnknownBlob`.
     /// - Gone ([`ErrorClass::Gone`]): [`BlobDeleted`](Self::BlobDeleted),
     ///   [`BlobExpired`](Self::BlobExpired), [`BlobInvalid`](Self::BlobInvalid),
     ///   [`Inconsistent`](Self::Inconsistent) (the blob's writer encoded it inconsistently: it
@@ -450,7 +477,9 @@ impl ClientError {
     ///   [`InvalidAttribute`](Self::InvalidAttribute), [`CannotShare`](Self::CannotShare),
     ///   [`CannotFund`](Self::CannotFund)), a file read of a blob that starts like a manifest
     ///   but is not one ([`InvalidManifest`](Self::InvalidManifest)), a file that changed while
-    ///   it was stored ([`FileChanged`](Self::FileChanged)), and the chain reverts
+    ///   it was stored ([`FileChanged`](Self::FileChanged)), quilts that cannot be built or read
+    ///   ([`QuiltBuild`](Self::QuiltBuild), [`QuiltInput`](Self::QuiltInput),
+    ///   [`NotAQuilt`](Self::NotAQuilt)), and the chain reverts
     ///   `NotRegistrationOwner`, `NotStorageOwner`, `RegistrationNotDeletable`, `StorageTooSmall`.
     /// - Unavailable ([`ErrorClass::Unavailable`]): too few nodes ([`NoMetadata`](Self::NoMetadata),
     ///   [`NotEnoughSlivers`](Self::NotEnoughSlivers),
@@ -479,7 +508,8 @@ impl ClientError {
             Self::BlobUnknown(_)
             | Self::BlobNotCertified(_)
             | Self::RegistrationUnknown(_)
-            | Self::AttributeNotFound { .. } => NotFound,
+            | Self::AttributeNotFound { .. }
+            | Self::QuiltFileUnknown { .. } => NotFound,
             Self::BlobDeleted(_)
             | Self::BlobExpired { .. }
             | Self::BlobInvalid(_)
@@ -497,7 +527,10 @@ impl ClientError {
             | Self::CannotShare { .. }
             | Self::CannotFund { .. }
             | Self::InvalidManifest { .. }
-            | Self::FileChanged { .. } => BadRequest,
+            | Self::FileChanged { .. }
+            | Self::QuiltBuild(_)
+            | Self::QuiltInput(_)
+            | Self::NotAQuilt { .. } => BadRequest,
             Self::ChunkUnreadable { error, .. } => error.class(),
             Self::NoMetadata { .. }
             | Self::NotEnoughSlivers { .. }

@@ -17,6 +17,7 @@
 //! - [`node_api`]: HTTP client of one storage node, with retries and backoff.
 //! - [`progress`]: indicatif progress bars.
 //! - [`observe`]: [`StoreEvent`]s of a store's phases, for services showing progress.
+//! - [`quilt`]: many small files as one blob ([`Client::store_quilt`]), each read on its own.
 //! - [`stream`]: [`BlobReader`], streaming ranged reads verified sliver by sliver.
 //!
 //! The local network of `floe devnet` lives in the floe-devnet crate, above this one.
@@ -31,6 +32,7 @@ pub mod node_api;
 pub mod objects;
 pub mod observe;
 pub mod progress;
+pub mod quilt;
 mod read;
 mod registrations;
 mod store;
@@ -47,4 +49,5 @@ pub use large::{FileOptions, FileRead, FileStored};
 pub use objects::{Attribute, Attributes, Funded, Shared, Transferred};
 pub use observe::{StoreEvent, StoreObserver};
 pub use progress::Progress;
+pub use quilt::{QuiltFile, QuiltFileRead, QuiltReader, QuiltStored, collect_quilt_files};
 pub use stream::BlobReader;

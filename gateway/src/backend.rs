@@ -8,8 +8,11 @@ use std::{
 };
 
 use bytes::Bytes;
-use floe_core::ids::BlobId;
-use futures::Stream;
+use floe_core::{
+    ids::BlobId,
+    quilt::{PREFIX_LEN, QuiltIndex},
+};
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -381,6 +384,36 @@ pub struct RecentBlobs {
     pub blobs: Vec<RecentBlob>,
 }
 
+/// One file of a quilt, in [`QuiltFiles`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuiltFileInfo {
+    /// The file's identifier (a relative path).
+    pub identifier: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The `Content-Type` it is served with (its `content-type` tag, else from its extension).
+    pub content_type: String,
+    /// Its SHA-256, 64 hex digits.
+    pub sha256: String,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+    /// Where to read it (relative to the gateway).
+    pub url: String,
+}
+
+/// `GET /v1/quilts/{id}/files`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QuiltFiles {
+    /// The quilt's blob id, `0x` + 64 hex digits.
+    pub quilt_id: String,
+    /// The quilt blob's size in bytes.
+    pub size: u64,
+    /// Its files, sorted by identifier.
+    pub files: Vec<QuiltFileInfo>,
+}
+
 /// What the gateway needs from the floe network. Every method may be called concurrently;
 /// an implementation bounds its own work per call (timeouts, in-flight slivers) and answers
 /// with a [`BackendError`] whose class picks the status (never `Internal` for what a client or
@@ -433,4 +466,65 @@ pub trait Backend: Clone + Send + Sync + 'static {
         limit: usize,
         window_blocks: u64,
     ) -> impl Future<Output = Result<Vec<RecentBlob>, BackendError>> + Send;
+
+    /// The parsed index of the quilt `blob_id` (certified, `size` bytes): by default two
+    /// [`Backend::read_range`]s, the prefix then the header (at most
+    /// [`floe_core::quilt::MAX_INDEX_LEN`] bytes). `BadRequest` if the blob is not a
+    /// well-formed quilt.
+    fn quilt_index(
+        &self,
+        blob_id: BlobId,
+        size: u64,
+    ) -> impl Future<Output = Result<QuiltIndex, BackendError>> + Send {
+        async move {
+            let not_a_quilt = |e: floe_core::quilt::QuiltError| {
+                BackendError::bad_request(format!(
+                    "blob {blob_id} is not a quilt: {e}; read it as a blob at /v1/blobs/{blob_id}"
+                ))
+            };
+            let prefix = PREFIX_LEN as u64;
+            if size < prefix {
+                return Err(not_a_quilt(floe_core::quilt::QuiltError::Truncated {
+                    len: usize::try_from(size).unwrap_or(usize::MAX),
+                    needed: PREFIX_LEN,
+                }));
+            }
+            let mut head = collect(self.read_range(blob_id, 0..prefix).await?, PREFIX_LEN).await?;
+            let header_len = QuiltIndex::parse_prefix(&head).map_err(not_a_quilt)?;
+            if header_len > size {
+                return Err(not_a_quilt(floe_core::quilt::QuiltError::Truncated {
+                    len: usize::try_from(size).unwrap_or(usize::MAX),
+                    needed: usize::try_from(header_len).unwrap_or(usize::MAX),
+                }));
+            }
+            if header_len > prefix {
+                // parse_prefix bounds the header (MAX_INDEX_LEN).
+                let rest = usize::try_from(header_len - prefix).unwrap_or(usize::MAX);
+                let stream = self.read_range(blob_id, prefix..header_len).await?;
+                head.extend_from_slice(&collect(stream, rest).await?);
+            }
+            QuiltIndex::from_bytes(&head, size).map_err(not_a_quilt)
+        }
+    }
+}
+
+/// Collects exactly `len` bytes of `stream` (more or fewer is an internal error).
+async fn collect(mut stream: ByteStream, len: usize) -> Result<Vec<u8>, BackendError> {
+    let mut out = Vec::with_capacity(len);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if out.len() + chunk.len() > len {
+            return Err(BackendError::internal(format!(
+                "the backend sent more than the {len} bytes asked"
+            )));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    if out.len() != len {
+        return Err(BackendError::internal(format!(
+            "the backend sent {} bytes, {len} asked",
+            out.len()
+        )));
+    }
+    Ok(out)
 }

@@ -46,6 +46,8 @@ impl Modify for BearerScheme {
         routes::explorer::blob_info,
         routes::explorer::network,
         routes::explorer::recent,
+        routes::quilt::list_files,
+        routes::quilt::read_file,
         openapi_json,
         routes::metrics_text,
         routes::assets::index,
@@ -69,6 +71,8 @@ impl Modify for BearerScheme {
         backend::NetworkStatus,
         backend::RecentBlob,
         backend::RecentBlobs,
+        backend::QuiltFileInfo,
+        backend::QuiltFiles,
     )),
     modifiers(&BearerScheme),
     tags(

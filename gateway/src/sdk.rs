@@ -18,11 +18,13 @@ use std::{
 use alloy::primitives::Address;
 use floe_chain::{BlobStatusRecord, RegistrationState};
 use floe_client::{
-    BlobReader, Client, ClientError, ErrorClass as ClientClass, StoreEvent, StoreObserver,
-    StoreOptions, StoreOutcome,
+    BlobReader, Client, ClientError, ErrorClass as ClientClass, QuiltReader, StoreEvent,
+    StoreObserver, StoreOptions, StoreOutcome,
     node_api::{NodeClient, http_client},
 };
-use floe_core::{encoding::EncodingConfig, ids::BlobId, protocol::quorum::Quorum};
+use floe_core::{
+    encoding::EncodingConfig, ids::BlobId, protocol::quorum::Quorum, quilt::QuiltIndex,
+};
 use futures::{StreamExt, future::join_all};
 
 use crate::{
@@ -293,6 +295,28 @@ impl Backend for SdkBackend {
             }
         }
         Err(last.unwrap_or_else(|| BackendError::internal("read failed")))
+    }
+
+    async fn quilt_index(&self, blob_id: BlobId, _size: u64) -> Result<QuiltIndex, BackendError> {
+        // Row 0 holds the prefix and, for most quilts, the whole index: one sliver fetched
+        // (the default would ask for the prefix, then the header). A cached reader failing may
+        // be stale (an earlier epoch's committee): it is dropped and the read tried afresh.
+        let mut last = None;
+        for _ in 0..2 {
+            let reader = self.reader(blob_id).await?;
+            match QuiltReader::open(reader).await {
+                Ok(quilt) => return Ok(quilt.into_index()),
+                Err(e) if e.class() == ClientClass::Unavailable => {
+                    self.readers
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&blob_id);
+                    last = Some(map_error(e));
+                }
+                Err(e) => return Err(map_error(e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| BackendError::internal("quilt index read failed")))
     }
 
     async fn store(

@@ -186,6 +186,45 @@ enum Command {
         #[command(flatten)]
         out: Output,
     },
+    /// Store many small files as one quilt: one blob, one registration, one payment; each file
+    /// readable on its own (`floe read-quilt`). A directory adds every file below it, named by
+    /// its path relative to the directory; a file is named by its file name; symlinks are
+    /// skipped.
+    StoreQuilt {
+        /// Files and directories to put in the quilt.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Epochs of storage to buy.
+        #[arg(long, default_value_t = 1)]
+        epochs: u32,
+        /// Register it deletable.
+        #[arg(long)]
+        deletable: bool,
+        /// A tag on one file, IDENTIFIER:KEY=VALUE (e.g. `index.html:content-type=text/html`);
+        /// repeatable.
+        #[arg(long = "tag", value_name = "IDENT:KEY=VALUE")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Read one file of a quilt, fetching only the slivers that hold it; checked against its
+    /// SHA-256.
+    ReadQuilt {
+        /// The quilt's blob id.
+        quilt_id: BlobId,
+        /// The file's identifier (as `floe list-quilt` shows it).
+        identifier: String,
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List the files of a quilt: identifier, size, content type, SHA-256.
+    ListQuilt {
+        /// The quilt's blob id.
+        quilt_id: BlobId,
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 /// The registration a command acts on.
@@ -535,6 +574,19 @@ async fn run(cli: Cli) -> Result<()> {
             registration,
             out,
         } => run_fund(cfg_path, blob_id, epochs, registration, out).await,
+        Command::StoreQuilt {
+            paths,
+            epochs,
+            deletable,
+            tags,
+            out,
+        } => run_store_quilt(cfg_path, paths, epochs, deletable, tags, out).await,
+        Command::ReadQuilt {
+            quilt_id,
+            identifier,
+            out,
+        } => run_read_quilt(cfg_path, quilt_id, identifier, out).await,
+        Command::ListQuilt { quilt_id, out } => run_list_quilt(cfg_path, quilt_id, out).await,
     }
 }
 
@@ -672,6 +724,134 @@ async fn run_read(
     Ok(())
 }
 
+/// Parses `--tag IDENT:KEY=VALUE`: the value is everything after the first `=`, the key what
+/// follows the last `:` before it (so identifiers may hold `:`).
+fn parse_quilt_tag(tag: &str) -> Result<(String, String, String)> {
+    let usage = || {
+        format!(
+            "invalid --tag {tag:?}: expected IDENTIFIER:KEY=VALUE, e.g. index.html:content-type=text/html"
+        )
+    };
+    let (left, value) = tag.split_once('=').with_context(usage)?;
+    let (identifier, key) = left.rsplit_once(':').with_context(usage)?;
+    if identifier.is_empty() || key.is_empty() {
+        bail!(usage());
+    }
+    Ok((identifier.to_owned(), key.to_owned(), value.to_owned()))
+}
+
+#[cfg(test)]
+mod quilt_tag_tests {
+    use super::parse_quilt_tag;
+
+    #[test]
+    fn tags_split_at_the_last_colon_before_the_first_equals() {
+        let t = |s: &str| parse_quilt_tag(s).map_err(|e| e.to_string());
+        assert_eq!(
+            t("index.html:content-type=text/html; charset=utf-8"),
+            Ok((
+                "index.html".into(),
+                "content-type".into(),
+                "text/html; charset=utf-8".into()
+            ))
+        );
+        assert_eq!(
+            t("a:b/c.txt:k=v=w:x"),
+            Ok(("a:b/c.txt".into(), "k".into(), "v=w:x".into()))
+        );
+        assert_eq!(t("f:k="), Ok(("f".into(), "k".into(), String::new())));
+        for bad in ["nokey", "f=v", ":k=v", "f:=v"] {
+            let e = t(bad).expect_err(bad);
+            assert!(e.contains("IDENTIFIER:KEY=VALUE"), "{bad}: {e}");
+        }
+    }
+}
+
+async fn run_store_quilt(
+    cfg_path: Option<&std::path::Path>,
+    paths: Vec<PathBuf>,
+    epochs: u32,
+    deletable: bool,
+    tags: Vec<String>,
+    out: Output,
+) -> Result<()> {
+    if epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    let tags = tags
+        .iter()
+        .map(|t| parse_quilt_tag(t))
+        .collect::<Result<Vec<_>>>()?;
+    let client = client(cfg_path, out.json).await?;
+    let max = client.max_blob_size().await?;
+    let mut files = floe_client::collect_quilt_files(&paths, max)?;
+    for (identifier, key, value) in tags {
+        let file = files
+            .iter_mut()
+            .find(|f| f.identifier == identifier)
+            .with_context(|| {
+                format!("--tag names {identifier:?}, which is not a file of the quilt; `floe list-quilt` shows identifiers as relative paths")
+            })?;
+        file.tags.push((key, value));
+    }
+    let stored = client
+        .store_quilt(
+            files,
+            &StoreOptions {
+                epochs,
+                deletable,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if out.json {
+        return print_json(&stored);
+    }
+    let how = match stored.outcome {
+        StoreOutcome::AlreadyCertified => " (already certified: nothing paid)",
+        StoreOutcome::ReusedRegistration => " (reused the existing registration, nothing paid)",
+        StoreOutcome::NewlyCertified => "",
+    };
+    say!(
+        "Stored a quilt of {} files ({} bytes){how}",
+        stored.files,
+        stored.size
+    );
+    say!("Quilt id:     {}", stored.quilt_id);
+    say!("Registration: {}", stored.registration_id);
+    say!("End epoch:    {}", stored.end_epoch);
+    say!("Paid:         {} WAL", format_wal(stored.paid));
+    say!("Transactions:");
+    print_txs(&stored.transactions);
+    Ok(())
+}
+
+async fn run_read_quilt(
+    cfg_path: Option<&std::path::Path>,
+    quilt_id: BlobId,
+    identifier: String,
+    out: Option<PathBuf>,
+) -> Result<()> {
+    let client = client(cfg_path, false).await?;
+    let file = client.read_quilt_file(&quilt_id, &identifier).await?;
+    match out {
+        Some(path) => std::fs::write(&path, &file.bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout.is_terminal() && std::str::from_utf8(&file.bytes).is_err() {
+                bail!(
+                    "the file is binary ({} bytes); write it to a file with -o FILE",
+                    file.bytes.len()
+                );
+            }
+            stdout.write_all(&file.bytes)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Stdout that refuses, on the first bytes written, a binary file on a terminal.
 struct TextOnlyOnTerminal<W> {
     inner: W,
@@ -713,6 +893,58 @@ impl<W: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for TextOnlyOnTermi
     ) -> std::task::Poll<std::io::Result<()>> {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// One file of `floe list-quilt --json`.
+#[derive(serde::Serialize)]
+struct QuiltFileView<'a> {
+    identifier: &'a str,
+    size: u64,
+    content_type: &'a str,
+    sha256: String,
+    tags: std::collections::BTreeMap<&'a str, &'a str>,
+}
+
+async fn run_list_quilt(
+    cfg_path: Option<&std::path::Path>,
+    quilt_id: BlobId,
+    out: Output,
+) -> Result<()> {
+    let client = client(cfg_path, out.json).await?;
+    let index = client.quilt_index(&quilt_id).await?;
+    let files: Vec<QuiltFileView<'_>> = index
+        .entries()
+        .iter()
+        .map(|e| QuiltFileView {
+            identifier: e.identifier(),
+            size: e.len(),
+            content_type: e.content_type(),
+            sha256: hex_of(e.sha256()),
+            tags: e
+                .tags()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+        })
+        .collect();
+    if out.json {
+        return print_json(&files);
+    }
+    for f in &files {
+        say!(
+            "{}  {:>10}  {:<28}  {}",
+            f.sha256,
+            f.size,
+            f.content_type,
+            f.identifier
+        );
+    }
+    say!("{} files in quilt {quilt_id}", files.len());
+    Ok(())
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn run_transfer(

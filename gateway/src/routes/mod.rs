@@ -3,6 +3,7 @@
 
 pub(crate) mod assets;
 pub(crate) mod explorer;
+pub(crate) mod quilt;
 pub(crate) mod read;
 pub(crate) mod write;
 
@@ -36,6 +37,8 @@ pub(crate) struct AppState<B> {
     pub(crate) authority: Option<Arc<Authority>>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) metrics: Arc<Metrics>,
+    /// Quilt indexes (up to 16 MiB each) held at once: bounds their memory.
+    pub(crate) quilt_loads: Arc<Semaphore>,
 }
 
 impl<B: Clone> Clone for AppState<B> {
@@ -46,6 +49,7 @@ impl<B: Clone> Clone for AppState<B> {
             authority: self.authority.clone(),
             slots: Arc::clone(&self.slots),
             metrics: Arc::clone(&self.metrics),
+            quilt_loads: Arc::clone(&self.quilt_loads),
         }
     }
 }
@@ -58,6 +62,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/blobs/{id}/info"),
     ("GET", "/v1/network"),
     ("GET", "/v1/recent"),
+    ("GET", "/v1/quilts/{id}/files"),
+    ("GET", "/v1/quilts/{id}/files/{identifier}"),
+    ("HEAD", "/v1/quilts/{id}/files/{identifier}"),
     ("GET", "/openapi.json"),
     ("GET", "/metrics"),
     ("GET", "/"),
@@ -83,6 +90,7 @@ pub fn router<B: Backend>(backend: B, config: GatewayConfig) -> Result<Router, G
         config: Arc::new(config),
         authority,
         metrics: Arc::new(Metrics::default()),
+        quilt_loads: Arc::new(Semaphore::new(quilt::INDEX_LOADS)),
     };
     let metrics = Arc::clone(&state.metrics);
     let router = Router::new()
@@ -92,6 +100,12 @@ pub fn router<B: Backend>(backend: B, config: GatewayConfig) -> Result<Router, G
         .route("/v1/blobs/{id}/info", get(explorer::blob_info::<B>))
         .route("/v1/network", get(explorer::network::<B>))
         .route("/v1/recent", get(explorer::recent::<B>))
+        .route("/v1/quilts/{id}/files", get(quilt::list_files::<B>))
+        // A wildcard: identifiers are paths. GET also answers HEAD.
+        .route(
+            "/v1/quilts/{id}/files/{*identifier}",
+            get(quilt::read_file::<B>),
+        )
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/metrics", get(metrics_text::<B>))
         .route("/", get(assets::index))

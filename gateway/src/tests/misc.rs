@@ -162,12 +162,18 @@ async fn openapi_documents_exactly_the_routes() {
     // Each listed route is live in the router: its answer is not the "no route" fallback and
     // not a 405.
     let fake = FakeBackend::new();
-    let id = fake.insert(b"x", BlobState::Certified, &[]);
+    // A quilt, so that the quilt routes answer too.
+    let id = fake.insert(
+        &super::quilt::quilt(&[("a.txt", b"x")]),
+        BlobState::Certified,
+        &[],
+    );
     let app = app(&fake, open_config());
     for (method, path) in ROUTES {
         let uri = path
             .replace("{id}", &id.to_string())
-            .replace("{file}", "app.js");
+            .replace("{file}", "app.js")
+            .replace("{identifier}", "a.txt");
         let req = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).expect("method"))
             .uri(&uri)

@@ -4,6 +4,7 @@
 mod auth;
 mod fuzz;
 mod misc;
+mod quilt;
 mod read;
 mod socket;
 mod write;

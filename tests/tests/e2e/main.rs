@@ -11,6 +11,7 @@ mod gateway;
 mod large;
 mod lifecycle;
 mod objects;
+mod quilt;
 mod registrations;
 mod rejects;
 mod store_read;
