@@ -23,9 +23,14 @@ use floe_client::{
     node_api::{NodeClient, http_client},
 };
 use floe_core::{
-    encoding::EncodingConfig, ids::BlobId, protocol::quorum::Quorum, quilt::QuiltIndex,
+    encoding::EncodingConfig,
+    ids::BlobId,
+    manifest::{MANIFEST_HEADER_LEN, MANIFEST_MAGIC, MAX_MANIFEST_LEN, Manifest, is_manifest},
+    protocol::quorum::Quorum,
+    quilt::QuiltIndex,
 };
-use futures::{StreamExt, future::join_all};
+use futures::{StreamExt, TryStreamExt, future::join_all};
+use sha2::{Digest, Sha256};
 
 use crate::{
     backend::{
@@ -59,6 +64,8 @@ pub struct SdkBackend {
     client: Client,
     probe: reqwest::Client,
     readers: Arc<Mutex<HashMap<BlobId, (Instant, BlobReader)>>>,
+    /// Which blobs are large-file manifests (and the manifest), as last looked up.
+    manifests: Arc<Mutex<HashMap<BlobId, (Instant, Option<Arc<Manifest>>)>>>,
     network: Arc<tokio::sync::Mutex<Option<(Instant, NetworkStatus)>>>,
 }
 
@@ -70,6 +77,7 @@ impl SdkBackend {
             client,
             probe,
             readers: Arc::new(Mutex::new(HashMap::new())),
+            manifests: Arc::new(Mutex::new(HashMap::new())),
             network: Arc::new(tokio::sync::Mutex::new(None)),
         })
     }
@@ -108,6 +116,155 @@ impl SdkBackend {
             .get(blob_id)
             .filter(|(at, _)| at.elapsed() < READER_TTL)
             .map(|(_, r)| r.clone())
+    }
+
+    /// Bytes `range` of blob `blob_id` itself. The first chunk is awaited here, so that a read
+    /// no node can serve answers with its status (503) rather than a cut-off 200. A cached
+    /// reader failing at once may just be stale (its committee from an earlier epoch): it is
+    /// dropped and the read tried afresh.
+    async fn raw_range(
+        &self,
+        blob_id: BlobId,
+        range: Range<u64>,
+    ) -> Result<ByteStream, BackendError> {
+        // status (503) rather than a cut-off 200. A cached reader failing at once may just be
+        // stale (its committee from an earlier epoch): it is dropped and the read tried afresh.
+        let mut last = None;
+        for _ in 0..2 {
+            let reader = self.reader(blob_id).await?;
+            let mut stream = Box::pin(reader.stream_range(range.clone()));
+            match stream.next().await {
+                Some(Ok(first)) => {
+                    let rest = stream.map(|r| r.map_err(map_error));
+                    return Ok(Box::pin(
+                        futures::stream::once(async { Ok(first) }).chain(rest),
+                    ));
+                }
+                None => return Ok(Box::pin(futures::stream::empty())),
+                Some(Err(e)) => {
+                    self.readers
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&blob_id);
+                    last = Some(map_error(e));
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| BackendError::internal("read failed")))
+    }
+
+    /// The manifest of `blob_id` if it is a large-file manifest (cached for [`READER_TTL`]).
+    /// Only a blob whose length a manifest can have, which starts with the manifest magic, is
+    /// read whole and parsed; one with the magic that does not parse is refused (never served
+    /// as something else).
+    async fn manifest(
+        &self,
+        blob_id: BlobId,
+        size: u64,
+    ) -> Result<Option<Arc<Manifest>>, BackendError> {
+        if let Some(m) = self.cached_manifest(&blob_id) {
+            return Ok(m);
+        }
+        let shaped = size >= MANIFEST_HEADER_LEN as u64
+            && (size - MANIFEST_HEADER_LEN as u64) % 32 == 0
+            && size <= MAX_MANIFEST_LEN as u64;
+        let manifest = if shaped {
+            let magic = collect(
+                self.raw_range(blob_id, 0..MANIFEST_MAGIC.len() as u64)
+                    .await?,
+            )
+            .await?;
+            if is_manifest(&magic) {
+                let bytes = collect(self.raw_range(blob_id, 0..size).await?).await?;
+                let m = Manifest::from_bytes(&bytes).map_err(|e| {
+                    BackendError::bad_request(format!(
+                        "blob {blob_id} starts like a large-file manifest but is not one ({e}); \
+                         read its bytes with `floe read --raw`"
+                    ))
+                })?;
+                Some(Arc::new(m))
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let mut cache = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= READER_CACHE {
+            cache.retain(|_, (at, _)| at.elapsed() < READER_TTL);
+            if cache.len() >= READER_CACHE {
+                cache.clear();
+            }
+        }
+        cache.insert(blob_id, (Instant::now(), manifest.clone()));
+        Ok(manifest)
+    }
+
+    fn cached_manifest(&self, blob_id: &BlobId) -> Option<Option<Arc<Manifest>>> {
+        let cache = self.manifests.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(blob_id)
+            .filter(|(at, _)| at.elapsed() < READER_TTL)
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Bytes `range` of the file `manifest` describes: each chunk's part in order, each chunk
+    /// verified like any blob read (slivers against its metadata, the metadata against the
+    /// chunk id the manifest names). A whole-file read also checks the file's SHA-256 at the
+    /// end and cuts the answer short if it does not match.
+    async fn file_range(
+        &self,
+        blob_id: BlobId,
+        manifest: Arc<Manifest>,
+        range: Range<u64>,
+    ) -> Result<ByteStream, BackendError> {
+        let whole = range.start == 0 && range.end == manifest.total_len();
+        let spans: Vec<_> = manifest
+            .chunks_for(range)
+            .map_err(|e| BackendError::bad_request(e.to_string()))?
+            .collect();
+        let this = self.clone();
+        let mut chunks = Box::pin(
+            futures::stream::iter(spans)
+                .then(move |span| open_span(this.clone(), span))
+                .try_flatten(),
+        );
+        // As for a blob: the first bytes before the status line.
+        let first = match chunks.next().await {
+            Some(Ok(first)) => first,
+            Some(Err(e)) => return Err(e),
+            None => return Ok(Box::pin(futures::stream::empty())),
+        };
+        let all = futures::stream::once(async { Ok(first) }).chain(chunks);
+        if !whole {
+            return Ok(Box::pin(all));
+        }
+        let expected = *manifest.sha256();
+        let hasher = Arc::new(Mutex::new(Some(Sha256::new())));
+        let h = hasher.clone();
+        let hashed = all.map(move |item| {
+            if let Ok(bytes) = &item
+                && let Some(hs) = h.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
+            {
+                hs.update(bytes);
+            }
+            item
+        });
+        let check = futures::stream::once(async move {
+            let digest = hasher
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .map(|h| h.finalize());
+            match digest {
+                Some(d) if d.as_slice() == expected => None,
+                _ => Some(Err(BackendError::gone(format!(
+                    "file {blob_id}: its bytes do not match the manifest's SHA-256"
+                )))),
+            }
+        })
+        .filter_map(futures::future::ready);
+        Ok(Box::pin(hashed.chain(check)))
     }
 
     /// Seconds from now until epoch `end` begins (0 if it has).
@@ -255,9 +412,18 @@ impl Backend for SdkBackend {
         } else {
             0
         };
+        // A large file's manifest is served as the file it describes.
+        let size = if state == BlobState::Certified {
+            match self.manifest(blob_id, status.size).await? {
+                Some(m) => m.total_len(),
+                None => status.size,
+            }
+        } else {
+            status.size
+        };
         Ok(BlobHead {
             state,
-            size: status.size,
+            size,
             certified_end_epoch: status.certified_end_epoch,
             secs_until_certified_end,
             registration_id,
@@ -270,31 +436,23 @@ impl Backend for SdkBackend {
         blob_id: BlobId,
         range: Range<u64>,
     ) -> Result<ByteStream, BackendError> {
-        // The first chunk is awaited here, so that a read no node can serve answers with its
-        // status (503) rather than a cut-off 200. A cached reader failing at once may just be
-        // stale (its committee from an earlier epoch): it is dropped and the read tried afresh.
-        let mut last = None;
-        for _ in 0..2 {
-            let reader = self.reader(blob_id).await?;
-            let mut stream = Box::pin(reader.stream_range(range.clone()));
-            match stream.next().await {
-                Some(Ok(first)) => {
-                    let rest = stream.map(|r| r.map_err(map_error));
-                    return Ok(Box::pin(
-                        futures::stream::once(async { Ok(first) }).chain(rest),
-                    ));
-                }
-                None => return Ok(Box::pin(futures::stream::empty())),
-                Some(Err(e)) => {
-                    self.readers
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&blob_id);
-                    last = Some(map_error(e));
-                }
+        let manifest = match self.cached_manifest(&blob_id) {
+            Some(m) => m,
+            None => {
+                let size = self
+                    .client
+                    .chain()
+                    .blob_status(&blob_id)
+                    .await
+                    .map_err(chain_error)?
+                    .size;
+                self.manifest(blob_id, size).await?
             }
+        };
+        match manifest {
+            Some(m) => self.file_range(blob_id, m, range).await,
+            None => self.raw_range(blob_id, range).await,
         }
-        Err(last.unwrap_or_else(|| BackendError::internal("read failed")))
     }
 
     async fn quilt_index(&self, blob_id: BlobId, _size: u64) -> Result<QuiltIndex, BackendError> {
@@ -493,6 +651,23 @@ impl Backend for SdkBackend {
         }
         Ok(out)
     }
+}
+
+/// The part `span` of one chunk of a large file.
+async fn open_span(
+    backend: SdkBackend,
+    span: floe_core::manifest::ChunkSpan,
+) -> Result<ByteStream, BackendError> {
+    backend.raw_range(span.blob_id, span.range).await
+}
+
+/// All of a (bounded) byte stream.
+async fn collect(mut stream: ByteStream) -> Result<Vec<u8>, BackendError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
 }
 
 /// The blob's state over all its registrations (as `floe status` tells it).

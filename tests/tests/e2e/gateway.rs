@@ -620,3 +620,81 @@ async fn explorer_page_works_in_chromium() -> Result<()> {
     cut_off.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_serves_a_large_file_through_its_manifest() -> Result<()> {
+    let devnet = start_devnet(4).await?;
+    let client = devnet.client().await?;
+    // Three 1 MiB chunks and one byte: four chunks and a manifest.
+    const CHUNK: u64 = 1 << 20;
+    let data = test_bytes(3 * CHUNK as usize + 1, 84);
+    let dir = tempdir()?;
+    let path = dir.join("big.bin");
+    std::fs::write(&path, &data)?;
+    let stored = client
+        .store_file_with(
+            &path,
+            &StoreOptions::default(),
+            &floe_client::FileOptions {
+                chunk_size: Some(CHUNK),
+                ..Default::default()
+            },
+        )
+        .await?;
+    ensure!(stored.is_manifest() && stored.chunk_ids().len() == 4);
+    let gw = Gateway::start(
+        devnet.publisher_config(),
+        GatewayConfig {
+            open: true,
+            ..GatewayConfig::default()
+        },
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let url = gw.url(&format!("/v1/blobs/{}", stored.blob_id));
+    // HEAD and GET answer the file, not the manifest.
+    let head = http.head(&url).send().await?;
+    ensure!(head.status() == StatusCode::OK, "{}", head.status());
+    ensure!(head.headers()[header::CONTENT_LENGTH] == data.len().to_string().as_str());
+    let whole = http.get(&url).send().await?.bytes().await?;
+    ensure!(
+        whole.as_ref() == data.as_slice(),
+        "the file read through the gateway differs"
+    );
+    // A range across the boundary of chunks 1 and 2, and the last byte (chunk 3 alone).
+    let len = data.len() as u64;
+    for (start, end) in [(2 * CHUNK - 10, 2 * CHUNK + 10), (len - 1, len)] {
+        let resp = http
+            .get(&url)
+            .header(header::RANGE, format!("bytes={start}-{}", end - 1))
+            .send()
+            .await?;
+        ensure!(resp.status() == StatusCode::PARTIAL_CONTENT);
+        ensure!(
+            resp.bytes().await?.as_ref() == &data[start as usize..end as usize],
+            "range {start}..{end}"
+        );
+    }
+    // A chunk itself is a plain blob.
+    let chunk = stored.chunk_ids()[3];
+    let last = http
+        .get(gw.url(&format!("/v1/blobs/{chunk}")))
+        .send()
+        .await?
+        .bytes()
+        .await?;
+    ensure!(last.as_ref() == &data[3 * CHUNK as usize..]);
+    gw.shutdown().await;
+    Ok(())
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempdir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "floe-gw-e2e-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
