@@ -58,6 +58,9 @@ const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// Longest `Cache-Control` lifetime handed to the gateway (it caps it again).
 const MAX_CACHE_SECS: u64 = 365 * 24 * 3600;
 
+/// A manifest lookup: `Some` for a large file's manifest, `None` for any other blob.
+type ManifestLookup = Option<Arc<Manifest>>;
+
 /// The SDK-backed [`Backend`].
 #[derive(Debug, Clone)]
 pub struct SdkBackend {
@@ -65,7 +68,7 @@ pub struct SdkBackend {
     probe: reqwest::Client,
     readers: Arc<Mutex<HashMap<BlobId, (Instant, BlobReader)>>>,
     /// Which blobs are large-file manifests (and the manifest), as last looked up.
-    manifests: Arc<Mutex<HashMap<BlobId, (Instant, Option<Arc<Manifest>>)>>>,
+    manifests: Arc<Mutex<HashMap<BlobId, (Instant, ManifestLookup)>>>,
     network: Arc<tokio::sync::Mutex<Option<(Instant, NetworkStatus)>>>,
 }
 
@@ -166,7 +169,7 @@ impl SdkBackend {
             return Ok(m);
         }
         let shaped = size >= MANIFEST_HEADER_LEN as u64
-            && (size - MANIFEST_HEADER_LEN as u64) % 32 == 0
+            && (size - MANIFEST_HEADER_LEN as u64).is_multiple_of(32)
             && size <= MAX_MANIFEST_LEN as u64;
         let manifest = if shaped {
             let magic = collect(
