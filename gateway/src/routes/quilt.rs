@@ -4,12 +4,7 @@
 //! A whole file is checked against its SHA-256 as it streams: a mismatch (a quilt written
 //! wrong) cuts the body short, as a failing node does.
 
-use std::{
-    collections::BTreeMap,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::{collections::BTreeMap, sync::Arc};
 
 use axum::{
     Json,
@@ -18,22 +13,21 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::Response,
 };
-use bytes::Bytes;
 use floe_core::{
     ids::BlobId,
-    quilt::{CONTENT_TYPE_TAG, QuiltEntry, QuiltIndex, check_identifier},
+    quilt::{CONTENT_TYPE_TAG, QuiltIndex, check_identifier},
 };
-use futures::Stream;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
-use super::{AppState, read::parse_id};
+use super::{
+    AppState,
+    read::{DigestCheck, Exact, parse_id},
+};
 use crate::{
-    backend::{Backend, BlobHead, BlobState, ByteStream, QuiltFileInfo, QuiltFiles},
+    backend::{Backend, BlobHead, BlobState, QuiltFileInfo, QuiltFiles},
     error::{ApiError, ErrorBody},
     headers::{apply_attributes, none_match},
-    metrics::Metrics,
     range::{RangeAsk, resolve},
 };
 
@@ -277,8 +271,11 @@ pub(crate) async fn read_file<B: Backend>(
     } else {
         let start = entry.offset() + part.start;
         let stream = s.backend.read_range(quilt_id, start..start + len).await?;
-        let check = whole.then(|| entry.clone());
-        Body::from_stream(Checked::new(
+        let check = whole.then(|| DigestCheck {
+            sha256: *entry.sha256(),
+            what: format!("file {:?} of quilt {quilt_id}", entry.identifier()),
+        });
+        Body::from_stream(Exact::new(
             stream,
             len,
             check,
@@ -290,86 +287,4 @@ pub(crate) async fn read_file<B: Backend>(
     *resp.status_mut() = status;
     *resp.headers_mut() = headers;
     Ok(resp)
-}
-
-/// Passes on exactly `left` bytes of a backend stream, counting them; with `entry`, checks the
-/// whole file's SHA-256 before yielding its last chunk. More, fewer, a mismatch or an error end
-/// the body with an error (the connection is closed: the client sees a short body).
-struct Checked {
-    inner: ByteStream,
-    left: u64,
-    entry: Option<(QuiltEntry, Sha256)>,
-    metrics: Arc<Metrics>,
-    quilt_id: BlobId,
-    done: bool,
-}
-
-impl Checked {
-    fn new(
-        inner: ByteStream,
-        left: u64,
-        entry: Option<QuiltEntry>,
-        metrics: Arc<Metrics>,
-        quilt_id: BlobId,
-    ) -> Self {
-        Self {
-            inner,
-            left,
-            entry: entry.map(|e| (e, Sha256::new())),
-            metrics,
-            quilt_id,
-            done: false,
-        }
-    }
-
-    fn fail(&mut self, why: String) -> Poll<Option<Result<Bytes, std::io::Error>>> {
-        tracing::warn!(quilt_id = %self.quilt_id, "aborting a quilt file read: {why}");
-        self.done = true;
-        Poll::Ready(Some(Err(std::io::Error::other(why))))
-    }
-}
-
-impl Stream for Checked {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        if this.done {
-            return Poll::Ready(None);
-        }
-        match this.inner.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(chunk))) => {
-                let n = chunk.len() as u64;
-                if n > this.left {
-                    return this.fail(format!(
-                        "the backend sent {n} bytes, {} expected",
-                        this.left
-                    ));
-                }
-                this.left -= n;
-                if let Some((entry, hasher)) = &mut this.entry {
-                    hasher.update(&chunk);
-                    if this.left == 0 {
-                        let got: [u8; 32] = hasher.clone().finalize().into();
-                        if &got != entry.sha256() {
-                            let why = format!(
-                                "file {:?} does not match its SHA-256 in the quilt index",
-                                entry.identifier()
-                            );
-                            return this.fail(why);
-                        }
-                    }
-                }
-                this.metrics.served(n);
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(e))) => this.fail(e.message),
-            Poll::Ready(None) if this.left > 0 => {
-                let left = this.left;
-                this.fail(format!("the backend's stream ended {left} bytes early"))
-            }
-            Poll::Ready(None) => Poll::Ready(None),
-        }
-    }
 }

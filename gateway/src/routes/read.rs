@@ -17,6 +17,7 @@ use bytes::Bytes;
 use floe_core::ids::BlobId;
 use futures::Stream;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
@@ -193,7 +194,13 @@ pub(crate) async fn read_blob<B: Backend>(
         Body::empty()
     } else {
         let stream = s.backend.read_range(blob_id, range).await?;
-        Body::from_stream(Exact::new(stream, len, Arc::clone(&s.metrics), blob_id))
+        Body::from_stream(Exact::new(
+            stream,
+            len,
+            None,
+            Arc::clone(&s.metrics),
+            blob_id,
+        ))
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;
@@ -201,21 +208,36 @@ pub(crate) async fn read_blob<B: Backend>(
     Ok(resp)
 }
 
-/// Passes on exactly `left` bytes of a backend stream, counting them; more, fewer or an error
+/// Passes on exactly `left` bytes of a backend stream, counting them; with a [`Digest`] check,
+/// hashes them and compares before yielding the last chunk. More, fewer, a mismatch or an error
 /// end the body with an error (the connection is then closed: the client sees a short body).
-struct Exact {
+pub(crate) struct Exact {
     inner: ByteStream,
     left: u64,
+    check: Option<(DigestCheck, Sha256)>,
     metrics: Arc<Metrics>,
     blob_id: BlobId,
     done: bool,
 }
 
+/// The SHA-256 the whole body must have, and what to call it when it does not.
+pub(crate) struct DigestCheck {
+    pub(crate) sha256: [u8; 32],
+    pub(crate) what: String,
+}
+
 impl Exact {
-    fn new(inner: ByteStream, left: u64, metrics: Arc<Metrics>, blob_id: BlobId) -> Self {
+    pub(crate) fn new(
+        inner: ByteStream,
+        left: u64,
+        check: Option<DigestCheck>,
+        metrics: Arc<Metrics>,
+        blob_id: BlobId,
+    ) -> Self {
         Self {
             inner,
             left,
+            check: check.map(|c| (c, Sha256::new())),
             metrics,
             blob_id,
             done: false,
@@ -248,6 +270,16 @@ impl Stream for Exact {
                     ));
                 }
                 this.left -= n;
+                if let Some((check, hasher)) = &mut this.check {
+                    hasher.update(&chunk);
+                    if this.left == 0 {
+                        let got: [u8; 32] = hasher.clone().finalize().into();
+                        if got != check.sha256 {
+                            let why = format!("{} does not match its SHA-256", check.what);
+                            return this.fail(why);
+                        }
+                    }
+                }
                 this.metrics.served(n);
                 Poll::Ready(Some(Ok(chunk)))
             }
