@@ -776,12 +776,15 @@ impl Client {
             return Ok(Plan::Register);
         }
         // `req.me` is the owner the store is for (the caller, or whom a publisher stores for).
-        let mine = self.owned_registrations(&req.blob_id, req.me).await?;
-        // Someone's certified permanent registration covers the request: find which.
+        // One read of the blob's registrations gives both theirs and, when someone's certified
+        // permanent registration covers the request, everyone's (to find which).
+        let all = self.registrations_of(&req.blob_id, None, ANY_LIMIT).await?;
+        let mut mine: Vec<_> = all.iter().filter(|r| r.owner == req.me).cloned().collect();
+        mine.truncate(OWN_LIMIT);
         let others = if status.permanent_certified_end_epoch > req.current
             && status.permanent_certified_end_epoch >= req.end_epoch
         {
-            self.registrations_of(&req.blob_id, None, ANY_LIMIT).await?
+            all
         } else {
             Vec::new()
         };
