@@ -139,3 +139,29 @@ pub async fn node_complete(devnet: &Devnet, i: usize, blob_id: &BlobId) -> bool 
         .await
         .is_some_and(|s| s.complete)
 }
+
+/// A client on anvil dev account `account` (not the devnet's), with 10,000 WAL from the faucet.
+pub async fn funded_client(devnet: &Devnet, account: usize) -> Result<floe_client::Client> {
+    let mut config = devnet.client_config().clone();
+    config.wallet_key = devnet
+        .account_key(account)
+        .with_context(|| format!("anvil's dev account {account}"))?
+        .to_owned();
+    let client = floe_client::Client::new(config).await?;
+    client
+        .faucet(
+            alloy::primitives::U256::from(10_000u64)
+                * alloy::primitives::U256::from(floe_client::units::FROST_PER_WAL),
+        )
+        .await?;
+    Ok(client)
+}
+
+/// Store options of `epochs` epochs, deletable or not.
+pub fn store_opts(epochs: u32, deletable: bool) -> floe_client::StoreOptions {
+    floe_client::StoreOptions {
+        epochs,
+        deletable,
+        ..Default::default()
+    }
+}

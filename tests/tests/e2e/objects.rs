@@ -7,32 +7,9 @@ use std::{path::Path, process::Output};
 
 use alloy::primitives::{Address, U256};
 use anyhow::{Context, Result, bail, ensure};
-use floe_client::{Attributes, Client, ClientError, StoreOptions, objects, units::FROST_PER_WAL};
-use floe_devnet::Devnet;
-use floe_tests::{start_devnet, test_bytes, workspace_binary};
+use floe_client::{Attributes, ClientError, objects};
+use floe_tests::{funded_client, start_devnet, store_opts, test_bytes, workspace_binary};
 use tokio::process::Command;
-
-/// A client on anvil dev account `account` (not the devnet's), with WAL from the faucet.
-async fn funded_client(devnet: &Devnet, account: usize) -> Result<Client> {
-    let mut config = devnet.client_config().clone();
-    config.wallet_key = devnet
-        .account_key(account)
-        .with_context(|| format!("anvil's dev account {account}"))?
-        .to_owned();
-    let client = Client::new(config).await?;
-    client
-        .faucet(U256::from(10_000u64) * U256::from(FROST_PER_WAL))
-        .await?;
-    Ok(client)
-}
-
-fn opts(epochs: u32, deletable: bool) -> StoreOptions {
-    StoreOptions {
-        epochs,
-        deletable,
-        ..Default::default()
-    }
-}
 
 fn pairs(a: &Attributes) -> Vec<(String, String)> {
     a.attributes
@@ -85,7 +62,7 @@ async fn registrations_are_tagged_transferred_shared_and_funded() -> Result<()> 
     );
 
     let data = test_bytes(50_000, 91);
-    let stored = me.store(data.clone(), &opts(3, false)).await?;
+    let stored = me.store(data.clone(), &store_opts(3, false)).await?;
     let (blob, id) = (stored.blob_id, stored.registration_id);
 
     // Attributes: set, replaced in place, read by anyone, removed.
@@ -254,7 +231,9 @@ async fn registrations_are_tagged_transferred_shared_and_funded() -> Result<()> 
     assert_eq!(topped.end_epoch, record.end_epoch + 3);
 
     // A deletable registration cannot be shared, nor funded: refused before any transaction.
-    let d = me.store(test_bytes(20_000, 92), &opts(2, true)).await?;
+    let d = me
+        .store(test_bytes(20_000, 92), &store_opts(2, true))
+        .await?;
     let nonce = chain.latest_nonce(my_addr).await?;
     let expected = format!(
         "cannot share blob {}: registration {} is deletable; only a permanent registration can be shared (store the blob without --deletable)",
@@ -288,8 +267,8 @@ async fn registrations_are_tagged_transferred_shared_and_funded() -> Result<()> 
 
     // Two live registrations of mine: the default asks which.
     let c = test_bytes(20_000, 93);
-    let c1 = me.store(c.clone(), &opts(1, false)).await?;
-    let c2 = me.store(c, &opts(3, false)).await?;
+    let c1 = me.store(c.clone(), &store_opts(1, false)).await?;
+    let c2 = me.store(c, &store_opts(3, false)).await?;
     assert_ne!(c1.registration_id, c2.registration_id);
     let e = failure(
         "transferring one of two",

@@ -5,34 +5,11 @@
 use std::sync::Arc;
 
 use alloy::primitives::U256;
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use floe_chain::RegistrationState;
-use floe_client::{Client, StoreOptions, StoreOutcome, units::FROST_PER_WAL};
+use floe_client::{Client, StoreOutcome, units::FROST_PER_WAL};
 use floe_core::ids::ENCODING_RED_STUFF;
-use floe_devnet::Devnet;
-use floe_tests::{start_devnet, test_bytes};
-
-/// A client on anvil dev account `account` (not the devnet's), with WAL from the faucet.
-async fn funded_client(devnet: &Devnet, account: usize) -> Result<Client> {
-    let mut config = devnet.client_config().clone();
-    config.wallet_key = devnet
-        .account_key(account)
-        .with_context(|| format!("anvil's dev account {account}"))?
-        .to_owned();
-    let client = Client::new(config).await?;
-    client
-        .faucet(U256::from(10_000u64) * U256::from(FROST_PER_WAL))
-        .await?;
-    Ok(client)
-}
-
-fn opts(epochs: u32, deletable: bool) -> StoreOptions {
-    StoreOptions {
-        epochs,
-        deletable,
-        ..Default::default()
-    }
-}
+use floe_tests::{funded_client, start_devnet, store_opts, test_bytes};
 
 fn actions(result: &floe_client::StoreResult) -> Vec<&'static str> {
     result.transactions.iter().map(|t| t.action).collect()
@@ -90,7 +67,7 @@ async fn store_reuses_only_registrations_that_give_what_was_asked() -> Result<()
     let a = test_bytes(30_000, 71);
     let reg = register_only(&me, &a, 3, false).await?;
     let balance = me.wal_balance().await?;
-    let stored = me.store(a.clone(), &opts(2, false)).await?;
+    let stored = me.store(a.clone(), &store_opts(2, false)).await?;
     assert_eq!(stored.outcome, StoreOutcome::ReusedRegistration);
     assert_eq!(stored.registration_id, reg.registration_id);
     assert_eq!(stored.end_epoch, epoch + 3);
@@ -105,10 +82,10 @@ async fn store_reuses_only_registrations_that_give_what_was_asked() -> Result<()
 
     // 2. Ours, certified but too short: a new registration of ours, paid.
     let b = test_bytes(30_000, 72);
-    let short = me.store(b.clone(), &opts(1, false)).await?;
+    let short = me.store(b.clone(), &store_opts(1, false)).await?;
     assert_eq!(short.outcome, StoreOutcome::NewlyCertified);
     let balance = me.wal_balance().await?;
-    let longer = me.store(b.clone(), &opts(3, false)).await?;
+    let longer = me.store(b.clone(), &store_opts(3, false)).await?;
     assert_eq!(longer.outcome, StoreOutcome::NewlyCertified);
     assert!(
         actions(&longer).contains(&"register"),
@@ -126,15 +103,15 @@ async fn store_reuses_only_registrations_that_give_what_was_asked() -> Result<()
     assert_eq!(mine, vec![longer.registration_id, short.registration_id]);
     assert_eq!(status.certified_end_epoch, epoch + 3);
     // Asking again for what the longer one gives: nothing to do, it is named.
-    let again = me.store(b, &opts(3, false)).await?;
+    let again = me.store(b, &store_opts(3, false)).await?;
     assert_eq!(again.outcome, StoreOutcome::AlreadyCertified);
     assert_eq!(again.registration_id, longer.registration_id);
 
     // 3. Someone else's deletable registration, certified and long: never counts.
     let c = test_bytes(30_000, 73);
-    let hers = alice.store(c.clone(), &opts(5, true)).await?;
+    let hers = alice.store(c.clone(), &store_opts(5, true)).await?;
     assert_eq!(hers.outcome, StoreOutcome::NewlyCertified);
-    let ours = me.store(c.clone(), &opts(2, false)).await?;
+    let ours = me.store(c.clone(), &store_opts(2, false)).await?;
     assert_eq!(ours.outcome, StoreOutcome::NewlyCertified);
     assert_eq!(ours.owner, me.address());
     assert_ne!(ours.registration_id, hers.registration_id);
@@ -143,9 +120,9 @@ async fn store_reuses_only_registrations_that_give_what_was_asked() -> Result<()
     // 4. Someone else's certified permanent registration covering the request: nothing paid,
     //    even for a deletable request; one that ends too early does not cover a longer request.
     let d = test_bytes(30_000, 74);
-    let permanent = alice.store(d.clone(), &opts(5, false)).await?;
+    let permanent = alice.store(d.clone(), &store_opts(5, false)).await?;
     let balance = me.wal_balance().await?;
-    let covered = me.store(d.clone(), &opts(3, true)).await?;
+    let covered = me.store(d.clone(), &store_opts(3, true)).await?;
     assert_eq!(covered.outcome, StoreOutcome::AlreadyCertified);
     assert_eq!(covered.registration_id, permanent.registration_id);
     assert_eq!(covered.owner, alice.address());
@@ -157,7 +134,7 @@ async fn store_reuses_only_registrations_that_give_what_was_asked() -> Result<()
         covered.transactions
     );
     assert_eq!(me.wal_balance().await?, balance, "a covered store paid");
-    let beyond = me.store(d.clone(), &opts(6, false)).await?;
+    let beyond = me.store(d.clone(), &store_opts(6, false)).await?;
     assert_eq!(beyond.outcome, StoreOutcome::NewlyCertified);
     assert_eq!(beyond.owner, me.address());
     assert_eq!(beyond.end_epoch, epoch + 6);
@@ -206,7 +183,7 @@ async fn a_squatters_deletable_registration_neither_blocks_nor_takes_our_blob() 
     let squat = register_only(&alice, &data, 1, true).await?;
 
     // Bob stores it permanent for 5 epochs: his own registration, uploaded and certified.
-    let stored = bob.store(data.clone(), &opts(5, false)).await?;
+    let stored = bob.store(data.clone(), &store_opts(5, false)).await?;
     assert_eq!(stored.outcome, StoreOutcome::NewlyCertified);
     assert_eq!(stored.blob_id, squat.blob_id);
     assert_ne!(stored.registration_id, squat.registration_id);
