@@ -992,6 +992,59 @@ impl Chain {
         Ok(ids)
     }
 
+    /// Ids of the registrations `owner` may hold now, newest first, at most `limit`: those it
+    /// registered (`BlobRegistered` logs with `owner` as the indexed registrant) and those
+    /// transferred to it (`BlobTransferred` logs, whose recipient is not indexed, so every
+    /// transfer log of a window is read and filtered here). Read backwards from the latest block
+    /// to the deployment's in windows of [`LOG_WINDOW`] blocks. A registration may since have
+    /// moved on, been deleted or expired: check each with [`Chain::registration`].
+    pub async fn registration_ids_held_by(
+        &self,
+        owner: Address,
+        limit: usize,
+    ) -> Result<Vec<u64>, ChainError> {
+        let registered = BlobRegistry::BlobRegistered::SIGNATURE_HASH;
+        let transferred = BlobRegistry::BlobTransferred::SIGNATURE_HASH;
+        let mut ids: Vec<u64> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        if limit == 0 {
+            return Ok(ids);
+        }
+        for (from, to) in self.log_windows(u64::MAX).await? {
+            let filter = Filter::new()
+                .address(self.deployment.registry)
+                .event_signature(vec![registered, transferred])
+                .from_block(from)
+                .to_block(to);
+            let logs = self.get_logs(&filter).await?;
+            for log in logs.iter().rev() {
+                let id = match log.topic0() {
+                    Some(sig) if *sig == registered => {
+                        match BlobRegistry::BlobRegistered::decode_log(&log.inner) {
+                            Ok(e) if e.owner == owner => e.registrationId,
+                            _ => continue,
+                        }
+                    }
+                    Some(sig) if *sig == transferred => {
+                        match BlobRegistry::BlobTransferred::decode_log(&log.inner) {
+                            Ok(e) if e.to == owner => e.registrationId,
+                            _ => continue,
+                        }
+                    }
+                    _ => continue,
+                };
+                let id = registration_id_u64(id)?;
+                if seen.insert(id) {
+                    ids.push(id);
+                    if ids.len() == limit {
+                        return Ok(ids);
+                    }
+                }
+            }
+        }
+        Ok(ids)
+    }
+
     /// The transactions that registered, certified and transferred registration
     /// `registration_id`, from the registry's logs with that id as first topic in the last
     /// `max_blocks` blocks (and not before the deployment), read backwards in windows of at most

@@ -160,7 +160,7 @@ pub struct RegistrationView {
 }
 
 impl RegistrationView {
-    fn new(r: &RegistrationRecord, current: u32) -> Self {
+    pub(crate) fn new(r: &RegistrationRecord, current: u32) -> Self {
         Self {
             registration_id: r.registration_id,
             owner: r.owner,
@@ -767,7 +767,10 @@ impl Client {
     }
 
     /// What a store of `req` does: see [`crate::registrations`].
-    async fn plan_store(&self, req: &registrations::Request) -> Result<Plan, ClientError> {
+    pub(crate) async fn plan_store(
+        &self,
+        req: &registrations::Request,
+    ) -> Result<Plan, ClientError> {
         let status = self.chain.blob_status(&req.blob_id).await?;
         if status.invalid {
             return Err(ClientError::BlobInvalid(req.blob_id));
@@ -1064,7 +1067,7 @@ fn check_readable(
 }
 
 /// A blob's state over all its registrations (see [`BlobStatus::state`]).
-fn overall_state(status: &BlobStatusRecord, current: u32) -> &'static str {
+pub(crate) fn overall_state(status: &BlobStatusRecord, current: u32) -> &'static str {
     if !status.is_known() {
         "unknown"
     } else if status.invalid {

@@ -702,14 +702,14 @@ async fn fetch_chunk(
 }
 
 /// A file being stored, read so far, and the SHA-256 of what was read.
-struct Source {
-    file: std::fs::File,
-    hasher: Sha256,
+pub(crate) struct Source {
+    pub(crate) file: std::fs::File,
+    pub(crate) hasher: Sha256,
 }
 
 /// Reads the next `len` bytes of `source` on a blocking thread, feeding them to its hasher; at
 /// the `last` chunk, also checks that the file ends there.
-async fn read_chunk(
+pub(crate) async fn read_chunk(
     source: Source,
     len: u64,
     path: PathBuf,

@@ -18,6 +18,9 @@
 //! - [`progress`]: indicatif progress bars.
 //! - [`observe`]: [`StoreEvent`]s of a store's phases, for services showing progress.
 //! - [`quilt`]: many small files as one blob ([`Client::store_quilt`]), each read on its own.
+//! - [`plan`]: what a store would do without doing it ([`Client::file_id`], [`Client::plan_file`]).
+//! - [`file_status`]: a blob's status and, for a manifest, its file's ([`Client::file_status`]).
+//! - [`owned`]: the caller's registrations from the chain ([`Client::list_registrations`]).
 //! - [`stream`]: [`BlobReader`], streaming ranged reads verified sliver by sliver.
 //!
 //! The local network of `floe devnet` lives in the floe-devnet crate, above this one.
@@ -27,10 +30,13 @@ pub mod config;
 pub mod error;
 #[cfg(test)]
 mod fake_node;
+pub mod file_status;
 pub mod large;
 pub mod node_api;
 pub mod objects;
 pub mod observe;
+pub mod owned;
+pub mod plan;
 pub mod progress;
 pub mod quilt;
 mod read;
@@ -45,9 +51,12 @@ pub use client::{
 };
 pub use config::ClientConfig;
 pub use error::{ClientError, ErrorClass};
+pub use file_status::{ChunkStatus, FileStatus, FileSummary};
 pub use large::{FileOptions, FileRead, FileStored};
 pub use objects::{Attribute, Attributes, Funded, Shared, Transferred};
 pub use observe::{StoreEvent, StoreObserver};
+pub use owned::{ListOptions, Listed, Listing};
+pub use plan::{FileBlob, FileId, FilePlan, PlannedAction, PlannedBlob};
 pub use progress::Progress;
 pub use quilt::{QuiltFile, QuiltFileRead, QuiltReader, QuiltStored, collect_quilt_files};
 pub use stream::BlobReader;

@@ -250,7 +250,8 @@ impl NodeClient {
         })
     }
 
-    async fn put_bytes(&self, path: &str, body: Vec<u8>) -> Result<(), NodeError> {
+    /// `PUT` of `body`: a [`bytes::Bytes`], so a retry resends the same buffer instead of a copy.
+    async fn put_bytes(&self, path: &str, body: bytes::Bytes) -> Result<(), NodeError> {
         let bytes = body.len() as u64;
         let resp = self
             .http
@@ -292,8 +293,12 @@ impl NodeClient {
     }
 
     /// `PUT /v1/blobs/{id}/metadata` with the metadata's wire bytes.
-    pub async fn put_metadata(&self, id: &BlobId, wire: Vec<u8>) -> Result<(), NodeError> {
-        self.put_bytes(&routes::metadata(id), wire).await
+    pub async fn put_metadata(
+        &self,
+        id: &BlobId,
+        wire: impl Into<bytes::Bytes>,
+    ) -> Result<(), NodeError> {
+        self.put_bytes(&routes::metadata(id), wire.into()).await
     }
 
     /// `GET /v1/blobs/{id}/metadata`: the metadata's wire bytes, at most their size for
@@ -313,9 +318,10 @@ impl NodeClient {
         id: &BlobId,
         pair: u16,
         kind: SliverKind,
-        wire: Vec<u8>,
+        wire: impl Into<bytes::Bytes>,
     ) -> Result<(), NodeError> {
-        self.put_bytes(&routes::sliver(id, pair, kind), wire).await
+        self.put_bytes(&routes::sliver(id, pair, kind), wire.into())
+            .await
     }
 
     /// `GET /v1/blobs/{id}/slivers/{pair}/{kind}`: the sliver's wire bytes, at most

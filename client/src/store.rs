@@ -172,7 +172,7 @@ enum Round {
 struct RoundCtx {
     limit: Arc<Semaphore>,
     blob: Arc<EncodedBlob>,
-    metadata_wire: Vec<u8>,
+    metadata_wire: bytes::Bytes,
     message: Vec<u8>,
     registration_id: u64,
     deletable: bool,
@@ -207,7 +207,7 @@ where
     let blob_id = blob.blob_id;
     let ctx = Arc::new(RoundCtx {
         limit,
-        metadata_wire: blob.metadata.to_wire(),
+        metadata_wire: blob.metadata.to_wire().into(),
         message: certify_message(
             params.chain_id,
             params.registry,
@@ -455,7 +455,8 @@ async fn store_on_node(ctx: &RoundCtx, node: &NodeClient, pairs: &[u16]) -> Resu
                     SliverKind::Primary => &pair_slivers.primary,
                     SliverKind::Secondary => &pair_slivers.secondary,
                 };
-                let wire = sliver.to_wire();
+                // One copy into the wire format per sliver in flight; retries share it.
+                let wire = bytes::Bytes::from(sliver.to_wire());
                 let len = sliver.data.len() as u64;
                 retry(ctx.deadline, || async {
                     node.put_sliver(blob_id, pair, kind, wire.clone())

@@ -9,8 +9,8 @@ use alloy::primitives::{Address, U256};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use floe_client::{
-    Attributes, Client, ClientConfig, ClientError, FileOptions, Progress, StoreOptions,
-    StoreOutcome,
+    Attributes, Client, ClientConfig, ClientError, FileOptions, FileStored, ListOptions, Progress,
+    StoreOptions, StoreOutcome,
     client::Transaction,
     config,
     units::{format_wal, parse_wal},
@@ -24,6 +24,10 @@ macro_rules! say {
         let _ = writeln!(std::io::stdout(), $($t)*);
     }};
 }
+
+mod files;
+
+use files::{run_blob_id, run_dry_run, run_ls, run_store_files};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,8 +55,10 @@ enum Command {
     /// than one chunk is stored as chunk blobs and a manifest blob, whose id is the file's;
     /// storing it again after an interruption pays nothing for the chunks already stored.
     Store {
-        /// The file to store.
-        file: PathBuf,
+        /// The files to store, each as its own blob or chunked file (several are stored
+        /// concurrently, `--parallel` at once).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Epochs of storage to buy.
         #[arg(long, default_value_t = 1)]
         epochs: u32,
@@ -68,6 +74,38 @@ enum Command {
         /// 0.5 GB each at the default chunk size).
         #[arg(long, value_name = "N", default_value_t = floe_client::large::DEFAULT_CHUNKS_IN_FLIGHT)]
         chunks_in_flight: usize,
+        /// Files stored at once when several are given (memory adds up: a large file holds
+        /// `--chunks-in-flight` chunks).
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        parallel: usize,
+        /// Store nothing: print each file's id, size, encoded size and what storing it would
+        /// cost now (blobs already certified or registered by you cost nothing).
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Print the id `floe store` would give a file, without storing anything (the file is cut
+    /// and encoded as a store does, for the network's n).
+    BlobId {
+        /// The files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Bytes per chunk of a large file, as given to `floe store`.
+        #[arg(long, value_name = "BYTES")]
+        chunk_size: Option<u64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List your registrations, newest first, from the chain: blob id, size, state, end epoch,
+    /// deletable or permanent.
+    Ls {
+        /// Only registrations that keep their blob alive (registered or certified, unexpired).
+        #[arg(long)]
+        live: bool,
+        /// Most registrations read from the chain.
+        #[arg(long, value_name = "N", default_value_t = floe_client::owned::DEFAULT_LIST_LIMIT)]
+        limit: usize,
         #[command(flatten)]
         out: Output,
     },
@@ -84,7 +122,8 @@ enum Command {
         #[arg(long)]
         raw: bool,
     },
-    /// A blob's on-chain status over all its registrations, and your registrations of it.
+    /// A blob's on-chain status over all its registrations, and your registrations of it; for
+    /// a large file's id (its manifest), also the file and the state of each chunk.
     Status {
         /// The blob id.
         blob_id: BlobId,
@@ -370,11 +409,13 @@ async fn run(cli: Cli) -> Result<()> {
     let cfg_path = cli.config.as_deref();
     match cli.command {
         Command::Store {
-            file,
+            files,
             epochs,
             deletable,
             chunk_size,
             chunks_in_flight,
+            parallel,
+            dry_run,
             out,
         } => {
             if epochs == 0 {
@@ -386,13 +427,50 @@ async fn run(cli: Cli) -> Result<()> {
             if chunks_in_flight == 0 {
                 bail!("--chunks-in-flight must be at least 1");
             }
-            let client = client(cfg_path, out.json).await?;
+            if parallel == 0 {
+                bail!("--parallel must be at least 1");
+            }
+            // Several files stored at once would draw over each other's bars.
+            let client = client(cfg_path, out.json || files.len() > 1).await?;
             let file_opts = FileOptions {
                 chunk_size,
                 chunks_in_flight,
                 ..Default::default()
             };
-            run_store(&client, &file, epochs, deletable, &file_opts, out.json).await
+            let opts = StoreOptions {
+                epochs,
+                deletable,
+                ..Default::default()
+            };
+            if dry_run {
+                return run_dry_run(&client, &files, &opts, &file_opts, out.json).await;
+            }
+            run_store_files(&client, &files, &opts, &file_opts, parallel, out.json).await
+        }
+        Command::BlobId {
+            files,
+            chunk_size,
+            out,
+        } => {
+            if chunk_size == Some(0) {
+                bail!("--chunk-size must be at least 1 byte");
+            }
+            let client = client(cfg_path, out.json).await?;
+            let file_opts = FileOptions {
+                chunk_size,
+                ..Default::default()
+            };
+            run_blob_id(&client, &files, &file_opts, out.json).await
+        }
+        Command::Ls { live, limit, out } => {
+            let client = client(cfg_path, out.json).await?;
+            let listing = client
+                .list_registrations(&ListOptions {
+                    limit,
+                    live_only: live,
+                })
+                .await?;
+            run_ls(&listing, out.json)
         }
         Command::Read { blob_id, out, raw } => {
             let client = client(cfg_path, false).await?;
@@ -400,10 +478,11 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Status { blob_id, out } => {
             let client = client(cfg_path, out.json).await?;
-            let s = client.status(&blob_id).await?;
+            let status = client.file_status(&blob_id).await?;
             if out.json {
-                return print_json(&s);
+                return print_json(&status);
             }
+            let s = &status.blob;
             say!(
                 "Blob {}: {} (epoch {})",
                 s.blob_id,
@@ -445,6 +524,9 @@ async fn run(cli: Cli) -> Result<()> {
                         r.end_epoch
                     );
                 }
+            }
+            if let Some(file) = &status.file {
+                print_file_summary(file, s.current_epoch);
             }
             Ok(())
         }
@@ -590,28 +672,39 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn run_store(
-    client: &Client,
-    file: &std::path::Path,
-    epochs: u32,
-    deletable: bool,
-    file_opts: &FileOptions,
-    json: bool,
-) -> Result<()> {
-    let opts = StoreOptions {
-        epochs,
-        deletable,
-        ..Default::default()
-    };
-    let stored = client.store_file_with(file, &opts, file_opts).await?;
-    if json {
-        // A file stored as one blob prints what a blob store always printed.
-        return if stored.is_manifest() {
-            print_json(&stored)
-        } else {
-            print_json(&stored.stored)
-        };
+/// Prints the file a manifest describes (`floe status` of a large file).
+fn print_file_summary(file: &floe_client::FileSummary, current: u32) {
+    let certified = file
+        .chunks
+        .iter()
+        .filter(|c| c.state == "certified")
+        .count();
+    say!(
+        "  file:          {} bytes in {} chunks of {} bytes: {}",
+        file.size,
+        file.chunks.len(),
+        file.chunk_size,
+        file.state
+    );
+    say!(
+        "  chunks:        {certified} of {} certified",
+        file.chunks.len()
+    );
+    if file.certified_end_epoch > current {
+        say!(
+            "  whole file certified until: epoch {}",
+            file.certified_end_epoch
+        );
     }
+    for (i, c) in file.chunks.iter().enumerate() {
+        if c.state != "certified" {
+            say!("    chunk {i} {}: {}", c.blob_id, c.state);
+        }
+    }
+}
+
+/// Prints what `floe store` stored of `file` (one file; JSON done by the caller).
+fn print_stored(client: &Client, file: &std::path::Path, stored: &FileStored) -> Result<()> {
     let result = &stored.stored;
     let kind = if result.deletable {
         "deletable"

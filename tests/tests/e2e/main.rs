@@ -4,6 +4,7 @@
 //! One test binary, one module per topic; each test runs its own devnet.
 
 mod cli;
+mod conveniences;
 mod crash;
 mod epoch_change;
 mod faults;
